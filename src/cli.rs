@@ -1,0 +1,184 @@
+//! Command-line surface (clap definitions only; dispatch lives in main.rs).
+
+use crate::store::CaseFilter;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rubricate",
+    version,
+    about = "Audit a reasoning reward model's judgments and curate preference data",
+    long_about = "rubricate is a terminal workbench: a local GGUF judge writes a rubric, an analysis and \
+                  a verdict for each case (prompt, answer A, answer B); you accept, edit or override it; \
+                  every decision is kept in SQLite and exports as training data.\n\n\
+                  Run without a subcommand to open the review workbench."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// SQLite database file [default: rubricate.db in the platform data dir]
+    #[arg(long, global = true, env = "RUBRICATE_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Reviewer name recorded with every decision [default: your login name]
+    #[arg(long, global = true, env = "RUBRICATE_REVIEWER", value_name = "NAME")]
+    pub reviewer: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import cases from JSONL files (TRL, pairwise, HH-RLHF, UltraFeedback, RewardBench)
+    Import(ImportArgs),
+    /// Export reviewed data as training data (JSONL)
+    Export(ExportArgs),
+    /// Counts, verdicts and agreement rates
+    Stats(StatsArgs),
+    /// Judge cases with the local GGUF model, or import judgments made elsewhere
+    Judge(JudgeArgs),
+    /// Describe a GGUF model: architecture, size, quantization, chat template, SHA-256
+    Model(ModelArgs),
+    /// Benchmark the judge: prefill, generation with and without grammar, prefix reuse
+    Bench(BenchArgs),
+    /// Open the review workbench (the default when no subcommand is given)
+    Review(ReviewArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    Auto,
+    Trl,
+    Pairwise,
+    HhRlhf,
+    Ultrafeedback,
+    Rewardbench,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// JSONL files to import
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Input format; auto detects it per file from the first record's fields
+    #[arg(long, value_enum, default_value_t = ImportFormat::Auto)]
+    pub format: ImportFormat,
+    /// Source name stored with each case [default: the file name]
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Seed of the A/B placement shuffle for labelled pairs
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Import the good lines and list the bad ones instead of refusing the whole file
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Dpo,
+    DpoChat,
+    Sft,
+    RmR1Sft,
+    RmR1Rl,
+    Reviews,
+    Judgments,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ExportFrom {
+    /// The latest human decision per case
+    #[default]
+    Reviews,
+    /// The source dataset's own preference label
+    Labels,
+    /// The latest model verdict
+    Model,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Where the preference comes from
+    #[arg(long, value_enum, default_value_t = ExportFrom::Reviews)]
+    pub from: ExportFrom,
+    /// Output file [default: stdout]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Print machine-readable JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ModelSelect {
+    /// GGUF model file [default: $RUBRICATE_MODEL, the config file, then the bundled default path]
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Chat template to use when the GGUF has none (or to override it): chatml, gemma, llama3, ...
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
+    /// CPU threads for the judge [default: all cores]
+    #[arg(long)]
+    pub threads: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
+    #[command(flatten)]
+    pub model: ModelSelect,
+    /// Judge at most N cases
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Also run the swap check (A and B exchanged) on each case
+    #[arg(long)]
+    pub swap: bool,
+    /// Judge cases again even if they already have a judgment
+    #[arg(long)]
+    pub rejudge: bool,
+    /// Generate without the GBNF grammar (the output may then fail to parse)
+    #[arg(long)]
+    pub no_grammar: bool,
+    /// Sampling seed
+    #[arg(long, default_value_t = 42)]
+    pub seed: u32,
+    /// Import judgments produced elsewhere (JSONL: case source id or content hash, raw judge text)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar"])]
+    pub import: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(flatten)]
+    pub model: ModelSelect,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub model: ModelSelect,
+    /// Number of sample cases to time
+    #[arg(long, default_value_t = 6)]
+    pub cases: usize,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ReviewArgs {
+    /// Which cases the queue shows
+    #[arg(long, value_enum, default_value_t = CaseFilter::Unreviewed)]
+    pub filter: CaseFilter,
+    /// Only cases from this source
+    #[arg(long)]
+    pub source: Option<String>,
+    #[command(flatten)]
+    pub model: ModelSelect,
+}

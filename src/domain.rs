@@ -1,0 +1,418 @@
+//! Core value types shared by the store, the formats, the judge and the workbench.
+//! Pure data: no I/O here.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// One turn of a conversation, as TRL and chat templates spell it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            role: role.into(),
+            content: content.into(),
+        }
+    }
+    pub fn user(content: impl Into<String>) -> Self {
+        Self::new("user", content)
+    }
+}
+
+/// Which answer is better. The model only ever says `A`, `B` or `Tie`;
+/// `BothBad` is a human-only decision (and never becomes a preference pair).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Verdict {
+    #[serde(rename = "A")]
+    A,
+    #[serde(rename = "B")]
+    B,
+    #[serde(rename = "tie")]
+    Tie,
+    #[serde(rename = "both_bad")]
+    BothBad,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::A => "A",
+            Verdict::B => "B",
+            Verdict::Tie => "tie",
+            Verdict::BothBad => "both_bad",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        match s.trim() {
+            "A" | "a" => Some(Verdict::A),
+            "B" | "b" => Some(Verdict::B),
+            "tie" | "Tie" | "TIE" => Some(Verdict::Tie),
+            "both_bad" => Some(Verdict::BothBad),
+            _ => None,
+        }
+    }
+
+    /// The same judgment seen with A and B exchanged.
+    pub fn swapped(self) -> Verdict {
+        match self {
+            Verdict::A => Verdict::B,
+            Verdict::B => Verdict::A,
+            other => other,
+        }
+    }
+
+    /// True when the verdict names a winner, so the case can become a preference pair.
+    pub fn is_pair(self) -> bool {
+        matches!(self, Verdict::A | Verdict::B)
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A case as an importer produces it, before it has a row id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewCase {
+    pub source: String,
+    pub source_id: Option<String>,
+    /// The conversation up to the point where A and B diverge (all turns kept).
+    pub prompt: Vec<Message>,
+    pub answer_a: String,
+    pub answer_b: String,
+    /// The source's own preference, already mapped onto the A/B placement.
+    pub source_label: Option<Verdict>,
+    /// Anything else the source carried (scores, model names, subset), kept for export.
+    pub meta: serde_json::Value,
+}
+
+impl NewCase {
+    /// Identity of the case's content, independent of A/B placement, so a
+    /// re-import with another shuffle seed is still recognised as a duplicate.
+    pub fn content_hash(&self) -> String {
+        content_hash(&self.prompt, &self.answer_a, &self.answer_b)
+    }
+}
+
+pub fn content_hash(prompt: &[Message], a: &str, b: &str) -> String {
+    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+    let mut h = Sha256::new();
+    for m in prompt {
+        h.update(b"\x1erole\x1f");
+        h.update(m.role.as_bytes());
+        h.update(b"\x1econtent\x1f");
+        h.update(m.content.as_bytes());
+    }
+    h.update(b"\x1danswer\x1f");
+    h.update(first.as_bytes());
+    h.update(b"\x1danswer\x1f");
+    h.update(second.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// A stored case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: i64,
+    pub source: String,
+    pub source_id: Option<String>,
+    pub prompt: Vec<Message>,
+    pub answer_a: String,
+    pub answer_b: String,
+    pub source_label: Option<Verdict>,
+    pub content_hash: String,
+    pub meta: serde_json::Value,
+}
+
+impl Case {
+    /// The last user turn, which is what most views call "the prompt".
+    pub fn last_user_text(&self) -> &str {
+        self.prompt
+            .iter()
+            .rev()
+            .find(|m| m.role == "user")
+            .or(self.prompt.last())
+            .map(|m| m.content.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// Sampler settings recorded with every judgment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SamplerSettings {
+    pub temperature: f32,
+    pub top_k: i32,
+    pub top_p: f32,
+    pub repeat_penalty: f32,
+    pub repeat_last_n: i32,
+    pub max_tokens: u32,
+}
+
+impl Default for SamplerSettings {
+    fn default() -> Self {
+        Self {
+            temperature: 0.3,
+            top_k: 40,
+            top_p: 0.95,
+            repeat_penalty: 1.3,
+            repeat_last_n: 64,
+            max_tokens: 512,
+        }
+    }
+}
+
+/// Where a judgment came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JudgmentOrigin {
+    /// Produced by rubricate's own judge worker.
+    Local,
+    /// Imported from a run elsewhere (`judge --import`).
+    Import,
+}
+
+impl JudgmentOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JudgmentOrigin::Local => "local",
+            JudgmentOrigin::Import => "import",
+        }
+    }
+}
+
+/// A judgment with full provenance, before it has a row id.
+/// `verdict` is always in the case's original A/B letters, also when `swapped`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewJudgment {
+    pub case_id: i64,
+    pub origin: JudgmentOrigin,
+    pub swapped: bool,
+    /// Set in rubric-given mode: the rubric was fixed by the reviewer, not generated.
+    pub rubric_given: bool,
+    pub model_file: String,
+    pub model_sha256: String,
+    pub template_version: String,
+    pub grammar: bool,
+    pub sampler: SamplerSettings,
+    pub seed: Option<u32>,
+    pub rubric: Option<String>,
+    pub analysis: Option<String>,
+    pub verdict: Option<Verdict>,
+    pub p_a: Option<f64>,
+    pub p_b: Option<f64>,
+    pub p_tie: Option<f64>,
+    pub parse_ok: bool,
+    pub parse_error: Option<String>,
+    pub raw: String,
+    pub tokens_prompt: Option<u32>,
+    pub tokens_generated: Option<u32>,
+    pub ms_prefill: Option<u64>,
+    pub ms_generate: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judgment {
+    pub id: i64,
+    pub created_at: String,
+    #[serde(flatten)]
+    pub j: NewJudgment,
+}
+
+/// What a reviewer did. Every action is a new row; nothing is updated in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewAction {
+    /// Took the model's verdict (and its rubric and analysis) as they are.
+    Accept,
+    /// Kept a verdict but changed the rubric or the analysis.
+    Edit,
+    /// Chose a verdict different from the model's, or decided without one.
+    Override,
+    /// Set or cleared the flag.
+    Flag,
+    /// Attached a note.
+    Note,
+    /// Undid the reviewer's latest not-yet-undone row on this case.
+    Revert,
+}
+
+impl ReviewAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewAction::Accept => "accept",
+            ReviewAction::Edit => "edit",
+            ReviewAction::Override => "override",
+            ReviewAction::Flag => "flag",
+            ReviewAction::Note => "note",
+            ReviewAction::Revert => "revert",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ReviewAction> {
+        Some(match s {
+            "accept" => ReviewAction::Accept,
+            "edit" => ReviewAction::Edit,
+            "override" => ReviewAction::Override,
+            "flag" => ReviewAction::Flag,
+            "note" => ReviewAction::Note,
+            "revert" => ReviewAction::Revert,
+            _ => return None,
+        })
+    }
+    /// Actions that set the case's final verdict.
+    pub fn is_decision(self) -> bool {
+        matches!(
+            self,
+            ReviewAction::Accept | ReviewAction::Edit | ReviewAction::Override
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct NewReview {
+    pub case_id: i64,
+    pub reviewer: String,
+    pub action: Option<ReviewAction>,
+    pub verdict: Option<Verdict>,
+    pub rubric: Option<String>,
+    pub analysis: Option<String>,
+    pub note: Option<String>,
+    /// For `Flag` rows: the flag's new value.
+    pub flagged: Option<bool>,
+    pub seconds_spent: Option<f64>,
+    /// The judgment the decision refers to, if a model judgment was on screen.
+    pub judgment_id: Option<i64>,
+    /// For `Revert` rows: the row being undone.
+    pub reverts_review_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    pub id: i64,
+    pub created_at: String,
+    pub case_id: i64,
+    pub reviewer: String,
+    pub action: ReviewAction,
+    pub verdict: Option<Verdict>,
+    pub rubric: Option<String>,
+    pub analysis: Option<String>,
+    pub note: Option<String>,
+    pub flagged: Option<bool>,
+    pub seconds_spent: Option<f64>,
+    pub judgment_id: Option<i64>,
+    pub reverts_review_id: Option<i64>,
+}
+
+/// The current state of one case for one reviewer, folded from the append-only log.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReviewState {
+    /// The decision row in force (accept / edit / override), if any.
+    pub decision: Option<Review>,
+    pub flagged: bool,
+    pub note: Option<String>,
+    /// Rows still in force, oldest first; the last one is what `undo` reverts.
+    pub live: Vec<Review>,
+}
+
+impl ReviewState {
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.decision.as_ref().and_then(|r| r.verdict)
+    }
+}
+
+/// Fold a reviewer's rows for one case (in id order) into the current state.
+/// A revert removes the row it names (or, if it names none, the latest live row).
+pub fn fold_reviews<'a>(rows: impl IntoIterator<Item = &'a Review>) -> ReviewState {
+    let mut live: Vec<Review> = Vec::new();
+    for r in rows {
+        if r.action == ReviewAction::Revert {
+            match r.reverts_review_id {
+                Some(target) => live.retain(|x| x.id != target),
+                None => {
+                    live.pop();
+                }
+            }
+        } else {
+            live.push(r.clone());
+        }
+    }
+    let decision = live
+        .iter()
+        .rev()
+        .find(|r| r.action.is_decision())
+        .cloned();
+    let flagged = live
+        .iter()
+        .rev()
+        .find(|r| r.action == ReviewAction::Flag)
+        .and_then(|r| r.flagged)
+        .unwrap_or(false);
+    let note = live
+        .iter()
+        .rev()
+        .find(|r| r.action == ReviewAction::Note)
+        .and_then(|r| r.note.clone());
+    ReviewState {
+        decision,
+        flagged,
+        note,
+        live,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, action: ReviewAction, verdict: Option<Verdict>, reverts: Option<i64>) -> Review {
+        Review {
+            id,
+            created_at: String::new(),
+            case_id: 1,
+            reviewer: "r".into(),
+            action,
+            verdict,
+            rubric: None,
+            analysis: None,
+            note: None,
+            flagged: None,
+            seconds_spent: None,
+            judgment_id: None,
+            reverts_review_id: reverts,
+        }
+    }
+
+    #[test]
+    fn revert_restores_previous_decision() {
+        let rows = vec![
+            row(1, ReviewAction::Accept, Some(Verdict::A), None),
+            row(2, ReviewAction::Override, Some(Verdict::B), None),
+            row(3, ReviewAction::Revert, None, Some(2)),
+        ];
+        assert_eq!(fold_reviews(&rows).verdict(), Some(Verdict::A));
+        let rows2 = [rows.clone(), vec![row(4, ReviewAction::Revert, None, Some(1))]].concat();
+        assert_eq!(fold_reviews(&rows2).verdict(), None);
+        assert!(fold_reviews(&rows2).live.is_empty());
+    }
+
+    #[test]
+    fn content_hash_ignores_placement() {
+        let p = vec![Message::user("q")];
+        assert_eq!(content_hash(&p, "x", "y"), content_hash(&p, "y", "x"));
+        assert_ne!(content_hash(&p, "x", "y"), content_hash(&p, "x", "z"));
+    }
+
+    #[test]
+    fn verdict_swap_roundtrip() {
+        for v in [Verdict::A, Verdict::B, Verdict::Tie, Verdict::BothBad] {
+            assert_eq!(v.swapped().swapped(), v);
+            assert_eq!(Verdict::parse(v.as_str()), Some(v));
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! rubricate: audit a reasoning reward model's judgments and curate preference data.
+
+pub mod cli;
+pub mod context;
+pub mod domain;
+pub mod formats;
+pub mod judge;
+pub mod paths;
+pub mod sanitize;
+pub mod stats;
+pub mod store;
+pub mod tui;

@@ -1,0 +1,31 @@
+use clap::Parser;
+use rubricate::cli::{Cli, Command, ReviewArgs};
+use rubricate::context::Context;
+use rubricate::{formats, judge, sanitize, stats, tui};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // Errors can quote dataset or model text: keep it from driving the terminal.
+            eprintln!("error: {}", sanitize::visible(&format!("{e:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ctx = Context::from_args(&cli.global)?;
+    match cli.command {
+        Some(Command::Import(args)) => formats::import::run(&ctx, &args),
+        Some(Command::Export(args)) => formats::export::run(&ctx, &args),
+        Some(Command::Stats(args)) => stats::run(&ctx, &args),
+        Some(Command::Judge(args)) => judge::cli::run_judge(&ctx, &args),
+        Some(Command::Model(args)) => judge::cli::run_model(&args),
+        Some(Command::Bench(args)) => judge::cli::run_bench(&ctx, &args),
+        Some(Command::Review(args)) => tui::run(&ctx, &args),
+        None => tui::run(&ctx, &ReviewArgs::default()),
+    }
+}

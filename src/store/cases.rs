@@ -1,0 +1,175 @@
+use super::Store;
+use crate::domain::{Case, Message, NewCase, Verdict};
+use anyhow::Result;
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+/// Which cases the review queue shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum CaseFilter {
+    /// Cases the reviewer has not decided yet.
+    #[default]
+    Unreviewed,
+    All,
+    /// Cases where the reviewer's verdict differs from the model's.
+    Disagree,
+    Flagged,
+    /// Cases whose swap check contradicts the original judgment.
+    Inconsistent,
+}
+
+impl CaseFilter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseFilter::Unreviewed => "unreviewed",
+            CaseFilter::All => "all",
+            CaseFilter::Disagree => "disagree",
+            CaseFilter::Flagged => "flagged",
+            CaseFilter::Inconsistent => "inconsistent",
+        }
+    }
+    pub fn next(self) -> CaseFilter {
+        match self {
+            CaseFilter::Unreviewed => CaseFilter::All,
+            CaseFilter::All => CaseFilter::Disagree,
+            CaseFilter::Disagree => CaseFilter::Flagged,
+            CaseFilter::Flagged => CaseFilter::Inconsistent,
+            CaseFilter::Inconsistent => CaseFilter::Unreviewed,
+        }
+    }
+}
+
+pub(super) const CASE_COLUMNS: &str =
+    "id, source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json";
+
+pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
+    let prompt_json: String = r.get(3)?;
+    let label: Option<String> = r.get(6)?;
+    let meta_json: String = r.get(8)?;
+    Ok(Case {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        source_id: r.get(2)?,
+        prompt: serde_json::from_str::<Vec<Message>>(&prompt_json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        answer_a: r.get(4)?,
+        answer_b: r.get(5)?,
+        source_label: label.as_deref().and_then(Verdict::parse),
+        content_hash: r.get(7)?,
+        meta: serde_json::from_str(&meta_json).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// Insert one case inside an open transaction. Returns `None` when a case with the
+/// same content is already stored (dedupe by content hash).
+pub fn insert_case(tx: &Transaction, case: &NewCase) -> Result<Option<i64>> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (content_hash) DO NOTHING",
+    )?;
+    let changed = stmt.execute(params![
+        case.source,
+        case.source_id,
+        serde_json::to_string(&case.prompt)?,
+        case.answer_a,
+        case.answer_b,
+        case.source_label.map(Verdict::as_str),
+        case.content_hash(),
+        serde_json::to_string(&case.meta)?,
+    ])?;
+    Ok((changed == 1).then(|| tx.last_insert_rowid()))
+}
+
+impl Store {
+    pub fn insert_case(&mut self, case: &NewCase) -> Result<Option<i64>> {
+        let tx = self.conn_mut().transaction()?;
+        let id = insert_case(&tx, case)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn case_count(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM cases", [], |r| r.get(0))?)
+    }
+
+    pub fn get_case(&self, id: i64) -> Result<Option<Case>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1"),
+                [id],
+                case_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Find a case by the source's own id or by content hash.
+    pub fn find_case(&self, key: &str) -> Result<Option<Case>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT {CASE_COLUMNS} FROM cases WHERE content_hash = ?1 OR source_id = ?1 ORDER BY id LIMIT 1"
+                ),
+                [key],
+                case_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Visit every case in id order without loading them all at once.
+    pub fn for_each_case(&self, mut f: impl FnMut(Case) -> Result<()>) -> Result<()> {
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("SELECT {CASE_COLUMNS} FROM cases ORDER BY id"))?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            f(case_from_row(row)?)?;
+        }
+        Ok(())
+    }
+
+    /// Ids of the cases a filter selects for `reviewer`, in queue order.
+    pub fn case_ids(&self, filter: CaseFilter, reviewer: &str, source: Option<&str>) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id FROM cases WHERE ?1 IS NULL OR source = ?1 ORDER BY id")?;
+        let all: Vec<i64> = stmt
+            .query_map([source], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if filter == CaseFilter::All {
+            return Ok(all);
+        }
+        let mut ids = Vec::new();
+        for id in all {
+            if self.case_matches(id, filter, reviewer)? {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Whether one case is selected by a filter (the queue re-checks this after each decision).
+    pub fn case_matches(&self, case_id: i64, filter: CaseFilter, reviewer: &str) -> Result<bool> {
+        Ok(match filter {
+            CaseFilter::All => true,
+            CaseFilter::Unreviewed => self.review_state(case_id, reviewer)?.decision.is_none(),
+            CaseFilter::Flagged => self.review_state(case_id, reviewer)?.flagged,
+            CaseFilter::Disagree => {
+                let human = self.review_state(case_id, reviewer)?.verdict();
+                let model = self
+                    .latest_judgment(case_id, false)?
+                    .and_then(|j| j.j.verdict);
+                matches!((human, model), (Some(h), Some(m)) if h != m)
+            }
+            CaseFilter::Inconsistent => {
+                let a = self.latest_judgment(case_id, false)?.and_then(|j| j.j.verdict);
+                let b = self.latest_judgment(case_id, true)?.and_then(|j| j.j.verdict);
+                matches!((a, b), (Some(x), Some(y)) if x != y)
+            }
+        })
+    }
+}
