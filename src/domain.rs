@@ -213,8 +213,8 @@ pub struct NewJudgment {
     pub raw: String,
     pub tokens_prompt: Option<u32>,
     pub tokens_generated: Option<u32>,
-    pub ms_prefill: Option<u64>,
-    pub ms_generate: Option<u64>,
+    pub ms_prefill: Option<u32>,
+    pub ms_generate: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -342,11 +342,7 @@ pub fn fold_reviews<'a>(rows: impl IntoIterator<Item = &'a Review>) -> ReviewSta
             live.push(r.clone());
         }
     }
-    let decision = live
-        .iter()
-        .rev()
-        .find(|r| r.action.is_decision())
-        .cloned();
+    let decision = live.iter().rev().find(|r| r.action.is_decision()).cloned();
     let flagged = live
         .iter()
         .rev()
@@ -370,7 +366,12 @@ pub fn fold_reviews<'a>(rows: impl IntoIterator<Item = &'a Review>) -> ReviewSta
 mod tests {
     use super::*;
 
-    fn row(id: i64, action: ReviewAction, verdict: Option<Verdict>, reverts: Option<i64>) -> Review {
+    fn row(
+        id: i64,
+        action: ReviewAction,
+        verdict: Option<Verdict>,
+        reverts: Option<i64>,
+    ) -> Review {
         Review {
             id,
             created_at: String::new(),
@@ -396,7 +397,11 @@ mod tests {
             row(3, ReviewAction::Revert, None, Some(2)),
         ];
         assert_eq!(fold_reviews(&rows).verdict(), Some(Verdict::A));
-        let rows2 = [rows.clone(), vec![row(4, ReviewAction::Revert, None, Some(1))]].concat();
+        let rows2 = [
+            rows.clone(),
+            vec![row(4, ReviewAction::Revert, None, Some(1))],
+        ]
+        .concat();
         assert_eq!(fold_reviews(&rows2).verdict(), None);
         assert!(fold_reviews(&rows2).live.is_empty());
     }

@@ -52,7 +52,11 @@ mod tests {
     fn escapes_become_visible() {
         let hostile = "a\x1b[2J\x07b\x1b]0;pwned\x07c\u{9b}31m";
         let shown = visible(hostile);
-        assert!(!shown.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+        );
         assert_eq!(shown, "a␛[2J␇b␛]0;pwned␇c�31m");
     }
 

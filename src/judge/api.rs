@@ -27,7 +27,7 @@ pub struct JudgeRequest {
 
 #[derive(Debug, Clone)]
 pub enum Command {
-    Judge(JudgeRequest),
+    Judge(Box<JudgeRequest>),
     /// Stop a job within one token or one prefill chunk; the worker is then idle.
     Cancel(JobId),
     Shutdown,
@@ -60,18 +60,38 @@ pub struct ModelInfo {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// Model loading; `progress` in 0..=1.
-    Loading { progress: f32 },
+    Loading {
+        progress: f32,
+    },
     Ready(ModelInfo),
     /// The model could not be loaded; the message says how to fix it. No job runs after this.
     Unavailable(String),
-    Started { job: JobId },
-    Prefill { job: JobId, done: usize, total: usize },
+    Started {
+        job: JobId,
+    },
+    Prefill {
+        job: JobId,
+        done: usize,
+        total: usize,
+    },
     /// Generated text, already split by section (a token spanning a tag is split).
-    Token { job: JobId, section: Section, text: String },
+    Token {
+        job: JobId,
+        section: Section,
+        text: String,
+    },
     /// The finished judgment, with provenance; storing it is the receiver's business.
-    Done { job: JobId, judgment: Box<NewJudgment> },
-    Failed { job: JobId, error: String },
-    Cancelled { job: JobId },
+    Done {
+        job: JobId,
+        judgment: Box<NewJudgment>,
+    },
+    Failed {
+        job: JobId,
+        error: String,
+    },
+    Cancelled {
+        job: JobId,
+    },
 }
 
 impl Event {

@@ -133,7 +133,12 @@ impl Store {
     }
 
     /// Ids of the cases a filter selects for `reviewer`, in queue order.
-    pub fn case_ids(&self, filter: CaseFilter, reviewer: &str, source: Option<&str>) -> Result<Vec<i64>> {
+    pub fn case_ids(
+        &self,
+        filter: CaseFilter,
+        reviewer: &str,
+        source: Option<&str>,
+    ) -> Result<Vec<i64>> {
         let mut stmt = self
             .conn()
             .prepare("SELECT id FROM cases WHERE ?1 IS NULL OR source = ?1 ORDER BY id")?;
@@ -166,8 +171,12 @@ impl Store {
                 matches!((human, model), (Some(h), Some(m)) if h != m)
             }
             CaseFilter::Inconsistent => {
-                let a = self.latest_judgment(case_id, false)?.and_then(|j| j.j.verdict);
-                let b = self.latest_judgment(case_id, true)?.and_then(|j| j.j.verdict);
+                let a = self
+                    .latest_judgment(case_id, false)?
+                    .and_then(|j| j.j.verdict);
+                let b = self
+                    .latest_judgment(case_id, true)?
+                    .and_then(|j| j.j.verdict);
                 matches!((a, b), (Some(x), Some(y)) if x != y)
             }
         })

@@ -118,9 +118,9 @@ impl Store {
 
     /// Visit every judgment in id order without loading them all at once.
     pub fn for_each_judgment(&self, mut f: impl FnMut(Judgment) -> Result<()>) -> Result<()> {
-        let mut stmt = self
-            .conn()
-            .prepare(&format!("SELECT {JUDGMENT_COLUMNS} FROM judgments ORDER BY id"))?;
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {JUDGMENT_COLUMNS} FROM judgments ORDER BY id"
+        ))?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             f(judgment_from_row(row)?)?;

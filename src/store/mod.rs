@@ -35,8 +35,12 @@ impl Store {
     /// Open (creating if needed) the database at `path` and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the folder for the database: {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!(
+                    "cannot create the folder for the database: {}",
+                    dir.display()
+                )
+            })?;
         }
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open database {}", path.display()))?;
@@ -119,9 +123,9 @@ pub fn migrate(conn: &mut Connection, migrations: &[(&str, &str)]) -> Result<()>
 
 /// Current UTC time in the same format the schema's defaults use.
 pub fn now_timestamp(conn: &Connection) -> Result<String> {
-    Ok(conn.query_row(
-        "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(
+        conn.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| {
+            r.get(0)
+        })?,
+    )
 }

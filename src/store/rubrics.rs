@@ -13,7 +13,12 @@ pub struct StoredRubric {
 
 impl Store {
     /// Save a rubric as the next version of `name`; earlier versions stay.
-    pub fn save_rubric(&self, name: &str, body: &str, case_id: Option<i64>) -> Result<StoredRubric> {
+    pub fn save_rubric(
+        &self,
+        name: &str,
+        body: &str,
+        case_id: Option<i64>,
+    ) -> Result<StoredRubric> {
         let version: i64 = self.conn().query_row(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM rubrics WHERE name = ?1",
             [name],
