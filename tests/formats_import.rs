@@ -46,14 +46,21 @@ fn every_format_is_detected_and_imported() {
         let out = ok(&db, &["import", fixture(file).to_str().unwrap()]);
         let text = stdout(&out);
         assert!(
-            text.contains(&format!("({format}): {n} cases added, 0 duplicates skipped")),
+            text.contains(&format!(
+                "({format}): {n} cases added, 0 duplicates skipped"
+            )),
             "{file}: {text}"
         );
     }
     let all = cases(&db);
     assert_eq!(all.len(), 22);
     // The source name defaults to the file name.
-    assert_eq!(all.iter().filter(|c| c.source == "rewardbench.jsonl").count(), 3);
+    assert_eq!(
+        all.iter()
+            .filter(|c| c.source == "rewardbench.jsonl")
+            .count(),
+        3
+    );
 }
 
 #[test]
@@ -62,32 +69,69 @@ fn explicit_format_and_source() {
     let db = dir.path().join("t.db");
     ok(
         &db,
-        &["import", "--format", "hh-rlhf", "--source", "hh", fixture("hh_rlhf.jsonl").to_str().unwrap()],
+        &[
+            "import",
+            "--format",
+            "hh-rlhf",
+            "--source",
+            "hh",
+            fixture("hh_rlhf.jsonl").to_str().unwrap(),
+        ],
     );
     let all = cases(&db);
     assert!(all.iter().all(|c| c.source == "hh"));
     // A wrong explicit format refuses the file with a message about the missing field.
     let o = run(
         &db,
-        &["import", "--format", "pairwise", fixture("trl_standard.jsonl").to_str().unwrap()],
+        &[
+            "import",
+            "--format",
+            "pairwise",
+            fixture("trl_standard.jsonl").to_str().unwrap(),
+        ],
     );
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("trl_standard.jsonl:1: missing field `response_a`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("trl_standard.jsonl:1: missing field `response_a`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn trl_cases_keep_prompt_turns_and_label() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    ok(&db, &["import", fixture("trl_conversational.jsonl").to_str().unwrap()]);
+    ok(
+        &db,
+        &[
+            "import",
+            fixture("trl_conversational.jsonl").to_str().unwrap(),
+        ],
+    );
     let all = cases(&db);
-    let multi = all.iter().find(|c| c.prompt.len() == 4).expect("the multi-turn case");
-    assert_eq!(multi.prompt[0], Message::new("system", "You are a terse assistant."));
-    assert_eq!(multi.prompt[3], Message::user("And if I then buy a dozen more?"));
+    let multi = all
+        .iter()
+        .find(|c| c.prompt.len() == 4)
+        .expect("the multi-turn case");
+    assert_eq!(
+        multi.prompt[0],
+        Message::new("system", "You are a terse assistant.")
+    );
+    assert_eq!(
+        multi.prompt[3],
+        Message::user("And if I then buy a dozen more?")
+    );
     assert_eq!(preferred(multi), "14.");
-    let implicit = all.iter().find(|c| c.last_user_text() == "Is a tomato a fruit?").unwrap();
+    let implicit = all
+        .iter()
+        .find(|c| c.last_user_text() == "Is a tomato a fruit?")
+        .unwrap();
     assert_eq!(implicit.prompt.len(), 1);
-    assert_eq!(preferred(implicit), "Botanically yes; in cooking it is treated as a vegetable.");
+    assert_eq!(
+        preferred(implicit),
+        "Botanically yes; in cooking it is treated as a vegetable."
+    );
 }
 
 #[test]
@@ -96,7 +140,10 @@ fn hh_rlhf_prompt_is_the_shared_prefix() {
     let db = dir.path().join("t.db");
     ok(&db, &["import", fixture("hh_rlhf.jsonl").to_str().unwrap()]);
     let all = cases(&db);
-    let italian = all.iter().find(|c| c.prompt.len() == 3).expect("the multi-turn transcript");
+    let italian = all
+        .iter()
+        .find(|c| c.prompt.len() == 3)
+        .expect("the multi-turn transcript");
     assert_eq!(
         italian.prompt,
         vec![
@@ -109,7 +156,11 @@ fn hh_rlhf_prompt_is_the_shared_prefix() {
         preferred(italian),
         "Start with the 500 most common words and a short daily listening habit, then add a weekly conversation with a tutor."
     );
-    let other = if italian.answer_a == preferred(italian) { &italian.answer_b } else { &italian.answer_a };
+    let other = if italian.answer_a == preferred(italian) {
+        &italian.answer_b
+    } else {
+        &italian.answer_a
+    };
     assert_eq!(other, "Just move to Italy.");
 }
 
@@ -117,9 +168,16 @@ fn hh_rlhf_prompt_is_the_shared_prefix() {
 fn pairwise_keeps_placement_and_every_label() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    ok(&db, &["import", fixture("pairwise.jsonl").to_str().unwrap()]);
+    ok(
+        &db,
+        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
+    );
     let all = cases(&db);
-    let by_id = |id: &str| all.iter().find(|c| c.source_id.as_deref() == Some(id)).unwrap();
+    let by_id = |id: &str| {
+        all.iter()
+            .find(|c| c.source_id.as_deref() == Some(id))
+            .unwrap()
+    };
     assert_eq!(by_id("pw-1").answer_a, "56");
     assert_eq!(by_id("pw-1").source_label, Some(Verdict::A));
     assert_eq!(by_id("pw-2").source_label, Some(Verdict::B));
@@ -134,15 +192,35 @@ fn pairwise_keeps_placement_and_every_label() {
 fn source_fields_are_kept_in_meta() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    ok(&db, &["import", fixture("rewardbench.jsonl").to_str().unwrap()]);
-    ok(&db, &["import", fixture("ultrafeedback.jsonl").to_str().unwrap()]);
+    ok(
+        &db,
+        &["import", fixture("rewardbench.jsonl").to_str().unwrap()],
+    );
+    ok(
+        &db,
+        &["import", fixture("ultrafeedback.jsonl").to_str().unwrap()],
+    );
     let all = cases(&db);
-    let rb = all.iter().find(|c| c.source_id.as_deref() == Some("31")).unwrap();
-    let chosen_side = if rb.source_label == Some(Verdict::A) { "a" } else { "b" };
+    let rb = all
+        .iter()
+        .find(|c| c.source_id.as_deref() == Some("31"))
+        .unwrap();
+    let chosen_side = if rb.source_label == Some(Verdict::A) {
+        "a"
+    } else {
+        "b"
+    };
     assert_eq!(rb.meta[chosen_side]["model"], "claude");
     assert_eq!(rb.meta["extra"]["subset"], "math-prm");
-    let uf = all.iter().find(|c| c.source_id.as_deref() == Some("uf-102")).unwrap();
-    let chosen_side = if uf.source_label == Some(Verdict::A) { "a" } else { "b" };
+    let uf = all
+        .iter()
+        .find(|c| c.source_id.as_deref() == Some("uf-102"))
+        .unwrap();
+    let chosen_side = if uf.source_label == Some(Verdict::A) {
+        "a"
+    } else {
+        "b"
+    };
     assert_eq!(uf.meta[chosen_side]["score"], 9.0);
     assert_eq!(uf.meta["id_key"], "prompt_id");
 }
@@ -155,7 +233,11 @@ fn reimport_adds_nothing_whatever_the_seed() {
     ok(&db, &["import", file.to_str().unwrap()]);
     for seed in ["0", "7"] {
         let out = ok(&db, &["import", "--seed", seed, file.to_str().unwrap()]);
-        assert!(stdout(&out).contains("0 cases added, 4 duplicates skipped"), "{}", stdout(&out));
+        assert!(
+            stdout(&out).contains("0 cases added, 4 duplicates skipped"),
+            "{}",
+            stdout(&out)
+        );
     }
     assert_eq!(cases(&db).len(), 4);
 }
@@ -210,7 +292,10 @@ fn seeded_shuffle_records_the_original_label() {
         }
     }
     // Both placements occur (each has probability 1/2 per case).
-    assert!(in_a > 0 && in_a < 64, "chosen went to A {in_a} times out of 64");
+    assert!(
+        in_a > 0 && in_a < 64,
+        "chosen went to A {in_a} times out of 64"
+    );
     // Same seed, same placement; another seed moves some cases.
     let placement = |cs: &[Case]| cs.iter().map(|c| c.source_label).collect::<Vec<_>>();
     assert_eq!(placement(&first), placement(&again));
@@ -225,28 +310,55 @@ fn seeded_shuffle_records_the_original_label() {
 fn malformed_file_names_its_lines_and_imports_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let o = run(&db, &["import", fixture("malformed.jsonl").to_str().unwrap()]);
+    let o = run(
+        &db,
+        &["import", fixture("malformed.jsonl").to_str().unwrap()],
+    );
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(err.contains("malformed.jsonl:3: invalid JSON"), "{err}");
-    assert!(err.contains("malformed.jsonl:4: missing field `rejected`"), "{err}");
-    assert!(err.contains("malformed.jsonl:5: empty text in `chosen`"), "{err}");
-    assert!(!err.contains("malformed.jsonl:2:"), "a blank line is not an error: {err}");
+    assert!(
+        err.contains("malformed.jsonl:4: missing field `rejected`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("malformed.jsonl:5: empty text in `chosen`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("malformed.jsonl:2:"),
+        "a blank line is not an error: {err}"
+    );
     assert!(err.contains("nothing from this file was imported"), "{err}");
     assert!(err.contains("--skip-invalid"), "{err}");
-    assert_eq!(cases(&db).len(), 0, "the good lines 1 and 6 must not be committed either");
+    assert_eq!(
+        cases(&db).len(),
+        0,
+        "the good lines 1 and 6 must not be committed either"
+    );
 }
 
 #[test]
 fn skip_invalid_imports_the_good_lines_and_lists_the_bad() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let o = ok(&db, &["import", "--skip-invalid", fixture("malformed.jsonl").to_str().unwrap()]);
+    let o = ok(
+        &db,
+        &[
+            "import",
+            "--skip-invalid",
+            fixture("malformed.jsonl").to_str().unwrap(),
+        ],
+    );
     let err = stderr(&o);
     for line in [3, 4, 5] {
         assert!(err.contains(&format!("malformed.jsonl:{line}: ")), "{err}");
     }
-    assert!(stdout(&o).contains("2 cases added, 0 duplicates skipped, 3 bad lines skipped"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("2 cases added, 0 duplicates skipped, 3 bad lines skipped"),
+        "{}",
+        stdout(&o)
+    );
     assert_eq!(cases(&db).len(), 2);
 }
 
@@ -274,7 +386,11 @@ fn unknown_fields_ask_for_a_format() {
     assert!(e.to_string().contains("--format"), "{e}");
     let e = parse_line(None, "[1, 2]").unwrap_err();
     assert_eq!(e, LineError::NotObject("a list"));
-    let e = parse_line(Some(SourceFormat::Trl), r#"{"prompt": "q", "chosen": "a", "#).unwrap_err();
+    let e = parse_line(
+        Some(SourceFormat::Trl),
+        r#"{"prompt": "q", "chosen": "a", "#,
+    )
+    .unwrap_err();
     assert!(e.to_string().starts_with("invalid JSON: "), "{e}");
 }
 

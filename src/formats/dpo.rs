@@ -43,7 +43,12 @@ pub(super) fn source_fields(
     if let (Some(Value::String(key)), Some(id)) = (get("id_key"), &case.source_id)
         && !reserved.contains(&key.as_str())
     {
-        out.insert(key.clone(), Value::String(id.clone()));
+        let numeric = get("id_numeric").and_then(Value::as_bool).unwrap_or(false);
+        let value = match serde_json::from_str::<serde_json::Number>(id) {
+            Ok(n) if numeric => Value::Number(n),
+            _ => Value::String(id.clone()),
+        };
+        out.insert(key.clone(), value);
     }
     let (chosen_meta, rejected_meta) = if chosen_is_a {
         (get("a"), get("b"))

@@ -174,6 +174,7 @@ pub(super) fn reasoning(
         // when it reached the same verdict (the rejection sampling RM-R1 distils with).
         Origin::Label => match latest_verdict(store, case.id, false)? {
             None => return Ok(Err("no judgment")),
+            Some((_, None)) => return Ok(Err("unparsed judgment")),
             Some((_, v)) if v != Some(decided.verdict) => {
                 return Ok(Err("judgment disagrees with label"));
             }

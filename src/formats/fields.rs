@@ -1,7 +1,7 @@
 //! Field extraction shared by the import formats. Fields are *taken* out of the record,
 //! so whatever is left over afterwards is exactly the source's extra fields.
 
-use super::LineError;
+use super::{LineError, SourceId};
 use crate::domain::Message;
 use serde_json::{Map, Value};
 
@@ -70,13 +70,21 @@ pub fn take_text(record: &mut Map<String, Value>, key: &str) -> Result<String, L
 }
 
 /// The source's own id: a string or a number, kept as text.
-pub fn take_id(record: &mut Map<String, Value>, key: &str) -> Result<Option<String>, LineError> {
-    match take_opt(record, key) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => Err(wrong_type(key, "a string or a number", &other)),
-    }
+pub fn take_id(
+    record: &mut Map<String, Value>,
+    key: &'static str,
+) -> Result<Option<SourceId>, LineError> {
+    let (value, numeric) = match take_opt(record, key) {
+        None => return Ok(None),
+        Some(Value::String(s)) => (s, false),
+        Some(Value::Number(n)) => (n.to_string(), true),
+        Some(other) => return Err(wrong_type(key, "a string or a number", &other)),
+    };
+    Ok(Some(SourceId {
+        key,
+        value,
+        numeric,
+    }))
 }
 
 /// A list of `{role, content}` objects.

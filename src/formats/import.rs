@@ -108,6 +108,9 @@ pub fn import_reader_with(
         if line_no == 1 {
             line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
         }
+        while let [rest @ .., b'\n' | b'\r'] = line {
+            line = rest;
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }

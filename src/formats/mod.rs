@@ -120,11 +120,19 @@ pub enum Answers {
 pub struct ParsedPair {
     pub prompt: Vec<Message>,
     pub answers: Answers,
-    pub source_id: Option<String>,
-    /// The source field the id came from (`id`, `prompt_id`), so export can give it back.
-    pub id_key: Option<&'static str>,
+    pub source_id: Option<SourceId>,
     /// Top-level source fields rubricate has no column for, kept verbatim.
     pub extra: Map<String, Value>,
+}
+
+/// The source's own id for a record, and where it came from so export can give it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceId {
+    /// The field it was read from (`id`, `prompt_id`).
+    pub key: &'static str,
+    pub value: String,
+    /// The source wrote it as a JSON number.
+    pub numeric: bool,
 }
 
 /// Per-answer source fields and the names they carry in chosen/rejected formats.
@@ -149,8 +157,11 @@ impl ParsedPair {
     pub fn into_case(self, format: SourceFormat, source: &str, seed: u64) -> NewCase {
         let mut meta = Map::new();
         meta.insert("format".into(), Value::from(format.name()));
-        if let Some(key) = self.id_key {
-            meta.insert("id_key".into(), Value::from(key));
+        if let Some(id) = &self.source_id {
+            meta.insert("id_key".into(), Value::from(id.key));
+            if id.numeric {
+                meta.insert("id_numeric".into(), Value::Bool(true));
+            }
         }
         let (answer_a, answer_b, source_label) = match self.answers {
             Answers::Placed { a, b, label } => (a, b, label),
@@ -180,7 +191,7 @@ impl ParsedPair {
         }
         NewCase {
             source: source.to_string(),
-            source_id: self.source_id,
+            source_id: self.source_id.map(|id| id.value),
             prompt: self.prompt,
             answer_a,
             answer_b,

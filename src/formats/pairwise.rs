@@ -22,7 +22,6 @@ pub fn parse(mut record: Map<String, Value>) -> Result<ParsedPair, LineError> {
     Ok(ParsedPair {
         prompt,
         answers: Answers::Placed { a, b, label },
-        id_key: source_id.as_ref().map(|_| "id"),
         source_id,
         extra: record,
     })
@@ -74,7 +73,7 @@ mod tests {
                 label: Some(Verdict::B)
             }
         );
-        assert_eq!(p.source_id.as_deref(), Some("c1"));
+        assert_eq!(p.source_id.as_ref().map(|i| i.value.as_str()), Some("c1"));
         assert_eq!(p.extra, obj(json!({"category": "math"})));
     }
 

@@ -26,7 +26,6 @@ pub fn parse(mut record: Map<String, Value>) -> Result<ParsedPair, LineError> {
             chosen_meta,
             rejected_meta,
         },
-        id_key: source_id.as_ref().map(|_| "id"),
         source_id,
         // `subset` stays here and is given back verbatim.
         extra: record,
@@ -43,7 +42,7 @@ mod tests {
         let rec = json!({"prompt": "q", "chosen": "good", "chosen_model": "m1", "rejected": "bad",
                          "rejected_model": "m2", "subset": "math-prm", "id": 17});
         let p = parse(rec.as_object().unwrap().clone()).unwrap();
-        assert_eq!(p.source_id.as_deref(), Some("17"));
+        assert_eq!(p.source_id.as_ref().map(|i| i.value.as_str()), Some("17"));
         assert_eq!(p.extra["subset"], json!("math-prm"));
         match p.answers {
             Answers::Ranked {

@@ -27,7 +27,6 @@ pub fn parse(mut record: Map<String, Value>) -> Result<ParsedPair, LineError> {
             chosen_meta: Map::new(),
             rejected_meta: Map::new(),
         },
-        id_key: source_id.as_ref().map(|_| "id"),
         source_id,
         extra: record,
     })

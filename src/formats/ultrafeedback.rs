@@ -42,7 +42,6 @@ pub fn parse(mut record: Map<String, Value>) -> Result<ParsedPair, LineError> {
             chosen_meta,
             rejected_meta,
         },
-        id_key: source_id.as_ref().map(|_| "prompt_id"),
         source_id,
         extra: record,
     })
@@ -64,7 +63,7 @@ mod tests {
         });
         let p = parse(rec.as_object().unwrap().clone()).unwrap();
         assert_eq!(p.prompt, vec![Message::user("q")]);
-        assert_eq!(p.source_id.as_deref(), Some("abc"));
+        assert_eq!(p.source_id.as_ref().map(|i| i.value.as_str()), Some("abc"));
         assert!(p.extra.is_empty());
         match p.answers {
             Answers::Ranked {

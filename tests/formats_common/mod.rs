@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// The real binary with a clean environment: no database or reviewer from the caller.
@@ -21,7 +23,10 @@ pub fn rubricate(db: &Path) -> Command {
 }
 
 pub fn run(db: &Path, args: &[&str]) -> Output {
-    rubricate(db).args(args).output().expect("the rubricate binary runs")
+    rubricate(db)
+        .args(args)
+        .output()
+        .expect("the rubricate binary runs")
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -35,7 +40,11 @@ pub fn stderr(o: &Output) -> String {
 /// Run and insist on success, showing stderr when it fails.
 pub fn ok(db: &Path, args: &[&str]) -> Output {
     let o = run(db, args);
-    assert!(o.status.success(), "rubricate {args:?} failed:\n{}", stderr(&o));
+    assert!(
+        o.status.success(),
+        "rubricate {args:?} failed:\n{}",
+        stderr(&o)
+    );
     o
 }
 
@@ -64,7 +73,8 @@ pub fn judgment(case_id: i64, verdict: Option<Verdict>, swapped: bool) -> NewJud
         sampler: SamplerSettings::default(),
         seed: Some(42),
         rubric: verdict.map(|_| format!("1. correctness (weight 3) [case {case_id}]")),
-        analysis: verdict.map(|v| format!("Answer {v} is correct [case {case_id}, swapped {swapped}]")),
+        analysis: verdict
+            .map(|v| format!("Answer {v} is correct [case {case_id}, swapped {swapped}]")),
         verdict,
         p_a: Some(0.6),
         p_b: Some(0.3),
