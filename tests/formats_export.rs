@@ -436,7 +436,9 @@ fn traces_follow_the_reviewed_judgment() {
     let spider = by_id(&cases, "pw-1");
     let haiku = by_id(&cases, "pw-6");
     // pw-2: the model got it wrong in the original order...
-    store.insert_judgment(&judgment(austen.id, Some(Verdict::A), false)).unwrap();
+    store
+        .insert_judgment(&judgment(austen.id, Some(Verdict::A), false))
+        .unwrap();
     // ...and right on the swapped order, where Jane Austen (the case's B) was shown as A.
     let swapped = store
         .insert_judgment(&judgment(austen.id, Some(Verdict::B), true))
