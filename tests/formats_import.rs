@@ -403,3 +403,39 @@ fn bundled_sample_imports_once() {
     let second = import_bundled_sample(&mut store).unwrap();
     assert_eq!((second.added, second.duplicates), (0, first.added));
 }
+
+#[test]
+fn a_bad_line_deep_in_a_large_file_still_refuses_it() {
+    // Far more lines than the parser thread sends in one batch.
+    let mut text = generated_trl(3000);
+    text.push_str("{\"prompt\": \"q\", \"chosen\": \"a\"}\n");
+    text.push_str(
+        &generated_trl(3001)
+            .lines()
+            .last()
+            .unwrap()
+            .replace("3000", "x"),
+    );
+    let mut store = Store::open_in_memory().unwrap();
+    let mut options = ImportOptions {
+        format: None,
+        source: "gen".into(),
+        seed: 0,
+        skip_invalid: false,
+    };
+    let report = import_reader(&mut store, text.as_bytes(), "big", &options).unwrap();
+    assert!(!report.committed);
+    assert_eq!(report.bad_total, 1);
+    assert_eq!(report.bad_lines[0].line, 3001);
+    assert_eq!(
+        report.bad_lines[0].error,
+        LineError::MissingField("rejected".into())
+    );
+    assert_eq!(store.case_count().unwrap(), 0);
+
+    options.skip_invalid = true;
+    let report = import_reader(&mut store, text.as_bytes(), "big", &options).unwrap();
+    assert!(report.committed);
+    assert_eq!((report.added, report.bad_total), (3001, 1));
+    assert_eq!(store.case_count().unwrap(), 3001);
+}

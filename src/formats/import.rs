@@ -7,6 +7,7 @@
 use super::{LineError, SourceFormat, parse_line};
 use crate::cli::{ImportArgs, ImportFormat};
 use crate::context::Context;
+use crate::domain::NewCase;
 use crate::sanitize::visible_line;
 use crate::store::{Store, insert_case};
 use anyhow::{Context as _, Result};
@@ -14,6 +15,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::mpsc::{SyncSender, sync_channel};
 
 /// The bundled sample cases (pairwise format), compiled in so the workbench can offer them
 /// on an empty database.
@@ -73,34 +75,35 @@ impl ImportReport {
     }
 }
 
-/// Import one JSONL stream in one transaction. Bad lines are reported to `on_bad_line` as
-/// they are found (so a caller can list every one without collecting them) and the first
-/// ones are kept in the report.
-pub fn import_reader_with(
-    store: &mut Store,
-    reader: impl BufRead,
-    name: &str,
+/// One parsed line on its way from the parser thread to the database thread.
+enum Parsed {
+    Case {
+        line: u64,
+        format: SourceFormat,
+        case: NewCase,
+    },
+    Bad(BadLine),
+}
+
+/// Lines per message between the threads, and messages in flight: together they bound
+/// the memory the pipeline holds, whatever the file's size.
+const BATCH: usize = 512;
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Read, parse and place every line, sending the results on in batches. Runs on its own
+/// thread so parsing overlaps with SQLite's work. Stops early when the receiver is gone.
+fn parse_lines(
+    mut reader: impl BufRead,
     options: &ImportOptions,
-    mut on_bad_line: impl FnMut(&BadLine),
-) -> Result<ImportReport> {
-    let mut report = ImportReport {
-        name: name.to_string(),
-        format: options.format,
-        ..Default::default()
-    };
-    let tx = store
-        .conn_mut()
-        .transaction()
-        .context("cannot start a transaction")?;
-    let mut reader = reader;
+    out: &SyncSender<Vec<Parsed>>,
+) -> std::io::Result<()> {
+    let mut format = options.format;
     let mut buf = Vec::with_capacity(64 * 1024);
+    let mut batch = Vec::with_capacity(BATCH);
     let mut line_no: u64 = 0;
     loop {
         buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("{name}: read failed after line {line_no}"))?;
-        if n == 0 {
+        if reader.read_until(b'\n', &mut buf)? == 0 {
             break;
         }
         line_no += 1;
@@ -116,35 +119,95 @@ pub fn import_reader_with(
         }
         let parsed = std::str::from_utf8(line)
             .map_err(|_| LineError::NotUtf8)
-            .and_then(|text| parse_line(report.format, text));
-        let (format, pair) = match parsed {
-            Ok(ok) => ok,
-            Err(error) => {
-                let bad = BadLine {
+            .and_then(|text| parse_line(format, text));
+        batch.push(match parsed {
+            Ok((f, pair)) => {
+                // The first valid record fixes the format for the rest of the file.
+                format = Some(f);
+                Parsed::Case {
                     line: line_no,
-                    error,
-                };
-                on_bad_line(&bad);
-                report.bad_total += 1;
-                if options.skip_invalid || report.bad_lines.len() < MAX_LISTED_BAD_LINES {
-                    report.bad_lines.push(bad);
+                    format: f,
+                    case: pair.into_case(f, &options.source, options.seed),
                 }
-                continue;
             }
-        };
-        report.format = Some(format);
-        // Once the file is refused, the remaining lines are only checked, not inserted.
-        if report.bad_total > 0 && !options.skip_invalid {
-            continue;
-        }
-        let case = pair.into_case(format, &options.source, options.seed);
-        match insert_case(&tx, &case)
-            .with_context(|| format!("{name}:{line_no}: cannot store the case"))?
+            Err(error) => Parsed::Bad(BadLine {
+                line: line_no,
+                error,
+            }),
+        });
+        if batch.len() == BATCH
+            && out
+                .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                .is_err()
         {
-            Some(_) => report.added += 1,
-            None => report.duplicates += 1,
+            return Ok(());
         }
     }
+    if !batch.is_empty() {
+        let _ = out.send(batch);
+    }
+    Ok(())
+}
+
+/// Import one JSONL stream in one transaction. Bad lines are reported to `on_bad_line` as
+/// they are found (so a caller can list every one without collecting them) and the first
+/// ones are kept in the report.
+pub fn import_reader_with(
+    store: &mut Store,
+    reader: impl BufRead + Send,
+    name: &str,
+    options: &ImportOptions,
+    mut on_bad_line: impl FnMut(&BadLine),
+) -> Result<ImportReport> {
+    let mut report = ImportReport {
+        name: name.to_string(),
+        format: options.format,
+        ..Default::default()
+    };
+    let tx = store
+        .conn_mut()
+        .transaction()
+        .context("cannot start a transaction")?;
+    std::thread::scope(|scope| -> Result<()> {
+        let (send, receive) = sync_channel::<Vec<Parsed>>(BATCHES_IN_FLIGHT);
+        let parser = scope.spawn(move || parse_lines(reader, options, &send));
+        let mut store_batches = || -> Result<()> {
+            for item in receive.iter().flatten() {
+                match item {
+                    Parsed::Bad(bad) => {
+                        on_bad_line(&bad);
+                        report.bad_total += 1;
+                        if options.skip_invalid || report.bad_lines.len() < MAX_LISTED_BAD_LINES {
+                            report.bad_lines.push(bad);
+                        }
+                    }
+                    Parsed::Case { line, format, case } => {
+                        report.format = Some(format);
+                        // Once the file is refused, the remaining lines are only checked.
+                        if report.bad_total > 0 && !options.skip_invalid {
+                            continue;
+                        }
+                        match insert_case(&tx, &case)
+                            .with_context(|| format!("{name}:{line}: cannot store the case"))?
+                        {
+                            Some(_) => report.added += 1,
+                            None => report.duplicates += 1,
+                        }
+                    }
+                }
+            }
+            Ok(())
+        };
+        let stored = store_batches();
+        // Dropping the receiver (on error) makes the parser stop at its next send.
+        drop(receive);
+        let parsed = parser
+            .join()
+            .map_err(|_| anyhow::anyhow!("{name}: the parser thread panicked"))?;
+        stored?;
+        parsed.with_context(|| format!("{name}: read failed"))?;
+        Ok(())
+    })?;
     if report.bad_total > 0 && !options.skip_invalid {
         tx.rollback()?;
         report.added = 0;
@@ -161,7 +224,7 @@ pub fn import_reader_with(
 /// [`import_reader_with`] without a bad-line callback.
 pub fn import_reader(
     store: &mut Store,
-    reader: impl BufRead,
+    reader: impl BufRead + Send,
     name: &str,
     options: &ImportOptions,
 ) -> Result<ImportReport> {
