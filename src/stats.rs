@@ -309,7 +309,7 @@ pub fn render_text(s: &Stats) -> String {
         .reviewer
         .as_deref()
         .map_or("all reviewers (latest decision)".to_string(), |r| {
-            format!("reviewer {r}")
+            format!("reviewer {}", crate::sanitize::visible_line(r))
         });
     line(format!("decisions of {whose}"));
     line(String::new());

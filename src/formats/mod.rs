@@ -212,7 +212,7 @@ pub fn detect(record: &Map<String, Value>) -> Option<SourceFormat> {
     }
     if has("chosen_model") || has("rejected_model") || has("subset") {
         Some(SourceFormat::RewardBench)
-    } else if has("prompt_id") || has("score_chosen") || has("score_rejected") {
+    } else if has("prompt_id") || has("score_chosen") || has("score_rejected") || has("messages") {
         Some(SourceFormat::UltraFeedback)
     } else if has("prompt") || !record["chosen"].is_string() {
         // No prompt and conversations as lists is TRL's implicit-prompt form.

@@ -8,12 +8,22 @@ use serde_json::{Map, Value};
 
 pub fn parse(mut record: Map<String, Value>) -> Result<ParsedPair, LineError> {
     let source_id = fields::take_id(&mut record, "id")?;
-    let (prompt, chosen, rejected) = if record.get("prompt").is_some_and(|p| !p.is_null()) {
+    let whole_conversation = |k: &str| {
+        record
+            .get(k)
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.len() > 1)
+    };
+    let (prompt, chosen, rejected) = if record.get("prompt").is_some_and(|p| !p.is_null())
+        && !(whole_conversation("chosen") && whole_conversation("rejected"))
+    {
         let prompt = fields::take_prompt(&mut record, "prompt")?;
         let chosen = fields::take_answer(&mut record, "chosen")?;
         let rejected = fields::take_answer(&mut record, "rejected")?;
         (prompt, chosen, rejected)
     } else {
+        // Some datasets repeat the prompt inside whole `chosen`/`rejected` conversations;
+        // those conversations (which hold every earlier turn) are then the source of truth.
         record.remove("prompt");
         let chosen = conversation(&mut record, "chosen")?;
         let rejected = conversation(&mut record, "rejected")?;
@@ -88,6 +98,19 @@ mod tests {
         })))
         .unwrap();
         assert_eq!(p.prompt, vec![Message::user("q")]);
+    }
+
+    #[test]
+    fn prompt_repeated_inside_whole_conversations() {
+        let p = parse(obj(json!({
+            "prompt": "q",
+            "chosen": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a1"}],
+            "rejected": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a2"}]
+        })))
+        .unwrap();
+        assert_eq!(p.prompt, vec![Message::user("q")]);
+        assert!(p.extra.is_empty());
+        assert!(matches!(p.answers, Answers::Ranked { ref rejected, .. } if rejected == "a2"));
     }
 
     #[test]
