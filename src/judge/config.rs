@@ -173,7 +173,7 @@ pub fn check_model_file(path: &Path) -> Result<GgufSummary, String> {
             "Cannot read the judge model {shown}: {e}. {}",
             fix_hint(path)
         )),
-        Err(e @ GgufError::Truncated { .. }) => Err(format!(
+        Err(e @ (GgufError::Truncated { .. } | GgufError::HeaderCut(_))) => Err(format!(
             "The judge model {shown} is incomplete (a download cut short?): {e}. {}",
             fix_hint(path)
         )),

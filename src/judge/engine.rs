@@ -202,6 +202,9 @@ pub struct RunOptions {
     pub reuse_prefix: bool,
     pub sampler: SamplerSettings,
     pub seed: u32,
+    /// Apply the grammar to the whole vocabulary before every token (the plain chain,
+    /// kept for the bench's comparison) instead of checking the sampled token first.
+    pub grammar_first: bool,
 }
 
 impl RunOptions {
@@ -211,6 +214,7 @@ impl RunOptions {
             reuse_prefix: true,
             sampler: c.sampler.clone(),
             seed: c.seed,
+            grammar_first: false,
         }
     }
 }
@@ -396,6 +400,7 @@ impl<'m> Engine<'m> {
             &lm.model,
             &opts.sampler,
             opts.seed,
+            opts.grammar_first,
             opts.grammar.then_some((
                 prompt::GRAMMAR,
                 if given.is_some() {

@@ -64,8 +64,10 @@ pub enum GgufError {
     NotGguf(String),
     #[error("unsupported GGUF version {0}")]
     Version(u32),
-    #[error("the GGUF header is cut short or damaged ({0})")]
+    #[error("the GGUF header is damaged ({0})")]
     Header(String),
+    #[error("the file ends inside its GGUF header, at byte {0}")]
+    HeaderCut(u64),
     #[error("the file is truncated: it has {have} bytes but its tensors need {need}")]
     Truncated { have: u64, need: u64 },
 }
@@ -97,9 +99,7 @@ impl<R: Read> Reader<R> {
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N], GgufError> {
         let mut b = [0u8; N];
         self.inner.read_exact(&mut b).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => {
-                GgufError::Header(format!("end of file at byte {}", self.pos))
-            }
+            io::ErrorKind::UnexpectedEof => GgufError::HeaderCut(self.pos),
             _ => GgufError::Io(e),
         })?;
         self.pos += N as u64;
@@ -125,10 +125,7 @@ impl<R: Read> Reader<R> {
         let copied = io::copy(&mut (&mut self.inner).take(n), &mut io::sink())?;
         self.pos += copied;
         if copied < n {
-            return Err(GgufError::Header(format!(
-                "end of file at byte {}",
-                self.pos
-            )));
+            return Err(GgufError::HeaderCut(self.pos));
         }
         Ok(())
     }
@@ -143,9 +140,7 @@ impl<R: Read> Reader<R> {
         self.inner
             .read_exact(&mut buf)
             .map_err(|e| match e.kind() {
-                io::ErrorKind::UnexpectedEof => {
-                    GgufError::Header(format!("end of file at byte {}", self.pos))
-                }
+                io::ErrorKind::UnexpectedEof => GgufError::HeaderCut(self.pos),
                 _ => GgufError::Io(e),
             })?;
         self.pos += len;
@@ -419,7 +414,7 @@ mod tests {
             Err(GgufError::Truncated { .. })
         ));
         let f = write(&bytes[..40]);
-        assert!(matches!(inspect(f.path()), Err(GgufError::Header(_))));
+        assert!(matches!(inspect(f.path()), Err(GgufError::HeaderCut(_))));
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct JudgeSampler {
     /// Draws among the candidates the grammar left in step 3.
     redraw: LlamaSampler,
     grammar: Option<LlamaSampler>,
+    /// Skip the check-first shortcut (for comparison only).
+    grammar_first: bool,
     /// End of generation, should nothing else be selectable.
     eos: LlamaToken,
     /// Reused candidate buffer (one entry per vocabulary token).
@@ -51,6 +53,7 @@ impl JudgeSampler {
         model: &LlamaModel,
         settings: &SamplerSettings,
         seed: u32,
+        grammar_first: bool,
         grammar: Option<(&str, &str)>,
     ) -> Result<JudgeSampler, String> {
         let grammar = match grammar {
@@ -64,6 +67,7 @@ impl JudgeSampler {
             chain: chain(model, settings, seed),
             redraw: LlamaSampler::dist(seed ^ 0x9e37_79b9),
             grammar,
+            grammar_first,
             eos: model.vocab().eos(),
             buf: Vec::with_capacity(model.n_vocab().max(0) as usize),
             stats: SamplerStats::default(),
@@ -95,6 +99,17 @@ impl JudgeSampler {
     /// Choose the next token from the logits of batch position `idx` and accept it.
     pub fn sample(&mut self, ctx: &LlamaContext<'_>, idx: i32) -> LlamaToken {
         let mut cur = Self::candidates(&mut self.buf, ctx, idx);
+        if self.grammar_first
+            && let Some(grammar) = self.grammar.as_mut()
+        {
+            cur.apply_sampler(grammar);
+            cur.apply_sampler(&mut self.chain);
+            let token = cur.selected_token().unwrap_or(self.eos);
+            self.buf = std::mem::take(&mut cur.data);
+            self.stats.full += 1;
+            self.accept(token);
+            return token;
+        }
         cur.apply_sampler(&mut self.chain);
         let mut token = cur.selected_token();
         if let Some(grammar) = self.grammar.as_mut() {
