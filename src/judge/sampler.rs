@@ -2,14 +2,19 @@
 //!
 //! Logically the grammar comes first: no token it rejects is ever chosen. Applying it to
 //! the whole vocabulary (49k tokens) for every token halves the generation rate, though,
-//! and most tokens the model picks on its own are allowed anyway. So, as llama.cpp's own
-//! sampler does:
-//! 1. sample from the normal chain (penalties, top-k, top-p, temperature, dist);
+//! and most tokens the model picks on its own are allowed anyway. So, in the spirit of
+//! llama.cpp's own sampler (sample first, check, resample only on rejection), in tiers:
+//! 1. sample from the normal chain (penalties, top-k, top-p, temperature, draw);
 //! 2. check that one token against the grammar; if allowed, take it;
-//! 3. if not, try the grammar on the chain's surviving candidates (at most top-k of them)
-//!    and draw among the allowed ones;
-//! 4. only if none of those is allowed, apply the grammar to the full vocabulary and run
-//!    the chain again.
+//! 3. if not, draw among the chain's surviving candidates that the grammar allows;
+//! 4. if none, apply the grammar to the best [`WIDE`] tokens and run the chain on those
+//!    it allows;
+//! 5. only if none of those is allowed, apply the grammar to the whole vocabulary.
+//!
+//! Step 1 also skips work the chain would throw away: top-k keeps the best `k` tokens
+//! after the repetition penalty, and the penalty only lowers the logits of the last
+//! `repeat_last_n` tokens, so the best `k + repeat_last_n` raw logits always contain
+//! them; the chain runs on those instead of the whole vocabulary.
 //!
 //! Every chosen token is accepted exactly once by the grammar and once by the chain
 //! (a second accept corrupts llama.cpp's grammar state and aborts the process).
@@ -22,15 +27,26 @@ use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::token::data::LlamaTokenData;
 use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 
+/// Candidates the grammar sees in step 4.
+pub const WIDE: usize = 1024;
+
 /// How often each path of [`JudgeSampler::sample`] was taken.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SamplerStats {
     /// The chain's own pick was allowed by the grammar (or there is no grammar).
     pub direct: u32,
-    /// Rejected, then resampled among the chain's surviving candidates.
+    /// Rejected, then drawn among the chain's surviving candidates the grammar allows.
     pub rescued: u32,
-    /// Rejected, and the grammar had to be applied to the full vocabulary.
+    /// Rejected, and chosen among the best [`WIDE`] tokens the grammar allows.
+    pub wide: u32,
+    /// The grammar had to be applied to the whole vocabulary.
     pub full: u32,
+}
+
+impl SamplerStats {
+    pub fn total(&self) -> u32 {
+        self.direct + self.rescued + self.wide + self.full
+    }
 }
 
 pub struct JudgeSampler {
@@ -38,12 +54,16 @@ pub struct JudgeSampler {
     /// Draws among the candidates the grammar left in step 3.
     redraw: LlamaSampler,
     grammar: Option<LlamaSampler>,
-    /// Skip the check-first shortcut (for comparison only).
+    /// Apply the grammar to the whole vocabulary at every token (for comparison only).
     grammar_first: bool,
+    /// How many of the best raw logits step 1 needs (`None`: all of them).
+    shortlist: Option<usize>,
     /// End of generation, should nothing else be selectable.
     eos: LlamaToken,
-    /// Reused candidate buffer (one entry per vocabulary token).
-    buf: Vec<LlamaTokenData>,
+    /// Every token's logit at the current position (one entry per vocabulary token).
+    all: Vec<LlamaTokenData>,
+    /// Reused buffer for the subsets handed to llama.cpp.
+    work: Vec<LlamaTokenData>,
     pub stats: SamplerStats,
 }
 
@@ -63,31 +83,46 @@ impl JudgeSampler {
             ),
             None => None,
         };
+        let penalised = if penalties_on(settings) {
+            usize::try_from(settings.repeat_last_n).ok()
+        } else {
+            Some(0)
+        };
+        let shortlist = match (settings.top_k, penalised) {
+            (k, Some(n)) if k > 0 => Some(k as usize + n),
+            _ => None,
+        };
+        let n_vocab = model.n_vocab().max(0) as usize;
         Ok(JudgeSampler {
             chain: chain(model, settings, seed),
             redraw: LlamaSampler::dist(seed ^ 0x9e37_79b9),
             grammar,
             grammar_first,
+            shortlist,
             eos: model.vocab().eos(),
-            buf: Vec::with_capacity(model.n_vocab().max(0) as usize),
+            all: Vec::with_capacity(n_vocab),
+            work: Vec::with_capacity(WIDE),
             stats: SamplerStats::default(),
         })
     }
 
-    fn candidates(
-        buf: &mut Vec<LlamaTokenData>,
-        ctx: &LlamaContext<'_>,
-        idx: i32,
-    ) -> LlamaTokenDataArray {
-        let mut data = std::mem::take(buf);
+    /// The best `n` tokens of `all` (unordered), or all of them.
+    fn best(&mut self, n: Option<usize>) -> LlamaTokenDataArray {
+        let mut data = std::mem::take(&mut self.work);
         data.clear();
-        data.extend(
-            ctx.get_logits_ith(idx)
-                .iter()
-                .enumerate()
-                .map(|(i, &logit)| LlamaTokenData::new(LlamaToken::new(i as i32), logit, 0.0)),
-        );
+        match n {
+            Some(n) if n > 0 && n < self.all.len() => {
+                self.all
+                    .select_nth_unstable_by(n - 1, |a, b| b.logit().total_cmp(&a.logit()));
+                data.extend_from_slice(&self.all[..n]);
+            }
+            _ => data.extend_from_slice(&self.all),
+        }
         LlamaTokenDataArray::new(data, false)
+    }
+
+    fn give_back(&mut self, arr: LlamaTokenDataArray) {
+        self.work = arr.data;
     }
 
     fn allowed(grammar: &mut LlamaSampler, token: LlamaToken) -> bool {
@@ -96,58 +131,83 @@ impl JudgeSampler {
         one.data[0].logit() != f32::NEG_INFINITY
     }
 
+    /// Keep only what the grammar allows. llama.cpp marks the rest -inf, and its `dist`
+    /// takes the first entry of a sorted array as the maximum, so they must go.
+    fn filter(grammar: &mut LlamaSampler, arr: &mut LlamaTokenDataArray) {
+        arr.selected = None;
+        arr.apply_sampler(grammar);
+        arr.data.retain(|d| d.logit() != f32::NEG_INFINITY);
+    }
+
     /// Choose the next token from the logits of batch position `idx` and accept it.
     pub fn sample(&mut self, ctx: &LlamaContext<'_>, idx: i32) -> LlamaToken {
-        let mut cur = Self::candidates(&mut self.buf, ctx, idx);
-        if self.grammar_first
-            && let Some(grammar) = self.grammar.as_mut()
-        {
-            cur.apply_sampler(grammar);
-            cur.apply_sampler(&mut self.chain);
-            let token = cur.selected_token().unwrap_or(self.eos);
-            self.buf = std::mem::take(&mut cur.data);
+        self.all.clear();
+        self.all.extend(
+            ctx.get_logits_ith(idx)
+                .iter()
+                .enumerate()
+                .map(|(i, &logit)| LlamaTokenData::new(LlamaToken::new(i as i32), logit, 0.0)),
+        );
+        let token = self.choose().unwrap_or(self.eos);
+        self.accept(token);
+        token
+    }
+
+    fn choose(&mut self) -> Option<LlamaToken> {
+        if self.grammar_first && self.grammar.is_some() {
             self.stats.full += 1;
-            self.accept(token);
+            return self.full();
+        }
+        // Steps 1 and 2.
+        let mut arr = self.best(self.shortlist);
+        arr.apply_sampler(&mut self.chain);
+        let token = arr.selected_token();
+        let Some(grammar) = self.grammar.as_mut() else {
+            self.stats.direct += 1;
+            self.give_back(arr);
+            return token;
+        };
+        if token.is_some_and(|t| Self::allowed(grammar, t)) {
+            self.stats.direct += 1;
+            self.give_back(arr);
             return token;
         }
-        cur.apply_sampler(&mut self.chain);
-        let mut token = cur.selected_token();
-        if let Some(grammar) = self.grammar.as_mut() {
-            if token.is_some_and(|t| Self::allowed(grammar, t)) {
-                self.stats.direct += 1;
-            } else {
-                // Step 3: the chain's survivors, filtered by the grammar.
-                cur.selected = None;
-                cur.apply_sampler(grammar);
-                // Drop the rejected (-inf) entries: llama.cpp's `dist` takes the first entry of
-                // a sorted array as the maximum, which would be -inf here.
-                cur.data.retain(|d| d.logit() != f32::NEG_INFINITY);
-                token = if !cur.data.is_empty() {
-                    cur.apply_sampler(&mut self.redraw);
-                    cur.selected_token()
-                } else {
-                    None
-                };
-                if token.is_some() {
-                    self.stats.rescued += 1;
-                } else {
-                    // Step 4: grammar first over the whole vocabulary, then the chain.
-                    self.buf = std::mem::take(&mut cur.data);
-                    cur = Self::candidates(&mut self.buf, ctx, idx);
-                    cur.apply_sampler(grammar);
-                    cur.apply_sampler(&mut self.chain);
-                    token = cur.selected_token();
-                    self.stats.full += 1;
-                }
-            }
-        } else {
-            self.stats.direct += 1;
+        // Step 3: the chain's survivors (top-k, top-p, temperature applied).
+        Self::filter(grammar, &mut arr);
+        if !arr.data.is_empty() {
+            arr.apply_sampler(&mut self.redraw);
+            self.stats.rescued += 1;
+            let token = arr.selected_token();
+            self.give_back(arr);
+            return token;
         }
-        self.buf = std::mem::take(&mut cur.data);
-        // The chain ends with `dist`, which always selects while any candidate is finite;
-        // the grammar always leaves at least one (end of generation once it is complete).
-        let token = token.unwrap_or(self.eos);
-        self.accept(token);
+        self.give_back(arr);
+        // Step 4: the best WIDE tokens.
+        let mut arr = self.best(Some(WIDE));
+        if let Some(grammar) = self.grammar.as_mut() {
+            Self::filter(grammar, &mut arr);
+        }
+        if !arr.data.is_empty() {
+            arr.apply_sampler(&mut self.chain);
+            self.stats.wide += 1;
+            let token = arr.selected_token();
+            self.give_back(arr);
+            return token;
+        }
+        self.give_back(arr);
+        self.stats.full += 1;
+        self.full()
+    }
+
+    /// Step 5 (and the grammar-first comparison): grammar over everything, then the chain.
+    fn full(&mut self) -> Option<LlamaToken> {
+        let mut arr = LlamaTokenDataArray::new(std::mem::take(&mut self.all), false);
+        if let Some(grammar) = self.grammar.as_mut() {
+            arr.apply_sampler(grammar);
+        }
+        arr.apply_sampler(&mut self.chain);
+        let token = arr.selected_token();
+        self.all = arr.data;
         token
     }
 
@@ -160,10 +220,14 @@ impl JudgeSampler {
     }
 }
 
+fn penalties_on(s: &SamplerSettings) -> bool {
+    s.repeat_penalty != 1.0 && s.repeat_last_n != 0
+}
+
 /// The sampler chain for the settings: penalties, top-k, top-p, temperature, draw.
 fn chain(model: &LlamaModel, s: &SamplerSettings, seed: u32) -> LlamaSampler {
     let mut parts = Vec::new();
-    if s.repeat_penalty != 1.0 && s.repeat_last_n != 0 {
+    if penalties_on(s) {
         parts.push(LlamaSampler::penalties(
             model.n_vocab(),
             s.repeat_last_n,
