@@ -479,6 +479,10 @@ impl<'m> Engine<'m> {
                 generated += 1;
                 break;
             }
+            if parser.is_done() {
+                // The model closed the verdict itself (no grammar): nothing more to read.
+                break;
+            }
             self.batch.clear();
             self.batch
                 .add(token, pos as i32, &[0], true)
@@ -498,9 +502,6 @@ impl<'m> Engine<'m> {
                         &lm.verdict_tokens,
                     );
                     probs = Some([p[0], p[1], p[2]]);
-                }
-                if parser.is_done() {
-                    break;
                 }
             }
             if on(Progress::Tick) == Flow::Stop {
