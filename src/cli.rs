@@ -169,6 +169,10 @@ pub struct BenchArgs {
     /// Number of sample cases to time
     #[arg(long, default_value_t = 6)]
     pub cases: usize,
+    /// Write the judge prompts of those cases, the grammar and the sampler settings to DIR
+    /// (to run the same workload through another llama.cpp program) instead of timing
+    #[arg(long, value_name = "DIR")]
+    pub dump_prompts: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args, Default)]

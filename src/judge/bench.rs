@@ -5,12 +5,14 @@
 //! (only the case's own tokens prefilled), and without the grammar. A fourth run applies the
 //! grammar to the whole vocabulary at every token, the plain grammar-first chain, for comparison.
 
-use super::api::{JobId, JudgeMode, JudgeRequest};
+use super::api::{JobId, JudgeConfig, JudgeMode, JudgeRequest};
+use super::prompt;
 use super::config::config_from_select;
 use super::engine::{Engine, Flow, LoadedModel, RunError, RunOptions, RunStats};
 use crate::cli::BenchArgs;
 use crate::domain::{Case, Message};
 use anyhow::{Context as _, Result, anyhow};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -109,6 +111,27 @@ pub fn peak_memory_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// The bench's workload as files: `<case>.txt` (the whole prompt text, special tokens
+/// written out), `grammar.gbnf` and `sampler.json`.
+fn dump_prompts(lm: &LoadedModel, config: &JudgeConfig, cases: &[Case], dir: &Path) -> Result<ExitCode> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text).with_context(|| format!("cannot write {}", dir.join(name).display()))
+    };
+    for case in cases {
+        let id = case.source_id.clone().unwrap_or_else(|| case.id.to_string());
+        write(
+            &format!("{id}.txt"),
+            &format!("{}{}", lm.frame().prefix, lm.frame().case_text(case, false, None)),
+        )?;
+    }
+    write("grammar.gbnf", prompt::GRAMMAR)?;
+    let settings = serde_json::json!({ "sampler": config.sampler, "seed": config.seed });
+    write("sampler.json", &serde_json::to_string_pretty(&settings)?)?;
+    println!("wrote {} prompts, grammar.gbnf and sampler.json to {}", cases.len(), dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     let config = config_from_select(&args.model, 42, true)?;
     let load_start = Instant::now();
@@ -119,6 +142,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         .into_iter()
         .take(args.cases.max(1))
         .collect();
+    if let Some(dir) = &args.dump_prompts {
+        return dump_prompts(&lm, &config, &cases, dir);
+    }
     let info = lm.info.clone();
     println!(
         "model {} ({}, {}), {} threads, {} sample cases, shared prefix {} tokens, load {:.0} ms",
