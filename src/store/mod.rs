@@ -5,7 +5,7 @@ mod judgments;
 mod reviews;
 mod rubrics;
 
-pub use cases::CaseFilter;
+pub use cases::{CaseFilter, CaseSummary};
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;

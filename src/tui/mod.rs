@@ -9,6 +9,7 @@ pub mod keymap;
 pub mod layout;
 pub mod state;
 pub mod stats_view;
+mod terminal;
 pub mod text;
 pub mod ui;
 pub mod update;

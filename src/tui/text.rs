@@ -345,7 +345,7 @@ mod tests {
         );
         assert_eq!(
             shown(&d, 4, 10),
-            vec!["the ", "quic", "k ", "brow", "fox", "abcd", "efgh", "ij"]
+            vec!["the ", "quic", "k ", "brow", "n ", "fox", "abcd", "efgh", "ij"]
         );
     }
 

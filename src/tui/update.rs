@@ -654,11 +654,11 @@ fn schedule(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
-    if let Some(id) = ev.job() {
-        if app.job.as_ref().map(|j| j.id) != Some(id) {
-            // A cancelled or superseded job: its late events mean nothing now.
-            return;
-        }
+    if let Some(id) = ev.job()
+        && app.job.as_ref().map(|j| j.id) != Some(id)
+    {
+        // A cancelled or superseded job: its late events mean nothing now.
+        return;
     }
     let visible = app.visible_job().is_some();
     match ev {
@@ -719,7 +719,7 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
         }
         Event::Failed { error, .. } => {
             let job = app.job.take().expect("job matched above");
-            let shown = sanitize::visible_line(&error).into_owned();
+            let shown = sanitize::visible_line(&error);
             if let Some(c) = app.case.as_mut().filter(|c| c.case.id == job.case_id) {
                 c.failed = Some(shown.clone());
             } else {

@@ -51,10 +51,10 @@ fn stored_status(j: &Judgment) -> String {
     if j.j.rubric_given {
         s.push_str(" · rubric given");
     }
-    if let (Some(n), Some(ms)) = (j.j.tokens_generated, j.j.ms_generate) {
-        if let Some(r) = rate(n, ms as f64 / 1000.0) {
-            s.push_str(&format!(" · {n} tok in {:.1} s · {r:.0} tok/s", ms as f64 / 1000.0));
-        }
+    if let (Some(n), Some(ms)) = (j.j.tokens_generated, j.j.ms_generate)
+        && let Some(r) = rate(n, ms as f64 / 1000.0)
+    {
+        s.push_str(&format!(" · {n} tok in {:.1} s · {r:.0} tok/s", ms as f64 / 1000.0));
     }
     s.push_str(&format!(" · {}", visible_line(&j.j.model_file)));
     s
