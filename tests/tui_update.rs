@@ -132,7 +132,10 @@ fn tokens_stream_into_the_judge_pane_and_done_stores_then_prefetches_the_next_ca
     // The open case is judged: the worker goes on with the next case while the reviewer reads.
     assert_eq!(judges(&fx), vec![(2, 2, JudgeMode::Full, false)]);
     assert!(a.queue[0].judged);
-    update(&mut a, Msg::JudgmentStored(Box::new(judgment(7, 1, Verdict::A))));
+    update(
+        &mut a,
+        Msg::JudgmentStored(Box::new(judgment(7, 1, Verdict::A))),
+    );
     assert_eq!(a.case.as_ref().unwrap().judgment.as_ref().unwrap().id, 7);
 }
 
@@ -173,7 +176,10 @@ fn stale_events_from_a_cancelled_job_are_ignored() {
     let job = a.job.as_ref().unwrap();
     assert_eq!(job.id, JobId(2));
     assert!(!job.pane.doc.as_str().contains("late"));
-    assert!(!a.queue[0].judged, "a cancelled job's result must not count");
+    assert!(
+        !a.queue[0].judged,
+        "a cancelled job's result must not count"
+    );
 }
 
 #[test]
@@ -191,7 +197,10 @@ fn moving_onto_the_prefetched_case_keeps_its_job_and_shows_the_stream() {
     assert!(a.visible_job().is_none());
     let fx = update(&mut a, key('j'));
     assert_eq!(loads(&fx), vec![2]);
-    assert!(cancels(&fx).is_empty(), "prefetch of the case we move to was cancelled");
+    assert!(
+        cancels(&fx).is_empty(),
+        "prefetch of the case we move to was cancelled"
+    );
     update(&mut a, loaded(case(2), None));
     assert_eq!(a.visible_job().unwrap().id, JobId(1));
     // Going back to case 1 keeps the job too: case 2 is the next one again.
@@ -261,7 +270,17 @@ fn edit_rubric_keep_rejudge_and_decide_records_an_edit() {
     assert!(fx.is_empty());
     assert!(matches!(a.mode, Mode::Edit(_)));
     // Typing goes to the editor, not to the key bindings ('q' and 'a' are text here).
-    let fx = feed(&mut a, [code(KeyCode::Enter), key('3'), key('.'), key(' '), key('q'), key('a')]);
+    let fx = feed(
+        &mut a,
+        [
+            code(KeyCode::Enter),
+            key('3'),
+            key('.'),
+            key(' '),
+            key('q'),
+            key('a'),
+        ],
+    );
     assert!(fx.is_empty());
     let fx = update(&mut a, ctrl('s'));
     let body = match &fx[..] {
@@ -424,7 +443,10 @@ fn filter_search_and_empty_database() {
             keep: None,
         },
     );
-    assert!(matches!(update(&mut e, key('i'))[..], [Effect::ImportSample]));
+    assert!(matches!(
+        update(&mut e, key('i'))[..],
+        [Effect::ImportSample]
+    ));
     // A second press while importing does nothing.
     assert!(update(&mut e, key('i')).is_empty());
     let fx = update(&mut e, Msg::Imported("34 cases added".into()));

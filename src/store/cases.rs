@@ -215,7 +215,12 @@ impl Store {
                 let model: Option<String> = r.get(2)?;
                 Ok(CaseSummary {
                     id: r.get(0)?,
-                    title: title.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string(),
+                    title: title
+                        .lines()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("")
+                        .trim()
+                        .to_string(),
                     judged: r.get(3)?,
                     model: model.as_deref().and_then(Verdict::parse),
                     decided: None,

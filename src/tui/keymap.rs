@@ -393,7 +393,10 @@ pub fn markdown() -> String {
         "# Keys\n\n<!-- Generated from src/tui/keymap.rs; `cargo test --release --test tui_keys` checks it. -->\n",
     );
     for s in SECTIONS {
-        out.push_str(&format!("\n## {}\n\n| keys | what they do |\n| --- | --- |\n", s.title));
+        out.push_str(&format!(
+            "\n## {}\n\n| keys | what they do |\n| --- | --- |\n",
+            s.title
+        ));
         for b in s.bindings {
             out.push_str(&format!(
                 "| `{}` | {} |\n",
@@ -428,7 +431,11 @@ mod tests {
                 .flat_map(|b| b.keys.iter().map(|k| k.0))
                 .collect();
             for (i, k) in keys.iter().enumerate() {
-                assert!(!keys[i + 1..].contains(k), "{k:?} bound twice in {:?}", s.mode);
+                assert!(
+                    !keys[i + 1..].contains(k),
+                    "{k:?} bound twice in {:?}",
+                    s.mode
+                );
             }
         }
     }
@@ -442,7 +449,10 @@ mod tests {
         // Ctrl-S is not the swap check.
         assert_eq!(action(KeyMode::Review, &ctrl_s), None);
         assert_eq!(
-            action(KeyMode::Review, &key(KeyCode::Char('2'), KeyModifiers::NONE)),
+            action(
+                KeyMode::Review,
+                &key(KeyCode::Char('2'), KeyModifiers::NONE)
+            ),
             Some(Action::Decide(Verdict::B))
         );
     }

@@ -28,7 +28,8 @@ static UI_THREAD: OnceLock<ThreadId> = OnceLock::new();
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// Leave the alternate screen, stop mouse reporting, show the cursor.
-const LEAVE: &[u8] = b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?25h\x1b[?1049l\r\n";
+const LEAVE: &[u8] =
+    b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?25h\x1b[?1049l\r\n";
 
 /// Restore the terminal from a signal handler: only `tcsetattr` and `write`.
 fn restore_in_signal_handler() {
@@ -89,10 +90,8 @@ fn install_hooks_once() {
             // A crash inside llama.cpp: restore, then let the previous handler (Rust's
             // stack-overflow reporter) or the default action end the process.
             for sig in [libc::SIGSEGV, libc::SIGBUS] {
-                let _ = signal_hook_registry::register_signal_unchecked(
-                    sig,
-                    restore_in_signal_handler,
-                );
+                let _ =
+                    signal_hook_registry::register_signal_unchecked(sig, restore_in_signal_handler);
             }
         }
     });
@@ -113,7 +112,8 @@ impl TerminalGuard {
             }
         }
         install_hooks_once();
-        enable_raw_mode().context("cannot switch the terminal to raw mode (is this a terminal?)")?;
+        enable_raw_mode()
+            .context("cannot switch the terminal to raw mode (is this a terminal?)")?;
         ACTIVE.store(true, Ordering::SeqCst);
         let mut out = io::stdout();
         if let Err(e) = execute!(

@@ -345,7 +345,9 @@ mod tests {
         );
         assert_eq!(
             shown(&d, 4, 10),
-            vec!["the ", "quic", "k ", "brow", "n ", "fox", "abcd", "efgh", "ij"]
+            vec![
+                "the ", "quic", "k ", "brow", "n ", "fox", "abcd", "efgh", "ij"
+            ]
         );
     }
 
@@ -359,7 +361,10 @@ mod tests {
     fn scrolling_stays_in_bounds() {
         let d = Doc::from_text(&"word ".repeat(1000));
         let bottom = d.bottom(20, 5);
-        assert_eq!(d.down(Pos::default(), 1_000_000, 20), Pos { line: 0, row: 249 });
+        assert_eq!(
+            d.down(Pos::default(), 1_000_000, 20),
+            Pos { line: 0, row: 249 }
+        );
         assert_eq!(bottom, Pos { line: 0, row: 245 });
         assert_eq!(d.clamp(Pos { line: 7, row: 9999 }, 20, 5), bottom);
         assert_eq!(d.up(bottom, 1_000_000, 20), Pos::default());
@@ -367,7 +372,9 @@ mod tests {
 
     #[test]
     fn only_reached_lines_are_wrapped() {
-        let text: String = (0..10_000).map(|i| format!("line {i} with some words\n")).collect();
+        let text: String = (0..10_000)
+            .map(|i| format!("line {i} with some words\n"))
+            .collect();
         let d = Doc::from_text(&text);
         let rows = d.visible(Pos { line: 5000, row: 0 }, 12, 3);
         assert_eq!(rows[0].1, "line 5000 ");

@@ -249,7 +249,9 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.info("importing the bundled sample…");
                 fx.push(Effect::ImportSample);
             } else if app.total_cases.unwrap_or(0) > 0 {
-                app.info("the database already has cases; import more with `rubricate import FILE`");
+                app.info(
+                    "the database already has cases; import more with `rubricate import FILE`",
+                );
             }
         }
         Action::NextCase => move_cursor(app, 1, fx),
@@ -272,7 +274,11 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Note => open_editor(app, EditTarget::Note),
         Action::Flag => flag(app, fx),
         Action::Undo => {
-            let id = app.case.as_ref().map(|c| c.case.id).expect("case checked above");
+            let id = app
+                .case
+                .as_ref()
+                .map(|c| c.case.id)
+                .expect("case checked above");
             fx.push(Effect::Undo { case_id: id });
         }
         Action::Keep
@@ -383,7 +389,10 @@ fn jump_to_match(app: &mut App, fx: &mut Vec<Effect>) {
         .find(|&i| set.contains(&app.queue[i].id));
     match found {
         Some(i) => {
-            let nth = app.queue[..=i].iter().filter(|q| set.contains(&q.id)).count();
+            let nth = app.queue[..=i]
+                .iter()
+                .filter(|q| set.contains(&q.id))
+                .count();
             let total = app.queue.iter().filter(|q| set.contains(&q.id)).count();
             app.info(format!("match {nth} of {total} in this queue"));
             if i != app.cursor {
@@ -505,7 +514,11 @@ fn refresh_judge_doc(app: &mut App) {
 fn pane_mut(app: &mut App, focus: Focus) -> Option<&mut Pane> {
     if focus == Focus::Judge {
         let case_id = app.case.as_ref()?.case.id;
-        if let Some(job) = app.job.as_mut().filter(|j| j.case_id == case_id && !j.swapped) {
+        if let Some(job) = app
+            .job
+            .as_mut()
+            .filter(|j| j.case_id == case_id && !j.swapped)
+        {
             return Some(&mut job.pane);
         }
     }
@@ -726,7 +739,10 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
                 // A failed background job is not retried on its own either.
                 app.no_auto.push(job.case_id);
             }
-            app.error(format!("judging case {} failed: {shown}; g retries", job.case_id));
+            app.error(format!(
+                "judging case {} failed: {shown}; g retries",
+                job.case_id
+            ));
             app.dirty = true;
         }
         Event::Cancelled { .. } => {
@@ -873,7 +889,9 @@ fn decide(app: &mut App, verdict: Verdict, fx: &mut Vec<Effect>) {
         action: Some(action),
         verdict: Some(verdict),
         rubric: draft.rubric.or_else(|| j.and_then(|j| j.j.rubric.clone())),
-        analysis: draft.analysis.or_else(|| j.and_then(|j| j.j.analysis.clone())),
+        analysis: draft
+            .analysis
+            .or_else(|| j.and_then(|j| j.j.analysis.clone())),
         note: None,
         flagged: None,
         seconds_spent: seconds_spent(app),

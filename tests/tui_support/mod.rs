@@ -36,7 +36,9 @@ pub fn case(id: i64) -> Case {
         id,
         source: "sample".into(),
         source_id: Some(format!("sample-{id:03}")),
-        prompt: vec![Message::user(format!("What is the capital of country {id}?"))],
+        prompt: vec![Message::user(format!(
+            "What is the capital of country {id}?"
+        ))],
         answer_a: format!("Answer A for case {id}: the capital is Alpha City."),
         answer_b: format!("Answer B for case {id}: it is Beta Town, I think."),
         source_label: Some(Verdict::A),

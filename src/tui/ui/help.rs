@@ -24,7 +24,11 @@ fn section_lines(s: &Section, key_w: usize) -> Vec<Line<'static>> {
 fn settings_lines(app: &App) -> Vec<Line<'static>> {
     let onoff = |b: bool| if b { "on" } else { "off" };
     vec![
-        Line::from(Span::raw("Settings (this session)").bold().fg(Color::Yellow)),
+        Line::from(
+            Span::raw("Settings (this session)")
+                .bold()
+                .fg(Color::Yellow),
+        ),
         Line::from(format!(
             "  queue pane: {}   (Q)",
             onoff(app.queue_visible())
@@ -37,7 +41,12 @@ fn settings_lines(app: &App) -> Vec<Line<'static>> {
 }
 
 pub fn draw(f: &mut Frame, app: &App, main: Rect) {
-    let area = centered(main, 96, 96);
+    // On a small terminal the list needs every cell; on a big one the case stays framed.
+    let area = if main.width < 120 {
+        main
+    } else {
+        centered(main, 96, 96)
+    };
     f.render_widget(Clear, area);
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
@@ -58,10 +67,17 @@ pub fn draw(f: &mut Frame, app: &App, main: Rect) {
         .collect();
     others.extend(settings_lines(app));
     if inner.width >= 150 {
-        let [l, r] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+        let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .spacing(2)
             .areas(inner);
-        f.render_widget(Paragraph::new(review).scroll((app.help_scroll, 0)), l);
-        f.render_widget(Paragraph::new(others).scroll((app.help_scroll, 0)), r);
+        for (lines, area) in [(review, l), (others, r)] {
+            f.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .scroll((app.help_scroll, 0)),
+                area,
+            );
+        }
     } else {
         let mut all = review;
         all.extend(others);

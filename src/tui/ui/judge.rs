@@ -54,7 +54,10 @@ fn stored_status(j: &Judgment) -> String {
     if let (Some(n), Some(ms)) = (j.j.tokens_generated, j.j.ms_generate)
         && let Some(r) = rate(n, ms as f64 / 1000.0)
     {
-        s.push_str(&format!(" · {n} tok in {:.1} s · {r:.0} tok/s", ms as f64 / 1000.0));
+        s.push_str(&format!(
+            " · {n} tok in {:.1} s · {r:.0} tok/s",
+            ms as f64 / 1000.0
+        ));
     }
     s.push_str(&format!(" · {}", visible_line(&j.j.model_file)));
     s
@@ -156,19 +159,24 @@ fn decision_line(case: &CaseView, job: Option<&Job>) -> Line<'static> {
     Line::from(spans)
 }
 
-fn placeholder(app: &App, case: &CaseView) -> Line<'static> {
+fn placeholder(app: &App, case: &CaseView) -> Vec<Line<'static>> {
     let text = match (&app.model, &case.failed) {
         (_, Some(e)) => format!("Judging failed: {e}. g tries again."),
-        (ModelState::Unavailable(_), _) => {
-            "No model: decide with 1 / 2 / 3 / 4; e writes a rubric by hand.".to_string()
+        (ModelState::Unavailable(why), _) => format!(
+            "No model, so no judgment. Decide with 1 / 2 / 3 / 4; e writes a rubric by hand.\n\n{}",
+            visible_line(why)
+        ),
+        (ModelState::Loading(_), _) => {
+            "The model is loading; judging starts when it is ready.".to_string()
         }
-        (ModelState::Loading(_), _) => "The model is loading; judging starts when it is ready.".to_string(),
         (ModelState::Ready(_), _) if app.no_auto.contains(&case.case.id) => {
             "Judging was cancelled. g judges this case.".to_string()
         }
         (ModelState::Ready(_), _) => "Waiting for the judge…".to_string(),
     };
-    Line::from(Span::raw(text).fg(Color::DarkGray))
+    text.lines()
+        .map(|l| Line::from(Span::raw(l.to_string()).fg(Color::DarkGray)))
+        .collect()
 }
 
 pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
@@ -179,7 +187,10 @@ pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
         (None, None) => "not judged".to_string(),
     };
     let focused = app.focus == Focus::Judge;
-    f.render_widget(pane_block(&format!("Judge · {title}"), focused), areas.judge);
+    f.render_widget(
+        pane_block(&format!("Judge · {title}"), focused),
+        areas.judge,
+    );
     let text = areas.text(Focus::Judge);
     // A swap check streams in the background; the pane keeps showing the judgment.
     let pane = match job {
@@ -187,14 +198,16 @@ pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
         _ => &case.judge,
     };
     if pane.doc.is_empty() {
-        f.render_widget(Paragraph::new(placeholder(app, case)), text);
+        f.render_widget(
+            Paragraph::new(placeholder(app, case)).wrap(ratatui::widgets::Wrap { trim: false }),
+            text,
+        );
     } else {
         f.render_widget(Paragraph::new(doc_lines(pane, text)), text);
     }
     let footer = areas.judge_footer();
     f.render_widget(
-        Paragraph::new(vec![verdict_line(case, job), decision_line(case, job)])
-            .style(Style::new()),
+        Paragraph::new(vec![verdict_line(case, job), decision_line(case, job)]).style(Style::new()),
         footer,
     );
 }

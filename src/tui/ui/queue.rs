@@ -57,7 +57,9 @@ fn row<'a>(q: &QueueItem, selected: bool, width: usize) -> Line<'a> {
     let title_w = width.saturating_sub(id.len() + 4);
     let title = clip(&visible_line(&q.title), title_w);
     let style = if selected {
-        Style::new().bg(Color::Indexed(24)).add_modifier(Modifier::BOLD)
+        Style::new()
+            .bg(Color::Indexed(24))
+            .add_modifier(Modifier::BOLD)
     } else {
         Style::new()
     };

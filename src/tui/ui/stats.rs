@@ -18,7 +18,11 @@ fn block(title: &str) -> Block<'static> {
 }
 
 fn ratio(n: u64, of: u64) -> f64 {
-    if of == 0 { 0.0 } else { (n as f64 / of as f64).clamp(0.0, 1.0) }
+    if of == 0 {
+        0.0
+    } else {
+        (n as f64 / of as f64).clamp(0.0, 1.0)
+    }
 }
 
 fn gauge(f: &mut Frame, area: Rect, title: &str, n: u64, of: u64, color: Color) {
@@ -40,7 +44,9 @@ fn pct(v: Option<f64>) -> String {
 /// Bars of rates in percent, each labelled and carrying its own figure.
 fn rate_chart<'a>(title: &str, rows: &[(String, Option<f64>, String)], width: u16) -> BarChart<'a> {
     let n = rows.len().max(1) as u16;
-    let bar_width = ((width.saturating_sub(2)) / n).saturating_sub(2).clamp(3, 24);
+    let bar_width = ((width.saturating_sub(2)) / n)
+        .saturating_sub(2)
+        .clamp(3, 24);
     let bars: Vec<Bar> = rows
         .iter()
         .map(|(label, rate, text)| {
@@ -155,8 +161,5 @@ fn draw_stats(f: &mut Frame, s: &StatsView, area: Rect) {
             )
         })
         .collect();
-    f.render_widget(
-        rate_chart("Your verdicts", &rows, verdicts.width),
-        verdicts,
-    );
+    f.render_widget(rate_chart("Your verdicts", &rows, verdicts.width), verdicts);
 }
