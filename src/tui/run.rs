@@ -15,7 +15,7 @@ use crate::sanitize::visible_line;
 use crate::store::Store;
 use anyhow::{Context as _, Result};
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{Backend, CrosstermBackend};
 use std::collections::VecDeque;
 use std::io;
 use std::path::PathBuf;
@@ -77,11 +77,11 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
 
     let mut edge = Edge {
         store,
-        judge: judge.as_ref(),
+        judge: judge.as_ref().map(|j| j as &dyn JudgeSink),
         reviewer: ctx.reviewer.clone(),
         source: args.source.clone(),
     };
-    let result = event_loop(&mut app, &mut edge, &rx, &mut terminal);
+    let result = event_loop(&mut app, &mut edge, &rx, &mut terminal, &mut |_| {});
     drop(terminal);
     guard.restore();
     // The worker stops within one token or prefill chunk.
@@ -137,11 +137,25 @@ fn spawn_signals(tx: Sender<Msg>) -> Result<()> {
     Ok(())
 }
 
-fn event_loop(
+/// Where judge commands go: the worker, or (in the benchmark) a token injector.
+pub trait JudgeSink {
+    fn send(&self, cmd: Command);
+}
+
+impl JudgeSink for JudgeHandle {
+    fn send(&self, cmd: Command) {
+        JudgeHandle::send(self, cmd);
+    }
+}
+
+/// Run until the app quits or every sender is gone. `after_draw` sees the state of
+/// each frame just drawn (the benchmark measures latency with it).
+pub fn event_loop<B: Backend>(
     app: &mut App,
     edge: &mut Edge,
     rx: &Receiver<Msg>,
-    terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    terminal: &mut Terminal<B>,
+    after_draw: &mut dyn FnMut(&App),
 ) -> Result<()> {
     let mut last_draw: Option<Instant> = None;
     for fx in app.init() {
@@ -153,9 +167,12 @@ fn event_loop(
         if app.dirty {
             let due = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
             if due.is_zero() {
-                terminal.draw(|f| ui::draw(f, app))?;
+                terminal
+                    .draw(|f| ui::draw(f, app))
+                    .map_err(|e| anyhow::anyhow!("cannot draw: {e}"))?;
                 app.dirty = false;
                 last_draw = Some(Instant::now());
+                after_draw(app);
                 continue;
             }
             match rx.recv_timeout(due) {
@@ -198,7 +215,7 @@ pub fn dispatch(app: &mut App, edge: &mut Edge, msg: Msg) {
 /// What effects act on: the database and the judge worker.
 pub struct Edge<'a> {
     pub store: Store,
-    pub judge: Option<&'a JudgeHandle>,
+    pub judge: Option<&'a dyn JudgeSink>,
     pub reviewer: String,
     pub source: Option<String>,
 }

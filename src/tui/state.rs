@@ -290,6 +290,8 @@ pub struct App {
     /// First line of the help overlay shown (it scrolls on small terminals).
     pub help_scroll: u16,
     pub importing: bool,
+    /// Key presses handled so far (the benchmark matches frames to keys with it).
+    pub keys_seen: u64,
     /// Something visible changed since the last frame.
     pub dirty: bool,
     pub quit: bool,
@@ -323,6 +325,7 @@ impl App {
             stats: None,
             help_scroll: 0,
             importing: false,
+            keys_seen: 0,
             dirty: true,
             quit: false,
         }

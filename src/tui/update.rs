@@ -25,6 +25,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Key(key) => {
             if key.kind != KeyEventKind::Release {
+                app.keys_seen += 1;
                 on_key(app, key, &mut fx);
                 app.dirty = true;
             }
