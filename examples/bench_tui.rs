@@ -14,7 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifi
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rubricate::domain::{Message, NewCase, NewJudgment, Verdict};
-use rubricate::judge::{Command, Event, JobId, ModelInfo, Section};
+use rubricate::judge::{Command, Event, ModelInfo, Section};
 use rubricate::store::{CaseFilter, Store};
 use rubricate::tui::run::{Edge, JudgeSink, dispatch, event_loop};
 use rubricate::tui::state::{App, Msg, Settings};
@@ -282,15 +282,22 @@ fn latency() {
         cancelled: Arc::new(AtomicU64::new(0)),
     };
     let injector: &'static Injector = Box::leak(Box::new(injector));
-    let (mut app, mut edge) = open(store_with_big_cases(true));
-    edge.judge = Some(injector);
-    // Open an unjudged case so its judgment streams on screen.
-    dispatch(&mut app, &mut edge, key(KeyCode::Char('j')));
+    // The event loop loads the queue itself.
+    let mut app = App::new(settings(), Instant::now());
+    app.size = (W, H);
+    let mut edge = Edge {
+        store: store_with_big_cases(true),
+        judge: Some(injector),
+        reviewer: "bench".into(),
+        source: None,
+    };
     let info = ModelInfo {
         file_name: "bench.gguf".into(),
         ..Default::default()
     };
     tx.send(Msg::Judge(Event::Ready(info))).unwrap();
+    // Open an unjudged case so its judgment streams on screen.
+    tx.send(key(KeyCode::Char('j'))).unwrap();
 
     let sent: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let keys = {
@@ -301,10 +308,12 @@ fn latency() {
             for i in 0..60u32 {
                 // Off the frame grid on purpose: 97 ms is no multiple of 33 ms.
                 std::thread::sleep(Duration::from_millis(97));
-                let code = match i % 4 {
-                    0 | 1 => KeyCode::PageDown,
-                    2 => KeyCode::PageUp,
-                    _ => KeyCode::Tab,
+                // Scroll the focused answer; the queue is never focused, so the open
+                // case (and its streaming judgment) stays.
+                let code = if i % 3 == 2 {
+                    KeyCode::PageUp
+                } else {
+                    KeyCode::PageDown
                 };
                 sent.lock().unwrap().push(Instant::now());
                 tx.send(key(code)).unwrap();
@@ -315,6 +324,8 @@ fn latency() {
     };
     let mut frames: Vec<(u64, Instant, u32)> = Vec::new();
     let mut term = Terminal::new(TestBackend::new(W, H)).unwrap();
+    // Keys pressed before the measured ones (the `j` above).
+    let base = 1;
     let t0 = Instant::now();
     event_loop(&mut app, &mut edge, &rx, &mut term, &mut |a: &App| {
         let tokens = a.job.as_ref().map_or(0, |j| j.tokens);
@@ -326,7 +337,7 @@ fn latency() {
     let sent = sent.lock().unwrap();
     let mut lat = Figures(Vec::new());
     for (i, t) in sent.iter().enumerate() {
-        let seq = i as u64 + 1;
+        let seq = base + i as u64 + 1;
         if let Some((_, at, _)) = frames.iter().find(|(k, _, _)| *k >= seq) {
             lat.0.push(at.saturating_duration_since(*t));
         }

@@ -157,7 +157,7 @@ fn review_session_in_tmux_with_the_real_model() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e2e.db");
     let state = dir.path().join("state");
-    let log = state.join("rubricate/logs/workbench.log");
+    let log = state.join("rubricate/logs/rubricate.log");
     let cmd = format!(
         "env XDG_STATE_HOME='{}' TERM=xterm-256color '{BIN}' --db '{}' --reviewer e2e review --model '{}'; \
          echo RUBRICATE-EXITED:$?; sleep 600",

@@ -7,6 +7,7 @@
 
 pub mod keymap;
 pub mod layout;
+pub mod run;
 pub mod state;
 pub mod stats_view;
 mod terminal;
@@ -18,6 +19,9 @@ use crate::cli::ReviewArgs;
 use crate::context::Context;
 use std::process::ExitCode;
 
-pub fn run(_ctx: &Context, _args: &ReviewArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the workbench is not built yet")
+/// Open the workbench on the database; returns when the reviewer quits.
+pub fn run(ctx: &Context, args: &ReviewArgs) -> anyhow::Result<ExitCode> {
+    // Logs (ours and llama.cpp's) go to a file: the screen belongs to the workbench.
+    let _log = crate::logging::init_logging();
+    run::run(ctx, args)
 }

@@ -90,8 +90,9 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     result.map(|()| ExitCode::SUCCESS)
 }
 
+/// The log file that also takes stderr (the one `crate::logging` writes).
 fn log_file() -> Result<PathBuf> {
-    Ok(crate::paths::log_dir()?.join("workbench.log"))
+    Ok(crate::paths::log_dir()?.join(crate::logging::LOG_FILE))
 }
 
 fn spawn_input(tx: Sender<Msg>) {

@@ -192,6 +192,9 @@ pub struct Job {
     pub swapped: bool,
     pub mode: JudgeMode,
     pub started: Option<Instant>,
+    /// When the first token came: generation speed is counted from here, not from the
+    /// start of the prompt's prefill.
+    pub first_token: Option<Instant>,
     pub prefill: Option<(usize, usize)>,
     /// Token events received so far (a token that spans a tag counts twice; close enough
     /// for a rate).

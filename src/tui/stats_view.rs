@@ -33,3 +33,46 @@ pub struct StatsView {
     /// Verdict counts (A, B, tie, both bad) of the humans.
     pub verdicts: Vec<(String, u64)>,
 }
+
+impl StatsView {
+    /// The view of `crate::stats` figures (computed for the reviewer at the keyboard).
+    pub fn from_stats(s: &crate::stats::Stats) -> StatsView {
+        let agreement = |label: &str, a: &crate::stats::AgreementStats| Agreement {
+            label: label.to_string(),
+            count: a.n,
+            agree: a.agree,
+            rate: a.rate,
+            kappa: a.kappa,
+        };
+        let bias = |label: &str, b: &crate::stats::LengthBiasStats| LengthBias {
+            label: label.to_string(),
+            decided: b.n,
+            longer_wins: b.longer_wins,
+            rate: b.rate,
+        };
+        StatsView {
+            cases: s.cases,
+            judged: s.judged,
+            reviewed: s.reviewed,
+            flagged: s.flagged,
+            agreement: vec![
+                agreement("you vs model", &s.agreement.human_vs_model),
+                agreement("you vs label", &s.agreement.human_vs_label),
+                agreement("model vs label", &s.agreement.model_vs_label),
+            ],
+            swap_checked: s.swap_consistency.n,
+            swap_consistent: s.swap_consistency.consistent,
+            length_bias: vec![
+                bias("model", &s.length_bias.model),
+                bias("you", &s.length_bias.human),
+                bias("source label", &s.length_bias.label),
+            ],
+            verdicts: vec![
+                ("A".into(), s.verdicts.a),
+                ("B".into(), s.verdicts.b),
+                ("tie".into(), s.verdicts.tie),
+                ("both bad".into(), s.verdicts.both_bad),
+            ],
+        }
+    }
+}

@@ -598,6 +598,7 @@ fn new_job(app: &mut App, case_id: i64, mode: JudgeMode, swapped: bool, fx: &mut
         swapped,
         mode,
         started: None,
+        first_token: None,
         prefill: None,
         tokens: 0,
         section: None,
@@ -703,8 +704,10 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
             app.dirty |= visible;
         }
         Event::Token { section, text, .. } => {
+            let now = app.now;
             if let Some(j) = app.job.as_mut() {
                 j.tokens += 1;
+                j.first_token.get_or_insert(now);
                 if j.section != Some(section) {
                     match section {
                         Section::Rubric => j.pane.doc.push_heading("Rubric"),

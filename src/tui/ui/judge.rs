@@ -32,13 +32,14 @@ fn job_status(app: &App, job: &Job) -> String {
         (Some(_), None, Some((done, total))) => format!("{what} · reading the case {done}/{total}"),
         (Some(_), None, None) => format!("{what} · reading the case"),
         (Some(t0), Some(section), _) => {
-            let secs = app.now.saturating_duration_since(t0).as_secs_f64();
+            let t1 = job.first_token.unwrap_or(t0);
+            let secs = app.now.saturating_duration_since(t1).as_secs_f64();
             let section = match section {
                 crate::judge::Section::Rubric => "rubric",
                 crate::judge::Section::Analysis => "analysis",
                 crate::judge::Section::Verdict => "verdict",
             };
-            match rate(job.tokens, secs) {
+            match rate(job.tokens.saturating_sub(1), secs) {
                 Some(r) => format!("{what} · {section} · {} tok · {r:.0} tok/s", job.tokens),
                 None => format!("{what} · {section} · {} tok", job.tokens),
             }
@@ -172,7 +173,11 @@ fn placeholder(app: &App, case: &CaseView) -> Vec<Line<'static>> {
         (ModelState::Ready(_), _) if app.no_auto.contains(&case.case.id) => {
             "Judging was cancelled. g judges this case.".to_string()
         }
-        (ModelState::Ready(_), _) => "Waiting for the judge…".to_string(),
+        (ModelState::Ready(_), _) => match app.visible_job() {
+            Some(j) if j.started.is_some() => "The judge is reading the case…".to_string(),
+            Some(_) => "Queued for the judge…".to_string(),
+            None => "Waiting for the judge…".to_string(),
+        },
     };
     text.lines()
         .map(|l| Line::from(Span::raw(l.to_string()).fg(Color::DarkGray)))
