@@ -10,6 +10,9 @@ use std::path::PathBuf;
 pub struct Context {
     pub db_path: PathBuf,
     pub reviewer: String,
+    /// Whether the reviewer was named (`--reviewer` or `RUBRICATE_REVIEWER`) rather than
+    /// defaulted to the login name: export and stats then filter by it.
+    pub reviewer_given: bool,
 }
 
 impl Context {
@@ -24,6 +27,10 @@ impl Context {
                 .clone()
                 .filter(|r| !r.trim().is_empty())
                 .unwrap_or_else(paths::default_reviewer),
+            reviewer_given: global
+                .reviewer
+                .as_ref()
+                .is_some_and(|r| !r.trim().is_empty()),
         })
     }
 

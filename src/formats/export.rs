@@ -1,7 +1,347 @@
-use crate::cli::ExportArgs;
+//! `rubricate export`: reviewed cases as training data, one JSON object per line.
+//!
+//! Cases are streamed from the store one at a time and written as they are read, so
+//! memory does not grow with the database. What a case's preference is comes from
+//! `--from`: the human decision in force, the source's own label, or the model's latest
+//! verdict. Cases that cannot become a record of the chosen format are left out and
+//! counted by reason.
+
+use super::decisions::{human_state, latest_verdict};
+use super::{dpo, reviews, sft};
+use crate::cli::{ExportArgs, ExportFormat, ExportFrom};
 use crate::context::Context;
+use crate::domain::{Case, Review, ReviewAction, Verdict};
+use crate::sanitize::visible_line;
+use crate::store::Store;
+use anyhow::{Context as _, Result};
+use std::collections::BTreeMap;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(_ctx: &Context, _args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("export is not built yet")
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub format: ExportFormat,
+    pub from: ExportFrom,
+    /// Only this reviewer's decisions (and, for `reviews`, rows); `None` takes the most
+    /// recent decision of any reviewer.
+    pub reviewer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExportReport {
+    pub written: u64,
+    /// Cases left out, by reason ("tie", "both_bad", "no decision", ...).
+    pub left_out: BTreeMap<&'static str, u64>,
+}
+
+impl ExportReport {
+    pub(super) fn leave_out(&mut self, reason: &'static str) {
+        *self.left_out.entry(reason).or_default() += 1;
+    }
+
+    pub fn left_out_total(&self) -> u64 {
+        self.left_out.values().sum()
+    }
+
+    /// e.g. "wrote 25 records; left out 9 (both_bad: 2, no label: 3, tie: 4)".
+    pub fn summary(&self) -> String {
+        let mut s = format!("wrote {} record{}", self.written, plural(self.written));
+        let total = self.left_out_total();
+        if total > 0 {
+            let reasons: Vec<String> = self
+                .left_out
+                .iter()
+                .map(|(r, n)| format!("{r}: {n}"))
+                .collect();
+            s.push_str(&format!("; left out {total} ({})", reasons.join(", ")));
+        } else {
+            s.push_str("; left out 0");
+        }
+        s
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+pub fn format_name(format: ExportFormat) -> &'static str {
+    match format {
+        ExportFormat::Dpo => "dpo",
+        ExportFormat::DpoChat => "dpo-chat",
+        ExportFormat::Sft => "sft",
+        ExportFormat::RmR1Sft => "rm-r1-sft",
+        ExportFormat::RmR1Rl => "rm-r1-rl",
+        ExportFormat::Reviews => "reviews",
+        ExportFormat::Judgments => "judgments",
+    }
+}
+
+pub fn from_name(from: ExportFrom) -> &'static str {
+    match from {
+        ExportFrom::Reviews => "reviews",
+        ExportFrom::Labels => "labels",
+        ExportFrom::Model => "model",
+    }
+}
+
+/// One record as one line of JSON (serde escapes every control character).
+pub(super) fn write_json_line(out: &mut dyn Write, record: &impl serde::Serialize) -> Result<()> {
+    serde_json::to_writer(&mut *out, record)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Where a case's preference came from, kept so reasoning formats can find the rubric
+/// and analysis that go with it.
+#[derive(Debug, Clone)]
+pub(super) enum Origin {
+    Review(Review),
+    Label,
+    Judgment(i64),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Decided {
+    /// In the case's own A/B letters.
+    pub verdict: Verdict,
+    pub origin: Origin,
+}
+
+/// The judge's reasoning that goes with a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Reasoning {
+    pub rubric: String,
+    pub analysis: String,
+    /// The judgment was made on the swapped order, so its text calls the case's B "A":
+    /// the training example must show the answers in that order too.
+    pub swapped: bool,
+}
+
+/// The preference in force for a case, or why there is none.
+fn decide(
+    store: &Store,
+    case: &Case,
+    options: &ExportOptions,
+) -> Result<Result<Decided, &'static str>> {
+    Ok(match options.from {
+        ExportFrom::Labels => match case.source_label {
+            Some(verdict) => Ok(Decided {
+                verdict,
+                origin: Origin::Label,
+            }),
+            None => Err("no label"),
+        },
+        ExportFrom::Model => match latest_verdict(store, case.id, false)? {
+            None => Err("no judgment"),
+            Some((_, None)) => Err("unparsed judgment"),
+            Some((id, Some(verdict))) => Ok(Decided {
+                verdict,
+                origin: Origin::Judgment(id),
+            }),
+        },
+        ExportFrom::Reviews => {
+            let state = human_state(store, case.id, options.reviewer.as_deref())?;
+            match state.decision {
+                Some(review) => match review.verdict {
+                    Some(verdict) => Ok(Decided {
+                        verdict,
+                        origin: Origin::Review(review),
+                    }),
+                    None => Err("no decision"),
+                },
+                None => Err("no decision"),
+            }
+        }
+    })
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.filter(|t| !t.trim().is_empty())
+}
+
+/// The rubric and analysis that justify a decision, or why there are none.
+pub(super) fn reasoning(
+    store: &Store,
+    case: &Case,
+    decided: &Decided,
+) -> Result<Result<Reasoning, &'static str>> {
+    let judgment_id = match &decided.origin {
+        Origin::Judgment(id) => Some(*id),
+        Origin::Review(r) => r.judgment_id,
+        // A source label has no reasoning of its own; the model's latest judgment is used
+        // when it reached the same verdict (the rejection sampling RM-R1 distils with).
+        Origin::Label => match latest_verdict(store, case.id, false)? {
+            None => return Ok(Err("no judgment")),
+            Some((_, None)) => return Ok(Err("unparsed judgment")),
+            Some((_, v)) if v != Some(decided.verdict) => {
+                return Ok(Err("judgment disagrees with label"));
+            }
+            Some((id, _)) => Some(id),
+        },
+    };
+    let judgment = match judgment_id {
+        Some(id) => store.get_judgment(id)?,
+        None => None,
+    };
+    let (own_rubric, own_analysis) = match &decided.origin {
+        Origin::Review(r) => (nonempty(r.rubric.clone()), nonempty(r.analysis.clone())),
+        _ => (None, None),
+    };
+    // The model's analysis argues for the model's verdict; it can only stand in for the
+    // reviewer's when the reviewer kept that verdict.
+    let model_agrees = judgment
+        .as_ref()
+        .is_some_and(|j| j.j.verdict == Some(decided.verdict));
+    let overriding =
+        matches!(&decided.origin, Origin::Review(r) if r.action == ReviewAction::Override);
+    let from_model = |take: fn(&crate::domain::Judgment) -> Option<String>| {
+        judgment
+            .as_ref()
+            .filter(|_| model_agrees && !overriding)
+            .and_then(|j| nonempty(take(j)))
+    };
+    let rubric = own_rubric.or_else(|| from_model(|j| j.j.rubric.clone()));
+    let analysis = own_analysis.or_else(|| from_model(|j| j.j.analysis.clone()));
+    Ok(match (rubric, analysis) {
+        (Some(rubric), Some(analysis)) => Ok(Reasoning {
+            rubric,
+            analysis,
+            swapped: judgment.as_ref().is_some_and(|j| j.j.swapped),
+        }),
+        _ if judgment.as_ref().is_some_and(|j| !j.j.parse_ok) => Err("unparsed judgment"),
+        _ => Err("no reasoning"),
+    })
+}
+
+/// Whether a verdict can become a record of `format`. Preference pairs and RM-R1 (which
+/// has no tie) need a winner; native judge traces may also say tie.
+fn admissible(format: ExportFormat, verdict: Verdict) -> Result<(), &'static str> {
+    match verdict {
+        Verdict::A | Verdict::B => Ok(()),
+        Verdict::Tie if format == ExportFormat::Sft => Ok(()),
+        Verdict::Tie => Err("tie"),
+        Verdict::BothBad => Err("both_bad"),
+    }
+}
+
+/// Write every record of `options.format` to `out`; the report counts what was written
+/// and what was left out, by reason.
+pub fn export_to(
+    store: &Store,
+    options: &ExportOptions,
+    out: &mut dyn Write,
+) -> Result<ExportReport> {
+    let mut report = ExportReport::default();
+    match options.format {
+        ExportFormat::Reviews => {
+            reviews::write_reviews(store, options.reviewer.as_deref(), out, &mut report)?
+        }
+        ExportFormat::Judgments => reviews::write_judgments(store, out, &mut report)?,
+        format => store.for_each_case(|case| {
+            let decided = match decide(store, &case, options)? {
+                Ok(d) => d,
+                Err(reason) => {
+                    report.leave_out(reason);
+                    return Ok(());
+                }
+            };
+            if let Err(reason) = admissible(format, decided.verdict) {
+                report.leave_out(reason);
+                return Ok(());
+            }
+            match format {
+                ExportFormat::Dpo => dpo::write_standard(&case, decided.verdict, out)?,
+                ExportFormat::DpoChat => dpo::write_chat(&case, decided.verdict, out)?,
+                ExportFormat::RmR1Rl => sft::write_rm_r1_rl(&case, decided.verdict, out)?,
+                ExportFormat::Sft | ExportFormat::RmR1Sft => {
+                    match reasoning(store, &case, &decided)? {
+                        Ok(r) => sft::write_trace(format, &case, decided.verdict, &r, out)?,
+                        Err(reason) => {
+                            report.leave_out(reason);
+                            return Ok(());
+                        }
+                    }
+                }
+                ExportFormat::Reviews | ExportFormat::Judgments => unreachable!("handled above"),
+            }
+            report.written += 1;
+            Ok(())
+        })?,
+    }
+    Ok(report)
+}
+
+/// Write to a temporary file next to `path` and rename it into place, so a failed or
+/// interrupted export never leaves a half-written file behind.
+fn export_to_file(store: &Store, options: &ExportOptions, path: &Path) -> Result<ExportReport> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".rubricate-export-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let tmp = builder
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    let mut w = BufWriter::with_capacity(256 * 1024, tmp);
+    let report = export_to(store, options, &mut w)?;
+    let tmp = w.into_inner().map_err(|e| e.into_error())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(report)
+}
+
+pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
+    let store = ctx.open_store()?;
+    let options = ExportOptions {
+        format: args.format,
+        from: args.from,
+        reviewer: ctx.reviewer_given.then(|| ctx.reviewer.clone()),
+    };
+    let report = match &args.out {
+        Some(path) => export_to_file(&store, &options, path)?,
+        None => {
+            let mut w = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+            let result =
+                export_to(&store, &options, &mut w).and_then(|r| Ok(w.flush().map(|_| r)?));
+            match result {
+                Ok(r) => r,
+                // `export ... | head` closing the pipe is not a failure worth a message.
+                Err(e) if is_broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let what = match args.format {
+        ExportFormat::Reviews | ExportFormat::Judgments => format_name(args.format).to_string(),
+        f => format!("{} from {}", format_name(f), from_name(args.from)),
+    };
+    let whose = options
+        .reviewer
+        .as_deref()
+        .map_or(String::new(), |r| format!(" (reviewer {r})"));
+    let dest = args
+        .out
+        .as_ref()
+        .map_or(String::new(), |p| format!(" to {}", p.display()));
+    eprintln!(
+        "{}",
+        visible_line(&format!("export {what}{whose}{dest}: {}", report.summary()))
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }

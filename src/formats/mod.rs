@@ -1,4 +1,259 @@
 //! Dataset formats: one module per import or export format.
+//!
+//! Import is a pure per-line parser ([`parse_line`]) that turns one JSON record into a
+//! [`ParsedPair`], then [`ParsedPair::into_case`] places the answers on A/B. The I/O
+//! (reading files, the transaction) lives in [`import`]; export in [`export`].
 
+pub mod decisions;
 pub mod export;
+mod fields;
+pub mod hh_rlhf;
 pub mod import;
+pub mod pairwise;
+pub mod render;
+pub mod rewardbench;
+pub mod trl;
+pub mod ultrafeedback;
+
+mod dpo;
+mod reviews;
+mod sft;
+
+use crate::cli::ImportFormat;
+use crate::domain::{Message, NewCase, Verdict, content_hash};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// A concrete import format (what `--format auto` resolves to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceFormat {
+    Trl,
+    Pairwise,
+    HhRlhf,
+    UltraFeedback,
+    RewardBench,
+}
+
+impl SourceFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceFormat::Trl => "trl",
+            SourceFormat::Pairwise => "pairwise",
+            SourceFormat::HhRlhf => "hh-rlhf",
+            SourceFormat::UltraFeedback => "ultrafeedback",
+            SourceFormat::RewardBench => "rewardbench",
+        }
+    }
+
+    /// `None` for `auto`: the format is then detected per file.
+    pub fn from_cli(format: ImportFormat) -> Option<SourceFormat> {
+        match format {
+            ImportFormat::Auto => None,
+            ImportFormat::Trl => Some(SourceFormat::Trl),
+            ImportFormat::Pairwise => Some(SourceFormat::Pairwise),
+            ImportFormat::HhRlhf => Some(SourceFormat::HhRlhf),
+            ImportFormat::Ultrafeedback => Some(SourceFormat::UltraFeedback),
+            ImportFormat::Rewardbench => Some(SourceFormat::RewardBench),
+        }
+    }
+}
+
+impl std::fmt::Display for SourceFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why one line of an input file was refused. The messages are meant for the user,
+/// prefixed by the file name and line number.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LineError {
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("the line is not valid UTF-8 text")]
+    NotUtf8,
+    #[error("expected a JSON object, found {0}")]
+    NotObject(&'static str),
+    #[error("missing field `{0}`")]
+    MissingField(String),
+    #[error("field `{field}` must be {expected}, found {found}")]
+    WrongType {
+        field: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("empty text in `{0}`")]
+    EmptyText(String),
+    #[error(
+        "cannot tell the format from the fields [{}]; expected TRL (prompt, chosen, rejected), pairwise \
+         (prompt, response_a, response_b), HH-RLHF (chosen, rejected transcripts), UltraFeedback or \
+         RewardBench fields, or pass --format",
+        .0.join(", ")
+    )]
+    UnknownFormat(Vec<String>),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// How the source ranks the two answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answers {
+    /// The source says which answer is preferred (chosen/rejected). Where each one is
+    /// shown is decided by the seeded shuffle, so the placement does not give the label away.
+    Ranked {
+        chosen: String,
+        rejected: String,
+        /// Per-answer source fields (model name, score), keyed by a short name.
+        chosen_meta: Map<String, Value>,
+        rejected_meta: Map<String, Value>,
+    },
+    /// The source already placed them (pairwise); its label, if any, refers to that placement.
+    Placed {
+        a: String,
+        b: String,
+        label: Option<Verdict>,
+    },
+}
+
+/// One record of an input file, parsed but not yet placed on A/B.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedPair {
+    pub prompt: Vec<Message>,
+    pub answers: Answers,
+    pub source_id: Option<SourceId>,
+    /// Top-level source fields rubricate has no column for, kept verbatim.
+    pub extra: Map<String, Value>,
+}
+
+/// The source's own id for a record, and where it came from so export can give it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceId {
+    /// The field it was read from (`id`, `prompt_id`).
+    pub key: &'static str,
+    pub value: String,
+    /// The source wrote it as a JSON number.
+    pub numeric: bool,
+}
+
+/// Per-answer source fields and the names they carry in chosen/rejected formats.
+/// Stored under `meta.a` / `meta.b` by the short name so they follow the answer.
+pub const ANSWER_FIELDS: &[(&str, &str, &str)] = &[
+    ("model", "chosen_model", "rejected_model"),
+    ("score", "score_chosen", "score_rejected"),
+];
+
+/// Whether the preferred answer goes to A: one bit of sha256(seed || content hash).
+/// Deterministic for a seed, independent of file order, and different seeds give
+/// independent placements.
+pub fn chosen_goes_first(seed: u64, content_hash: &str) -> bool {
+    let mut h = Sha256::new();
+    h.update(seed.to_le_bytes());
+    h.update(content_hash.as_bytes());
+    h.finalize()[0] & 1 == 0
+}
+
+impl ParsedPair {
+    /// Place the answers on A/B and map the source's label onto that placement.
+    pub fn into_case(self, format: SourceFormat, source: &str, seed: u64) -> NewCase {
+        let mut meta = Map::new();
+        meta.insert("format".into(), Value::from(format.name()));
+        if let Some(id) = &self.source_id {
+            meta.insert("id_key".into(), Value::from(id.key));
+            if id.numeric {
+                meta.insert("id_numeric".into(), Value::Bool(true));
+            }
+        }
+        let (answer_a, answer_b, source_label) = match self.answers {
+            Answers::Placed { a, b, label } => (a, b, label),
+            Answers::Ranked {
+                chosen,
+                rejected,
+                chosen_meta,
+                rejected_meta,
+            } => {
+                let hash = content_hash(&self.prompt, &chosen, &rejected);
+                let (a, b, label, meta_a, meta_b) = if chosen_goes_first(seed, &hash) {
+                    (chosen, rejected, Verdict::A, chosen_meta, rejected_meta)
+                } else {
+                    (rejected, chosen, Verdict::B, rejected_meta, chosen_meta)
+                };
+                if !meta_a.is_empty() {
+                    meta.insert("a".into(), Value::Object(meta_a));
+                }
+                if !meta_b.is_empty() {
+                    meta.insert("b".into(), Value::Object(meta_b));
+                }
+                (a, b, Some(label))
+            }
+        };
+        if !self.extra.is_empty() {
+            meta.insert("extra".into(), Value::Object(self.extra));
+        }
+        NewCase {
+            source: source.to_string(),
+            source_id: self.source_id.map(|id| id.value),
+            prompt: self.prompt,
+            answer_a,
+            answer_b,
+            source_label,
+            meta: Value::Object(meta),
+        }
+    }
+}
+
+/// Tell the format from a record's keys. `None` when nothing fits.
+pub fn detect(record: &Map<String, Value>) -> Option<SourceFormat> {
+    let has = |k: &str| record.contains_key(k);
+    if has("response_a") && has("response_b") {
+        return Some(SourceFormat::Pairwise);
+    }
+    if !(has("chosen") && has("rejected")) {
+        return None;
+    }
+    if has("chosen_model") || has("rejected_model") || has("subset") {
+        Some(SourceFormat::RewardBench)
+    } else if has("prompt_id") || has("score_chosen") || has("score_rejected") || has("messages") {
+        Some(SourceFormat::UltraFeedback)
+    } else if has("prompt") || !record["chosen"].is_string() {
+        // No prompt and conversations as lists is TRL's implicit-prompt form.
+        Some(SourceFormat::Trl)
+    } else {
+        Some(SourceFormat::HhRlhf)
+    }
+}
+
+/// Parse one JSON value (one line of a file) in a known format.
+pub fn parse_value(format: SourceFormat, value: Value) -> Result<ParsedPair, LineError> {
+    let record = fields::into_object(value)?;
+    parse_record(format, record)
+}
+
+/// Parse one JSON object in a known format.
+pub fn parse_record(
+    format: SourceFormat,
+    record: Map<String, Value>,
+) -> Result<ParsedPair, LineError> {
+    match format {
+        SourceFormat::Trl => trl::parse(record),
+        SourceFormat::Pairwise => pairwise::parse(record),
+        SourceFormat::HhRlhf => hh_rlhf::parse(record),
+        SourceFormat::UltraFeedback => ultrafeedback::parse(record),
+        SourceFormat::RewardBench => rewardbench::parse(record),
+    }
+}
+
+/// Parse one line of text. With `format == None` the format is detected from this
+/// record's keys and returned, so the caller can fix it for the rest of the file.
+pub fn parse_line(
+    format: Option<SourceFormat>,
+    line: &str,
+) -> Result<(SourceFormat, ParsedPair), LineError> {
+    let value: Value = serde_json::from_str(line).map_err(|e| fields::json_error(&e))?;
+    let record = fields::into_object(value)?;
+    let format = match format {
+        Some(f) => f,
+        None => detect(&record)
+            .ok_or_else(|| LineError::UnknownFormat(record.keys().cloned().collect()))?,
+    };
+    Ok((format, parse_record(format, record)?))
+}

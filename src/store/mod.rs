@@ -5,7 +5,7 @@ mod judgments;
 mod reviews;
 mod rubrics;
 
-pub use cases::{CaseFilter, CaseSummary};
+pub use cases::{CaseFilter, CaseSummary, insert_case};
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;

@@ -1,0 +1,125 @@
+//! Anthropic HH-RLHF: `{chosen, rejected}`, each a whole transcript of
+//! "\n\nHuman: …\n\nAssistant: …" turns. The turns both transcripts share are the
+//! prompt (multi-turn context kept as messages); the last assistant turns are the answers.
+
+use super::fields::{self, split_conversations};
+use super::{Answers, LineError, ParsedPair};
+use crate::domain::Message;
+use serde_json::{Map, Value};
+
+const HUMAN: &str = "Human:";
+const ASSISTANT: &str = "Assistant:";
+
+pub fn parse(mut record: Map<String, Value>) -> Result<ParsedPair, LineError> {
+    let source_id = fields::take_id(&mut record, "id")?;
+    let chosen = transcript(&mut record, "chosen")?;
+    let rejected = transcript(&mut record, "rejected")?;
+    let (prompt, chosen, rejected) = split_conversations(chosen, rejected, "chosen", "rejected")?;
+    Ok(ParsedPair {
+        prompt,
+        answers: Answers::Ranked {
+            chosen,
+            rejected,
+            chosen_meta: Map::new(),
+            rejected_meta: Map::new(),
+        },
+        source_id,
+        extra: record,
+    })
+}
+
+fn transcript(record: &mut Map<String, Value>, key: &str) -> Result<Vec<Message>, LineError> {
+    match fields::take_field(record, key)? {
+        Value::String(s) => {
+            split_turns(&s).map_err(|why| LineError::Invalid(format!("`{key}`: {why}")))
+        }
+        other => Err(fields::wrong_type(key, "a transcript string", &other)),
+    }
+}
+
+/// Where the next turn marker starts (at the very start, or after a blank line).
+fn next_marker(text: &str, from: usize) -> Option<(usize, usize, &'static str)> {
+    let mut best: Option<(usize, usize, &'static str)> = None;
+    for (marker, role) in [(HUMAN, "user"), (ASSISTANT, "assistant")] {
+        let found = if from == 0 && text.starts_with(marker) {
+            Some((0, marker.len()))
+        } else {
+            text[from..]
+                .find(&format!("\n\n{marker}"))
+                .map(|i| (from + i, 2 + marker.len()))
+        };
+        if let Some((start, len)) = found
+            && best.is_none_or(|(b, _, _)| start < b)
+        {
+            best = Some((start, start + len, role));
+        }
+    }
+    best
+}
+
+/// Split a transcript into turns; each turn's text is trimmed of the spaces and
+/// newlines around it, which the format puts there as separators.
+pub fn split_turns(text: &str) -> Result<Vec<Message>, String> {
+    let Some((first, mut body_start, mut role)) = next_marker(text, 0) else {
+        return Err("no \"Human:\" or \"Assistant:\" turns found".into());
+    };
+    if !text[..first].trim().is_empty() {
+        return Err("text before the first \"Human:\" turn".into());
+    }
+    let mut turns = Vec::new();
+    loop {
+        let next = next_marker(text, body_start);
+        let end = next.map_or(text.len(), |(start, _, _)| start);
+        turns.push(Message::new(role, text[body_start..end].trim()));
+        match next {
+            Some((_, b, r)) => {
+                body_start = b;
+                role = r;
+            }
+            None => break,
+        }
+    }
+    Ok(turns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn turns_are_split_and_trimmed() {
+        let t =
+            split_turns("\n\nHuman: hi there\n\nAssistant: hello\n\nHuman: 2+2?\n\nAssistant: 4")
+                .unwrap();
+        assert_eq!(
+            t,
+            vec![
+                Message::new("user", "hi there"),
+                Message::new("assistant", "hello"),
+                Message::new("user", "2+2?"),
+                Message::new("assistant", "4"),
+            ]
+        );
+        assert!(split_turns("no markers").is_err());
+    }
+
+    #[test]
+    fn shared_prefix_is_the_prompt() {
+        let rec = json!({
+            "chosen": "\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: good",
+            "rejected": "\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: bad"
+        });
+        let p = parse(rec.as_object().unwrap().clone()).unwrap();
+        assert_eq!(p.prompt.len(), 3);
+        assert_eq!(p.prompt[2], Message::user("c"));
+        assert!(matches!(p.answers, Answers::Ranked { ref chosen, .. } if chosen == "good"));
+    }
+
+    #[test]
+    fn empty_last_turn_is_refused() {
+        let rec = json!({"chosen": "\n\nHuman: a\n\nAssistant: ok", "rejected": "\n\nHuman: a\n\nAssistant:"});
+        let e = parse(rec.as_object().unwrap().clone()).unwrap_err();
+        assert_eq!(e, LineError::EmptyText("rejected".into()));
+    }
+}

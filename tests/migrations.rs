@@ -1,0 +1,114 @@
+//! Schema migrations: a fresh database, an upgrade from version 1, and a database from a
+//! newer rubricate.
+
+use rubricate::domain::{Message, NewCase, Verdict};
+use rubricate::store::{MIGRATIONS, SCHEMA_VERSION, Store, insert_case, migrate};
+use rusqlite::Connection;
+
+fn tables(conn: &Connection) -> Vec<String> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn empty_database_gets_every_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("new.db")).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, MIGRATIONS.len() as i64);
+    let names = tables(store.conn());
+    for t in ["cases", "judgments", "reviews", "rubrics"] {
+        assert!(names.iter().any(|n| n == t), "table {t} missing: {names:?}");
+    }
+    let mode: String = store
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode.to_lowercase(), "wal");
+    let fk: i64 = store
+        .conn()
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1);
+}
+
+#[test]
+fn version_1_database_is_upgraded_and_keeps_its_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let case = NewCase {
+        source: "old".into(),
+        source_id: Some("k-1".into()),
+        prompt: vec![Message::user("Is the Earth round?")],
+        answer_a: "Roughly: an oblate spheroid.".into(),
+        answer_b: "No, it is flat.".into(),
+        source_label: Some(Verdict::A),
+        meta: serde_json::json!({"format": "pairwise"}),
+    };
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..1]).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 1);
+        assert!(
+            !tables(&conn).iter().any(|t| t == "reviews"),
+            "reviews come with migration 2"
+        );
+        let tx = conn.transaction().unwrap();
+        insert_case(&tx, &case).unwrap().expect("inserted");
+        tx.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(store.case_count().unwrap(), 1);
+    let stored = store
+        .find_case("k-1")
+        .unwrap()
+        .expect("the case survived the upgrade");
+    assert_eq!(stored.prompt, case.prompt);
+    assert_eq!(stored.answer_a, case.answer_a);
+    assert_eq!(stored.source_label, Some(Verdict::A));
+    assert_eq!(stored.content_hash, case.content_hash());
+    assert!(tables(store.conn()).iter().any(|t| t == "reviews"));
+    // Opening again changes nothing.
+    drop(store);
+    assert_eq!(Store::open(&path).unwrap().case_count().unwrap(), 1);
+}
+
+#[test]
+fn newer_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let err = Store::open(&path)
+        .err()
+        .expect("a newer schema must be refused");
+    let msg = format!("{err:#}");
+    assert!(msg.contains("99"), "{msg}");
+    assert!(msg.contains("newer rubricate"), "{msg}");
+    // Nothing was changed.
+    let conn = Connection::open(&path).unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 99);
+
+    // The command line says the same and fails.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_rubricate"))
+        .env_remove("RUBRICATE_DB")
+        .args(["--db", path.to_str().unwrap(), "stats"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("newer rubricate"));
+}
