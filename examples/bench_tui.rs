@@ -31,15 +31,39 @@ const TOKENS_PER_SEC: f64 = 60.0;
 /// About `kb` KB of prose; with `breaks`, a line break every sentence or so.
 fn big_text(kb: usize, seed: u64, breaks: bool) -> String {
     const WORDS: &[&str] = &[
-        "the", "answer", "considers", "rubric", "criteria", "because", "evidence", "shows",
-        "that", "a", "careful", "reviewer", "would", "prefer", "clarity", "over", "length",
-        "résumé", "naïve", "日本語", "— and", "then", "tests", "it", "again,",
+        "the",
+        "answer",
+        "considers",
+        "rubric",
+        "criteria",
+        "because",
+        "evidence",
+        "shows",
+        "that",
+        "a",
+        "careful",
+        "reviewer",
+        "would",
+        "prefer",
+        "clarity",
+        "over",
+        "length",
+        "résumé",
+        "naïve",
+        "日本語",
+        "— and",
+        "then",
+        "tests",
+        "it",
+        "again,",
     ];
     let mut s = String::with_capacity(kb * 1024 + 64);
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
     let mut n = 0;
     while s.len() < kb * 1024 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         s.push_str(WORDS[(x >> 33) as usize % WORDS.len()]);
         n += 1;
         if breaks && n % 17 == 0 {
@@ -180,7 +204,11 @@ fn scrolling(breaks: bool) {
         term.draw(|f| ui::draw(f, &app)).unwrap();
         frames.0.push(t.elapsed());
     }
-    let what = if breaks { "with line breaks" } else { "one 200 KB line each" };
+    let what = if breaks {
+        "with line breaks"
+    } else {
+        "one 200 KB line each"
+    };
     println!(
         "render 160x48, three 200 KB texts ({what}): first frame {:.3} ms",
         ms(cold)
@@ -220,7 +248,11 @@ fn streaming_render() {
         // Two tokens per frame: 60 tokens/s at 30 frames/s.
         for _ in 0..2 {
             let text = it.next().unwrap_or("x ").to_string();
-            dispatch(&mut app, &mut edge, Msg::Judge(Event::Token { job, section, text }));
+            dispatch(
+                &mut app,
+                &mut edge,
+                Msg::Judge(Event::Token { job, section, text }),
+            );
         }
         let t = Instant::now();
         term.draw(|f| ui::draw(f, &app)).unwrap();

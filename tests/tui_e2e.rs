@@ -38,7 +38,18 @@ impl Tmux {
         let socket = format!("rubricate-e2e-{}", std::process::id());
         let t = Tmux { socket, log };
         let ok = Command::new("tmux")
-            .args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "48"])
+            .args([
+                "-L",
+                &t.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "160",
+                "-y",
+                "48",
+            ])
             .args(["-s", "e2e", command])
             .status()
             .expect("tmux must be installed for the end-to-end test");
@@ -78,7 +89,9 @@ impl Tmux {
             if start.elapsed() > DEADLINE {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
                 let tail: String = log.lines().rev().take(40).collect::<Vec<_>>().join("\n");
-                panic!("timed out waiting for {what}; screen:\n{s}\nlog (last lines, newest first):\n{tail}");
+                panic!(
+                    "timed out waiting for {what}; screen:\n{s}\nlog (last lines, newest first):\n{tail}"
+                );
             }
             std::thread::sleep(Duration::from_millis(150));
         }
@@ -168,19 +181,29 @@ fn review_session_in_tmux_with_the_real_model() {
     let tmux = Tmux::start(&cmd, log);
 
     // Empty database: the workbench offers the sample.
-    tmux.wait("the empty-database screen", |s| s.contains("This database has no cases yet"));
+    tmux.wait("the empty-database screen", |s| {
+        s.contains("This database has no cases yet")
+    });
     tmux.keys(&["i"]);
-    tmux.wait("the imported queue", |s| position(s).as_deref() == Some("1/34"));
+    tmux.wait("the imported queue", |s| {
+        position(s).as_deref() == Some("1/34")
+    });
 
     // Case 1: the judgment streams in; accept it.
-    let s = tmux.wait("a streamed verdict on case 1", |s| verdict_on_screen(s).is_some());
+    let s = tmux.wait("a streamed verdict on case 1", |s| {
+        verdict_on_screen(s).is_some()
+    });
     let first_verdict = verdict_on_screen(&s).unwrap();
     tmux.keys(&["a"]);
-    tmux.wait("case 2 after accepting", |s| position(s).as_deref() == Some("2/34"));
+    tmux.wait("case 2 after accepting", |s| {
+        position(s).as_deref() == Some("2/34")
+    });
 
     // Case 2: override with B (whatever the model says or is still saying).
     tmux.keys(&["2"]);
-    tmux.wait("case 3 after deciding", |s| position(s).as_deref() == Some("3/34"));
+    tmux.wait("case 3 after deciding", |s| {
+        position(s).as_deref() == Some("3/34")
+    });
 
     // Case 3: edit the rubric, keep it, re-judge with it fixed, accept that judgment.
     tmux.keys(&["e"]);
@@ -194,7 +217,9 @@ fn review_session_in_tmux_with_the_real_model() {
         s.contains("rubric given") && verdict_on_screen(s).is_some()
     });
     tmux.keys(&["a"]);
-    tmux.wait("case 4 after the edit", |s| position(s).as_deref() == Some("4/34"));
+    tmux.wait("case 4 after the edit", |s| {
+        position(s).as_deref() == Some("4/34")
+    });
 
     // Back to case 3 and undo the edit decision; then quit (nothing unsaved: no question).
     tmux.keys(&["k"]);
@@ -205,7 +230,10 @@ fn review_session_in_tmux_with_the_real_model() {
     let end = tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:"));
     assert!(end.contains("RUBRICATE-EXITED:0"), "exit status:\n{end}");
     // The terminal was given back: the shell's line is on the normal screen.
-    assert!(!end.contains("rubricate │"), "the workbench is still on screen:\n{end}");
+    assert!(
+        !end.contains("rubricate │"),
+        "the workbench is still on screen:\n{end}"
+    );
 
     // The rows.
     let rows = reviews(&db);
@@ -220,17 +248,27 @@ fn review_session_in_tmux_with_the_real_model() {
     assert_eq!(r2.verdict.as_deref(), Some("B"));
     let conn = Connection::open(&db).unwrap();
     let model_verdict_2: Option<String> = r2.judgment_id.map(|j| {
-        conn.query_row("SELECT verdict FROM judgments WHERE id = ?1", [j], |r| r.get(0))
-            .unwrap()
+        conn.query_row("SELECT verdict FROM judgments WHERE id = ?1", [j], |r| {
+            r.get(0)
+        })
+        .unwrap()
     });
     let expected_2 = if model_verdict_2.as_deref() == Some("B") {
         "accept"
     } else {
         "override"
     };
-    assert_eq!(r2.action, expected_2, "{r2:?}, model said {model_verdict_2:?}");
+    assert_eq!(
+        r2.action, expected_2,
+        "{r2:?}, model said {model_verdict_2:?}"
+    );
     assert_eq!(r3.action, "edit");
-    assert!(r3.rubric.as_deref().unwrap().contains("Must cite its source."));
+    assert!(
+        r3.rubric
+            .as_deref()
+            .unwrap()
+            .contains("Must cite its source.")
+    );
     let (given, judged_rubric): (bool, String) = conn
         .query_row(
             "SELECT rubric_given, rubric FROM judgments WHERE id = ?1",
@@ -255,10 +293,22 @@ fn review_session_in_tmux_with_the_real_model() {
 
     // The DPO export: case 2 (B better), case 1 if its verdict named a winner, never case 3.
     let out = Command::new(BIN)
-        .args(["--db", db.to_str().unwrap(), "--reviewer", "e2e", "export", "--format", "dpo"])
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "--reviewer",
+            "e2e",
+            "export",
+            "--format",
+            "dpo",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "export failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "export failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()

@@ -23,7 +23,10 @@ fn wait(socket: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
         if ok(&s) {
             return s;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}:\n{s}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}:\n{s}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -41,18 +44,35 @@ fn killed_with(signal: &str) -> String {
         dir.path().join("missing.gguf").display(),
     );
     Command::new("tmux")
-        .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30", "-s", "t"])
+        .args([
+            "-L",
+            &socket,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-s",
+            "t",
+        ])
         .arg(&cmd)
         .status()
         .unwrap();
     struct Kill(String);
     impl Drop for Kill {
         fn drop(&mut self) {
-            let _ = Command::new("tmux").args(["-L", &self.0, "kill-server"]).status();
+            let _ = Command::new("tmux")
+                .args(["-L", &self.0, "kill-server"])
+                .status();
         }
     }
     let _kill = Kill(socket.clone());
-    wait(&socket, "the workbench", |s| s.contains("This database has no cases yet"));
+    wait(&socket, "the workbench", |s| {
+        s.contains("This database has no cases yet")
+    });
     let shell = tmux(&socket, &["display", "-p", "-t", "t", "#{pane_pid}"]);
     let children = std::fs::read_to_string(format!(
         "/proc/{}/task/{}/children",
@@ -60,16 +80,33 @@ fn killed_with(signal: &str) -> String {
         shell.trim()
     ))
     .unwrap();
-    let pid = children.split_whitespace().next().expect("the workbench process");
-    let ok = Command::new("kill").args([&format!("-{signal}"), pid]).status().unwrap();
+    let pid = children
+        .split_whitespace()
+        .next()
+        .expect("the workbench process");
+    let ok = Command::new("kill")
+        .args([&format!("-{signal}"), pid])
+        .status()
+        .unwrap();
     assert!(ok.success());
-    wait(&socket, "the shell after the workbench", |s| s.contains("STTY-DONE"))
+    wait(&socket, "the shell after the workbench", |s| {
+        s.contains("STTY-DONE")
+    })
 }
 
 fn assert_restored(screen: &str) {
-    assert!(!screen.contains("rubricate "), "the workbench is still on screen:\n{screen}");
-    assert!(screen.contains("icanon") && !screen.contains("-icanon"), "raw mode left on:\n{screen}");
-    assert!(screen.contains("echo") && !screen.contains("-echo"), "echo left off:\n{screen}");
+    assert!(
+        !screen.contains("rubricate "),
+        "the workbench is still on screen:\n{screen}"
+    );
+    assert!(
+        screen.contains("icanon") && !screen.contains("-icanon"),
+        "raw mode left on:\n{screen}"
+    );
+    assert!(
+        screen.contains("echo") && !screen.contains("-echo"),
+        "echo left off:\n{screen}"
+    );
 }
 
 #[test]

@@ -44,8 +44,27 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     };
     let mut app = App::new(settings, Instant::now());
 
-    // stderr goes to the log before the model loads: llama.cpp writes there directly.
-    let stderr = StderrToFile::redirect(&log_path)?;
+    // stderr goes to the log before llama.cpp starts: it writes there directly, and that
+    // would scribble over the screen. Without a log file the workbench still runs.
+    let stderr = match StderrToFile::redirect(&log_path) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            app.warn(format!("{e:#}; llama.cpp messages may disturb the screen"));
+            None
+        }
+    };
+    let note = format!(
+        "rubricate: the workbench stopped unexpectedly; details are in {}\r\n",
+        log_path.display()
+    );
+    // The terminal first: if this is no terminal, no model is loaded for nothing.
+    let mut guard = TerminalGuard::enter(note)?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
+        .context("cannot draw on this terminal")?;
+    terminal.clear()?;
+    let size = terminal.size()?;
+    app.size = (size.width, size.height);
+
     let judge = match judge::config_from_select(&args.model, SEED, true) {
         Ok(config) => {
             let tx = tx.clone();
@@ -61,17 +80,6 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
             None
         }
     };
-
-    let note = format!(
-        "rubricate: the workbench stopped unexpectedly; details are in {}\r\n",
-        log_path.display()
-    );
-    let mut guard = TerminalGuard::enter(note)?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
-        .context("cannot draw on this terminal")?;
-    terminal.clear()?;
-    let size = terminal.size()?;
-    app.size = (size.width, size.height);
     spawn_input(tx.clone());
     spawn_signals(tx.clone())?;
 
@@ -327,9 +335,9 @@ impl Edge<'_> {
                 })
             }
             Effect::SaveRubric { case_id, body } => {
-                let saved = self
-                    .store
-                    .save_rubric(&format!("case-{case_id}"), &body, Some(case_id))?;
+                let saved =
+                    self.store
+                        .save_rubric(&format!("case-{case_id}"), &body, Some(case_id))?;
                 Some(Msg::RubricSaved {
                     name: saved.name,
                     version: saved.version,
