@@ -119,7 +119,12 @@ fn spawn_input(tx: Sender<Msg>) {
                     }
                     Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
                     Ok(_) => continue,
-                    Err(e) => Msg::Error(format!("cannot read the terminal: {e}")),
+                    Err(e) => {
+                        // The terminal is gone (hang-up): nothing more can be read or shown.
+                        tracing::error!("cannot read the terminal: {e}");
+                        let _ = tx.send(Msg::Terminate);
+                        return;
+                    }
                 };
                 if tx.send(msg).is_err() {
                     return;

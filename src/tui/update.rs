@@ -175,8 +175,17 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         _ => {}
     }
-    if let Some(action) = action {
-        on_action(app, action, fx);
+    match action {
+        Some(action) => on_action(app, action, fx),
+        None if matches!(app.mode, Mode::Review)
+            && key
+                .modifiers
+                .contains(crossterm::event::KeyModifiers::CONTROL)
+            && key.code == crossterm::event::KeyCode::Char('c') =>
+        {
+            app.info("q quits (it asks first when an edit is unsaved)");
+        }
+        None => {}
     }
 }
 
