@@ -24,7 +24,7 @@ fn wait(socket: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
             return s;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(60),
+            start.elapsed() < Duration::from_secs(120),
             "timed out waiting for {what}:\n{s}"
         );
         std::thread::sleep(Duration::from_millis(100));
