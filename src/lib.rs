@@ -5,6 +5,7 @@ pub mod context;
 pub mod domain;
 pub mod formats;
 pub mod judge;
+pub mod logging;
 pub mod paths;
 pub mod sanitize;
 pub mod stats;

@@ -1,15 +1,346 @@
+//! `rubricate judge`, `rubricate model` and `rubricate bench`.
+
+use super::api::{Event, JudgeMode, ModelInfo};
+use super::config::config_from_select;
+use super::engine::LoadedModel;
+use super::parse::{Dialect, parse_judgment};
+use super::prompt;
+use super::worker::{BlockingJudge, JobOutcome};
 use crate::cli::{BenchArgs, JudgeArgs, ModelArgs};
 use crate::context::Context;
+use crate::domain::{JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
+use crate::paths;
+use crate::sanitize;
+use crate::store::{CaseFilter, Store};
+use anyhow::{Context as _, Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::BufRead;
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-pub fn run_judge(_ctx: &Context, _args: &JudgeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("judge is not built yet")
+/// Exit status after Ctrl-C, as shells report a SIGINT death.
+const EXIT_INTERRUPTED: u8 = 130;
+
+pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
+    let _log = crate::logging::init_logging();
+    if let Some(file) = &args.import {
+        return import_judgments(ctx, file);
+    }
+    let store = ctx.open_store()?;
+    let jobs = plan_jobs(&store, ctx, args)?;
+    if jobs.is_empty() {
+        eprintln!(
+            "nothing to judge: every case already has a judgment{} (use --rejudge to judge again, or `rubricate import` to add cases)",
+            if args.swap { " and a swap check" } else { "" }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = config_from_select(&args.model, args.seed, !args.no_grammar)?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    // A second Ctrl-C ends the process at once; the first one stops after the current save.
+    signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGINT,
+        EXIT_INTERRUPTED as i32,
+        interrupted.clone(),
+    )?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
+
+    let started = Instant::now();
+    let mut judge = BlockingJudge::start(config)?;
+    let info = judge.info().clone();
+    eprintln!(
+        "judge: {} ({} threads, template {}, {})",
+        info.file_name,
+        info.threads,
+        info.template,
+        if args.no_grammar {
+            "no grammar"
+        } else {
+            "grammar"
+        }
+    );
+    let bar = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} cases · {msg} · ETA {eta}")
+            .expect("valid progress template")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+
+    let mut tally = Tally::default();
+    for (case_id, swapped) in jobs {
+        if interrupted.load(Ordering::SeqCst) {
+            break;
+        }
+        let Some(case) = store.get_case(case_id)? else {
+            continue;
+        };
+        let job_start = Instant::now();
+        let mut tokens_now = 0u64;
+        let outcome = judge.judge_with(case, JudgeMode::Full, swapped, |event| {
+            if let Some(Event::Token { .. }) = event {
+                tokens_now += 1;
+            }
+            let live = tally.rate_with(tokens_now, job_start.elapsed());
+            bar.set_message(format!("{live:.0} tok/s"));
+            !interrupted.load(Ordering::SeqCst)
+        })?;
+        match outcome {
+            JobOutcome::Done(j) => {
+                store.insert_judgment(&j)?;
+                tally.add(&j);
+                bar.set_message(format!("{:.0} tok/s", tally.rate()));
+                bar.inc(1);
+            }
+            JobOutcome::Cancelled => break,
+            JobOutcome::Failed(e) => {
+                tally.failed += 1;
+                bar.println(format!("case {case_id}: {}", sanitize::visible_line(&e)));
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let was_interrupted = interrupted.load(Ordering::SeqCst);
+    eprintln!(
+        "{} {} judgment(s) in {:.1} s: A {}, B {}, tie {}, unparsed {}, failed {}; {:.0} tokens/s{}",
+        if was_interrupted {
+            "interrupted after saving"
+        } else {
+            "saved"
+        },
+        tally.saved,
+        started.elapsed().as_secs_f64(),
+        tally.a,
+        tally.b,
+        tally.tie,
+        tally.unparsed,
+        tally.failed,
+        tally.rate(),
+        if was_interrupted {
+            " (run the same command again to go on)"
+        } else {
+            ""
+        }
+    );
+    Ok(if was_interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if tally.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-pub fn run_model(_args: &ModelArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("model is not built yet")
+/// (case, swapped) pairs to judge, in case order, limited to `--limit` cases.
+fn plan_jobs(store: &Store, ctx: &Context, args: &JudgeArgs) -> Result<Vec<(i64, bool)>> {
+    let mut jobs = Vec::new();
+    let mut cases = 0usize;
+    for id in store.case_ids(CaseFilter::All, &ctx.reviewer, None)? {
+        if args.limit.is_some_and(|l| cases >= l) {
+            break;
+        }
+        let mut any = false;
+        for swapped in [false, true] {
+            if swapped && !args.swap {
+                continue;
+            }
+            if args.rejudge || store.latest_judgment(id, swapped)?.is_none() {
+                jobs.push((id, swapped));
+                any = true;
+            }
+        }
+        cases += usize::from(any);
+    }
+    Ok(jobs)
 }
 
-pub fn run_bench(_ctx: &Context, _args: &BenchArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("bench is not built yet")
+#[derive(Default)]
+struct Tally {
+    saved: usize,
+    a: usize,
+    b: usize,
+    tie: usize,
+    unparsed: usize,
+    failed: usize,
+    tokens: u64,
+    gen_ms: u64,
+}
+
+impl Tally {
+    fn add(&mut self, j: &NewJudgment) {
+        self.saved += 1;
+        match j.verdict {
+            Some(Verdict::A) => self.a += 1,
+            Some(Verdict::B) => self.b += 1,
+            Some(Verdict::Tie) => self.tie += 1,
+            _ => {}
+        }
+        if !j.parse_ok {
+            self.unparsed += 1;
+        }
+        self.tokens += u64::from(j.tokens_generated.unwrap_or(0));
+        self.gen_ms += u64::from(j.ms_generate.unwrap_or(0));
+    }
+    fn rate(&self) -> f64 {
+        if self.gen_ms == 0 {
+            0.0
+        } else {
+            self.tokens as f64 * 1000.0 / self.gen_ms as f64
+        }
+    }
+    /// The rate including the job in progress (its streamed sections as a token estimate).
+    fn rate_with(&self, tokens_now: u64, elapsed: Duration) -> f64 {
+        let ms = self.gen_ms + elapsed.as_millis() as u64;
+        if ms == 0 {
+            0.0
+        } else {
+            (self.tokens + tokens_now) as f64 * 1000.0 / ms as f64
+        }
+    }
+}
+
+/// One line of `judge --import`: the case (by source id or content hash) and the judge's raw
+/// text. Other keys a pipeline carries along are ignored.
+#[derive(Debug, serde::Deserialize)]
+struct ImportLine {
+    source_id: Option<String>,
+    content_hash: Option<String>,
+    raw: String,
+    /// The judged order had A and B exchanged; the verdict is mapped back.
+    #[serde(default)]
+    swapped: bool,
+    /// Model file name (or name) of the judge that wrote it.
+    model: Option<String>,
+    model_sha256: Option<String>,
+    template_version: Option<String>,
+    seed: Option<u32>,
+}
+
+fn import_judgments(ctx: &Context, file: &Path) -> Result<ExitCode> {
+    let shown = file.display();
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("cannot open {shown}"))?,
+    );
+    let store = ctx.open_store()?;
+    let mut pending: Vec<NewJudgment> = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let n = i + 1;
+        let line = line.with_context(|| format!("{shown}:{n}: cannot read the line"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let rec: ImportLine = serde_json::from_str(&line).with_context(|| {
+            format!("{shown}:{n}: not a judgment record (expected JSON with \"source_id\" or \"content_hash\", and \"raw\")")
+        })?;
+        let key = match (&rec.source_id, &rec.content_hash) {
+            (Some(k), _) | (None, Some(k)) => k.clone(),
+            (None, None) => bail!(
+                "{shown}:{n}: the record names no case: add \"source_id\" or \"content_hash\""
+            ),
+        };
+        let Some(case) = store.find_case(&key)? else {
+            bail!(
+                "{shown}:{n}: no case with source id or content hash {:?}; import the cases first (rubricate import FILE)",
+                sanitize::visible_line(&key)
+            );
+        };
+        pending.push(imported_judgment(case.id, &rec));
+    }
+    let tx = store.conn().unchecked_transaction()?;
+    let (mut added, mut known) = (0usize, 0usize);
+    for j in &pending {
+        let duplicate = store.judgments_for_case(j.case_id)?.iter().any(|old| {
+            old.j.origin == JudgmentOrigin::Import
+                && old.j.swapped == j.swapped
+                && old.j.raw == j.raw
+        });
+        if duplicate {
+            known += 1;
+        } else {
+            store.insert_judgment(j)?;
+            added += 1;
+        }
+    }
+    tx.commit()?;
+    let unparsed = pending.iter().filter(|j| !j.parse_ok).count();
+    eprintln!(
+        "imported {added} judgment(s) from {shown} ({known} already present, {unparsed} that did not parse; their raw text is kept)"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn imported_judgment(case_id: i64, rec: &ImportLine) -> NewJudgment {
+    let parsed = parse_judgment(&rec.raw, Dialect::Tolerant);
+    let map = |v: Verdict| if rec.swapped { v.swapped() } else { v };
+    NewJudgment {
+        case_id,
+        origin: JudgmentOrigin::Import,
+        swapped: rec.swapped,
+        rubric_given: false,
+        model_file: rec.model.clone().unwrap_or_else(|| "unknown".into()),
+        model_sha256: rec.model_sha256.clone().unwrap_or_default(),
+        template_version: rec
+            .template_version
+            .clone()
+            .unwrap_or_else(|| "import".into()),
+        grammar: false,
+        sampler: SamplerSettings::default(),
+        seed: rec.seed,
+        rubric: parsed.rubric,
+        analysis: parsed.analysis,
+        verdict: parsed.verdict.map(map),
+        p_a: None,
+        p_b: None,
+        p_tie: None,
+        parse_ok: parsed.error.is_none(),
+        parse_error: parsed.error,
+        raw: rec.raw.clone(),
+        tokens_prompt: None,
+        tokens_generated: None,
+        ms_prefill: None,
+        ms_generate: None,
+    }
+}
+
+pub fn run_model(args: &ModelArgs) -> Result<ExitCode> {
+    let _log = crate::logging::init_logging();
+    let config = config_from_select(&args.model, 0, true)?;
+    let lm = LoadedModel::load(&config, |_| {}).map_err(anyhow::Error::msg)?;
+    print!("{}", describe_model(&lm.info, lm.prefix_len()));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_model(info: &ModelInfo, prefix_tokens: usize) -> String {
+    let default_note = if info.sha256 == paths::DEFAULT_MODEL_SHA256 {
+        " (the default model, verified)"
+    } else {
+        ""
+    };
+    let template = if info.template == "gguf" {
+        "the model's own (from the GGUF)".to_string()
+    } else {
+        format!("{} (named fallback)", info.template)
+    };
+    format!(
+        "file           {}\nsize           {:.1} MB\nsha256         {}{default_note}\narchitecture   {}\nparameters     {:.1} M\nquantization   {}\ncontext        {} tokens trained, {} used by the judge\nchat template  {template}\njudge prompt   {} ({} shared prefix tokens)\n",
+        info.path.display(),
+        info.size_bytes as f64 / 1e6,
+        info.sha256,
+        info.architecture,
+        info.n_params as f64 / 1e6,
+        info.quantization,
+        info.n_ctx_train,
+        info.n_ctx,
+        prompt::template_version(),
+        prefix_tokens,
+    )
+}
+
+pub fn run_bench(_ctx: &Context, args: &BenchArgs) -> Result<ExitCode> {
+    let _log = crate::logging::init_logging();
+    super::bench::run(args)
 }

@@ -5,6 +5,17 @@
 //! commands in, events out, every event tagged with the job it belongs to.
 
 pub mod api;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod gguf;
+pub mod parse;
+pub mod prompt;
+pub mod sampler;
+pub mod worker;
 
 pub use api::*;
-pub mod cli;
+pub use worker::{
+    BlockingJudge, Emit, JobOutcome, JudgeHandle, config_from_select, resolve_model_path,
+};

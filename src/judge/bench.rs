@@ -1,0 +1,256 @@
+//! `rubricate bench`: how fast the judge is on this machine, on the bundled sample cases.
+//!
+//! Every case is run three ways, back to back so that machine noise hits them alike:
+//! without prefix reuse (the KV cache cleared, the whole prompt prefilled), with prefix reuse
+//! (only the case's own tokens prefilled), and without the grammar. A fourth run applies the
+//! grammar to the whole vocabulary at every token, the plain grammar-first chain, for comparison.
+
+use super::api::{JobId, JudgeMode, JudgeRequest};
+use super::config::config_from_select;
+use super::engine::{Engine, Flow, LoadedModel, RunError, RunOptions, RunStats};
+use crate::cli::BenchArgs;
+use crate::domain::{Case, Message};
+use anyhow::{Context as _, Result, anyhow};
+use std::process::ExitCode;
+use std::time::Instant;
+
+const SAMPLE_CASES: &str = include_str!("../../assets/sample/cases.jsonl");
+/// Unconstrained runs stop here: about the length of a grammar-bound judgment, so the rates
+/// compare generation at similar context lengths.
+const FREE_MAX_TOKENS: u32 = 256;
+
+#[derive(serde::Deserialize)]
+struct SampleLine {
+    id: String,
+    prompt: serde_json::Value,
+    response_a: String,
+    response_b: String,
+}
+
+/// The bundled sample cases, as the bench's fixed workload.
+pub fn sample_cases() -> Result<Vec<Case>> {
+    SAMPLE_CASES
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, line)| {
+            let s: SampleLine = serde_json::from_str(line)
+                .with_context(|| format!("assets/sample/cases.jsonl:{}: bad sample case", i + 1))?;
+            let prompt = match s.prompt {
+                serde_json::Value::String(text) => vec![Message::user(text)],
+                other => serde_json::from_value::<Vec<Message>>(other)
+                    .with_context(|| format!("assets/sample/cases.jsonl:{}: bad prompt", i + 1))?,
+            };
+            Ok(Case {
+                id: i as i64 + 1,
+                source: "sample".into(),
+                source_id: Some(s.id),
+                prompt,
+                answer_a: s.response_a,
+                answer_b: s.response_b,
+                source_label: None,
+                content_hash: String::new(),
+                meta: serde_json::Value::Null,
+            })
+        })
+        .collect()
+}
+
+fn run_once(engine: &mut Engine, case: &Case, opts: &RunOptions) -> Result<RunStats> {
+    let req = JudgeRequest {
+        job: JobId(case.id as u64),
+        case: case.clone(),
+        mode: JudgeMode::Full,
+        swapped: false,
+    };
+    match engine.run(&req, opts, &mut |_| Flow::Continue) {
+        Ok(out) => Ok(out.stats),
+        Err(RunError::Failed(e)) => Err(anyhow!("case {}: {e}", case.id)),
+        Err(RunError::Stopped) => Err(anyhow!("case {}: stopped", case.id)),
+    }
+}
+
+struct Row {
+    id: String,
+    cold: RunStats,
+    warm: RunStats,
+    free: RunStats,
+    naive: RunStats,
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    xs.sort_by(|a, b| a.total_cmp(b));
+    let m = xs.len() / 2;
+    if xs.len() % 2 == 1 {
+        xs[m]
+    } else {
+        (xs[m - 1] + xs[m]) / 2.0
+    }
+}
+
+fn rate(
+    runs: &[&RunStats],
+    tokens: impl Fn(&RunStats) -> usize,
+    ms: impl Fn(&RunStats) -> f64,
+) -> f64 {
+    let t: usize = runs.iter().map(|r| tokens(r)).sum();
+    let m: f64 = runs.iter().map(|r| ms(r)).sum();
+    if m > 0.0 { t as f64 * 1000.0 / m } else { 0.0 }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MB.
+pub fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+pub fn run(args: &BenchArgs) -> Result<ExitCode> {
+    let config = config_from_select(&args.model, 42, true)?;
+    let load_start = Instant::now();
+    let lm = LoadedModel::load(&config, |_| {}).map_err(anyhow::Error::msg)?;
+    let load_ms = load_start.elapsed().as_secs_f64() * 1000.0;
+    let mut engine = Engine::new(&lm, &config).map_err(anyhow::Error::msg)?;
+    let cases: Vec<Case> = sample_cases()?
+        .into_iter()
+        .take(args.cases.max(1))
+        .collect();
+    let info = lm.info.clone();
+    println!(
+        "model {} ({}, {}), {} threads, {} sample cases, shared prefix {} tokens, load {:.0} ms",
+        info.file_name,
+        info.quantization,
+        info.template,
+        info.threads,
+        cases.len(),
+        lm.prefix_len(),
+        load_ms
+    );
+
+    let base = RunOptions::from_config(&config);
+    let cold_opts = RunOptions {
+        reuse_prefix: false,
+        ..base.clone()
+    };
+    let warm_opts = base.clone();
+    let mut free_opts = RunOptions {
+        grammar: false,
+        ..base.clone()
+    };
+    free_opts.sampler.max_tokens = FREE_MAX_TOKENS;
+    let naive_opts = RunOptions {
+        grammar_first: true,
+        ..base.clone()
+    };
+    // One unmeasured run: first decodes allocate buffers.
+    run_once(&mut engine, &cases[0], &warm_opts)?;
+
+    println!(
+        "{:<11} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>6}",
+        "case",
+        "prompt",
+        "ttft-cold",
+        "ttft-warm",
+        "case-cold",
+        "case-warm",
+        "gram/s",
+        "free/s",
+        "naive/s",
+        "tokens"
+    );
+    let mut rows = Vec::new();
+    for case in &cases {
+        let cold = run_once(&mut engine, case, &cold_opts)?;
+        let warm = run_once(&mut engine, case, &warm_opts)?;
+        let free = run_once(&mut engine, case, &free_opts)?;
+        let naive = run_once(&mut engine, case, &naive_opts)?;
+        let row = Row {
+            id: case
+                .source_id
+                .clone()
+                .unwrap_or_else(|| case.id.to_string()),
+            cold,
+            warm,
+            free,
+            naive,
+        };
+        let gen_rate = |r: &RunStats| r.tokens_generated as f64 * 1000.0 / r.ms_generate.max(1e-9);
+        println!(
+            "{:<11} {:>6} {:>7.0}ms {:>7.0}ms {:>7.0}ms {:>7.0}ms {:>7.1} {:>7.1} {:>7.1} {:>6}",
+            row.id,
+            row.cold.tokens_prompt,
+            row.cold.ms_first_token,
+            row.warm.ms_first_token,
+            row.cold.ms_total,
+            row.warm.ms_total,
+            gen_rate(&row.warm),
+            gen_rate(&row.free),
+            gen_rate(&row.naive),
+            row.warm.tokens_generated,
+        );
+        rows.push(row);
+    }
+
+    let colds: Vec<&RunStats> = rows.iter().map(|r| &r.cold).collect();
+    let warms: Vec<&RunStats> = rows.iter().map(|r| &r.warm).collect();
+    let frees: Vec<&RunStats> = rows.iter().map(|r| &r.free).collect();
+    let naives: Vec<&RunStats> = rows.iter().map(|r| &r.naive).collect();
+    let grammar_runs: Vec<&RunStats> = colds.iter().chain(warms.iter()).copied().collect();
+    let prefill = rate(&colds, |r| r.tokens_prefilled, |r| r.ms_prefill);
+    let gen_grammar = rate(&grammar_runs, |r| r.tokens_generated, |r| r.ms_generate);
+    let gen_free = rate(&frees, |r| r.tokens_generated, |r| r.ms_generate);
+    let gen_naive = rate(&naives, |r| r.tokens_generated, |r| r.ms_generate);
+    let ttft_cold = median(colds.iter().map(|r| r.ms_first_token).collect());
+    let ttft_warm = median(warms.iter().map(|r| r.ms_first_token).collect());
+    let case_cold = median(colds.iter().map(|r| r.ms_total).collect());
+    let case_warm = median(warms.iter().map(|r| r.ms_total).collect());
+    let (direct, rescued, full) = grammar_runs.iter().fold((0u32, 0u32, 0u32), |acc, r| {
+        (
+            acc.0 + r.sampler.direct,
+            acc.1 + r.sampler.rescued,
+            acc.2 + r.sampler.full,
+        )
+    });
+    let picks = (direct + rescued + full).max(1) as f64;
+    let reduction = if ttft_cold > 0.0 {
+        100.0 * (1.0 - ttft_warm / ttft_cold)
+    } else {
+        0.0
+    };
+
+    println!();
+    println!(
+        "prefill                          {prefill:>8.1} tokens/s (whole prompt, cache cleared)"
+    );
+    println!("generation, unconstrained        {gen_free:>8.1} tokens/s");
+    println!(
+        "generation, grammar             {gen_grammar:>8.1} tokens/s ({:.2}x unconstrained)",
+        gen_grammar / gen_free.max(1e-9)
+    );
+    println!(
+        "generation, grammar-first chain  {gen_naive:>8.1} tokens/s (grammar over the whole vocabulary at every token)"
+    );
+    println!(
+        "grammar checks                   {:.1}% taken as sampled, {:.1}% resampled among the top candidates, {:.1}% full grammar",
+        100.0 * direct as f64 / picks,
+        100.0 * rescued as f64 / picks,
+        100.0 * full as f64 / picks
+    );
+    println!(
+        "time to first token (median)     {ttft_cold:>8.0} ms without prefix reuse, {ttft_warm:.0} ms with ({reduction:.0}% less)"
+    );
+    println!(
+        "time per case (median)           {case_cold:>8.0} ms without prefix reuse, {case_warm:.0} ms with"
+    );
+    let capped = grammar_runs.iter().filter(|r| r.hit_max_tokens).count();
+    println!("grammar runs that hit max_tokens {capped:>8}");
+    match peak_memory_mb() {
+        Some(mb) => println!("peak memory (VmHWM)              {mb:>8.1} MB"),
+        None => println!("peak memory (VmHWM)              not available on this platform"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

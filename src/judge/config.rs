@@ -1,0 +1,331 @@
+//! Which model file, and whether it is usable: lookup order, the pre-load check, the
+//! SHA-256 (cached by path, size and modification time, as hashing 100 MB takes a moment).
+
+use super::api::JudgeConfig;
+use super::gguf::{self, GgufError, GgufSummary};
+use crate::cli::ModelSelect;
+use crate::domain::SamplerSettings;
+use crate::paths;
+use anyhow::{Context as _, Result, bail};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+pub const MODEL_ENV: &str = "RUBRICATE_MODEL";
+/// Context length the judge asks for; the sample cases need well under half of it.
+pub const DEFAULT_N_CTX: u32 = 4096;
+
+/// Model lookup order: `--model`, `RUBRICATE_MODEL`, the config file's `model = "..."`,
+/// then the default path in the data dir.
+pub fn resolve_model_path(select: &ModelSelect) -> Result<PathBuf> {
+    if let Some(p) = &select.model {
+        return Ok(p.clone());
+    }
+    if let Some(p) = std::env::var_os(MODEL_ENV).filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let config = paths::config_file()?;
+    if let Some(p) = model_from_config_file(&config)? {
+        return Ok(p);
+    }
+    paths::default_model()
+}
+
+fn model_from_config_file(path: &Path) -> Result<Option<PathBuf>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot read the config file {}", path.display()));
+        }
+    };
+    match config_model_value(&text) {
+        Ok(v) => Ok(v.map(|s| expand_home(&s))),
+        Err((line, msg)) => bail!(
+            "{}:{line}: {msg}; write it as model = \"/path/to/model.gguf\"",
+            path.display()
+        ),
+    }
+}
+
+/// The `model = "..."` value of a TOML config (top-level key; basic or literal string).
+/// Returns the 1-based line and a message for a malformed value.
+pub fn config_model_value(text: &str) -> Result<Option<String>, (usize, String)> {
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with('[') {
+            // A table starts: later keys are not top-level.
+            return Ok(None);
+        }
+        let Some(rest) = line.strip_prefix("model") else {
+            continue;
+        };
+        let Some(value) = rest.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        let value = value.trim();
+        let parsed = if let Some(body) = value.strip_prefix('\'') {
+            body.find('\'').map(|end| body[..end].to_string())
+        } else if let Some(body) = value.strip_prefix('"') {
+            unescape_basic(body)
+        } else {
+            None
+        };
+        return match parsed {
+            Some(v) if !v.is_empty() => Ok(Some(v)),
+            Some(_) => Err((i + 1, "the model path is empty".into())),
+            None => Err((i + 1, "the model path must be a quoted string".into())),
+        };
+    }
+    Ok(None)
+}
+
+/// Body of a TOML basic string up to its closing quote, with the common escapes.
+fn unescape_basic(body: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                '\\' => out.push('\\'),
+                '"' => out.push('"'),
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                _ => return None,
+            },
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(home) = directories::BaseDirs::new()
+    {
+        return home.home_dir().join(rest);
+    }
+    PathBuf::from(p)
+}
+
+/// The worker configuration for a model selection from the command line.
+pub fn config_from_select(select: &ModelSelect, seed: u32, grammar: bool) -> Result<JudgeConfig> {
+    let threads = match select.threads {
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(2),
+    };
+    Ok(JudgeConfig {
+        model_path: resolve_model_path(select)?,
+        threads,
+        n_ctx: DEFAULT_N_CTX,
+        template: select.template.clone(),
+        grammar,
+        seed,
+        sampler: SamplerSettings::default(),
+    })
+}
+
+/// The message for a model that cannot be used; it always says what to do.
+fn fix_hint(path: &Path) -> String {
+    let is_default = paths::default_model().is_ok_and(|d| d == path);
+    if is_default {
+        "Run scripts/fetch-model.sh to download the default model, or pass --model PATH (or set RUBRICATE_MODEL) to use another GGUF file.".to_string()
+    } else {
+        "Pass --model PATH (or set RUBRICATE_MODEL) to a complete GGUF model file, or drop the option to use the default model (scripts/fetch-model.sh downloads it).".to_string()
+    }
+}
+
+/// Check that `path` holds a complete GGUF model before handing it to llama.cpp.
+pub fn check_model_file(path: &Path) -> Result<GgufSummary, String> {
+    let shown = path.display();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "The judge model {shown} does not exist. {}",
+                fix_hint(path)
+            ));
+        }
+        Err(e) => {
+            return Err(format!(
+                "Cannot read the judge model {shown}: {e}. {}",
+                fix_hint(path)
+            ));
+        }
+    };
+    if !meta.is_file() {
+        return Err(format!(
+            "The judge model {shown} is not a file. {}",
+            fix_hint(path)
+        ));
+    }
+    match gguf::inspect(path) {
+        Ok(s) => Ok(s),
+        Err(GgufError::Io(e)) => Err(format!(
+            "Cannot read the judge model {shown}: {e}. {}",
+            fix_hint(path)
+        )),
+        Err(e @ (GgufError::Truncated { .. } | GgufError::HeaderCut(_))) => Err(format!(
+            "The judge model {shown} is incomplete (a download cut short?): {e}. {}",
+            fix_hint(path)
+        )),
+        Err(e) => Err(format!(
+            "The judge model {shown} is not a usable GGUF model: {e}. {}",
+            fix_hint(path)
+        )),
+    }
+}
+
+/// For the default model: the hash must be the published one.
+pub fn verify_default_hash(path: &Path, sha256: &str) -> Result<(), String> {
+    let is_default = paths::default_model().is_ok_and(|d| d == path);
+    if is_default && sha256 != paths::DEFAULT_MODEL_SHA256 {
+        return Err(format!(
+            "The default judge model {} is damaged: its SHA-256 is {sha256}, expected {}. {}",
+            path.display(),
+            paths::DEFAULT_MODEL_SHA256,
+            fix_hint(path)
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct HashCache {
+    files: BTreeMap<String, CachedHash>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct CachedHash {
+    size: u64,
+    mtime_ns: u128,
+    sha256: String,
+}
+
+fn hash_cache_file() -> Option<PathBuf> {
+    paths::data_dir()
+        .ok()
+        .map(|d| d.join("cache").join("model-sha256.json"))
+}
+
+/// SHA-256 of a model file, from the cache when path, size and mtime are unchanged.
+pub fn model_sha256(path: &Path) -> Result<String> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let key = std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string();
+    let cache_path = hash_cache_file();
+    let mut cache: HashCache = cache_path
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    if let Some(c) = cache.files.get(&key)
+        && c.size == meta.len()
+        && c.mtime_ns == mtime_ns
+    {
+        return Ok(c.sha256.clone());
+    }
+    let sha256 = sha256_file(path)?;
+    cache.files.insert(
+        key,
+        CachedHash {
+            size: meta.len(),
+            mtime_ns,
+            sha256: sha256.clone(),
+        },
+    );
+    // The cache only saves time; failing to write it is not an error.
+    if let Some(p) = cache_path {
+        let written = p
+            .parent()
+            .map(std::fs::create_dir_all)
+            .transpose()
+            .and_then(|_| {
+                let tmp = p.with_extension("json.tmp");
+                std::fs::write(&tmp, serde_json::to_vec_pretty(&cache).unwrap_or_default())?;
+                std::fs::rename(&tmp, &p)
+            });
+        if let Err(e) = written {
+            tracing::warn!("cannot write the model hash cache {}: {e}", p.display());
+        }
+    }
+    Ok(sha256)
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_model_line() {
+        assert_eq!(
+            config_model_value("model = \"/m/x.gguf\"\n"),
+            Ok(Some("/m/x.gguf".into()))
+        );
+        assert_eq!(
+            config_model_value("# c\nmodel='/a b.gguf'"),
+            Ok(Some("/a b.gguf".into()))
+        );
+        assert_eq!(config_model_value("model_dir = \"x\"\n"), Ok(None));
+        assert_eq!(config_model_value("[other]\nmodel = \"x\""), Ok(None));
+        assert_eq!(
+            config_model_value("model = \"C:\\\\m.gguf\""),
+            Ok(Some("C:\\m.gguf".into()))
+        );
+        assert_eq!(
+            config_model_value("\nmodel = /x"),
+            Err((2, "the model path must be a quoted string".into()))
+        );
+    }
+
+    #[test]
+    fn missing_and_foreign_files_say_how_to_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.gguf");
+        let e = check_model_file(&missing).unwrap_err();
+        assert!(e.contains("does not exist") && e.contains("--model"), "{e}");
+        let foreign = dir.path().join("x.gguf");
+        std::fs::write(&foreign, b"hello").unwrap();
+        let e = check_model_file(&foreign).unwrap_err();
+        assert!(
+            e.contains("not a usable GGUF") && e.contains("--model"),
+            "{e}"
+        );
+        let e = check_model_file(dir.path()).unwrap_err();
+        assert!(e.contains("not a file"), "{e}");
+    }
+}

@@ -1,0 +1,606 @@
+//! The part that talks to llama.cpp: load a model, prefill a case behind the cached shared
+//! prefix, generate under the grammar, read the verdict probabilities.
+//!
+//! Everything here runs on one thread (the worker's, or the bench's): the context borrows
+//! the model and neither may cross threads.
+
+use super::api::{JudgeConfig, JudgeMode, JudgeRequest, ModelInfo};
+use super::config;
+use super::parse::{Dialect, Parsed, Segment, StreamParser, Utf8Stream};
+use super::prompt::{self, PromptFrame};
+use super::sampler::{self, JudgeSampler, SamplerStats};
+use crate::domain::{JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::token::LlamaToken;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Tokens per decode call during prefill: small enough that a cancel lands quickly.
+pub const PREFILL_CHUNK: usize = 256;
+
+/// llama.cpp's backend can be initialised once per process; every worker shares it.
+fn backend() -> Result<&'static LlamaBackend, String> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            // Before init, so that even the first messages go to the log file, not the terminal.
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| format!("llama.cpp failed to start: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// A loaded model with what the prompt needs from it.
+pub struct LoadedModel {
+    pub model: LlamaModel,
+    pub info: ModelInfo,
+    frame: PromptFrame,
+    /// The shared prefix, tokenized once; every case's prompt starts with exactly these.
+    prefix_tokens: Vec<LlamaToken>,
+    verdict_tokens: [LlamaToken; 3],
+}
+
+/// Names of llama.cpp's built-in chat templates offered as fallbacks.
+pub const NAMED_TEMPLATES: &[&str] = &[
+    "chatml",
+    "gemma",
+    "llama3",
+    "llama2",
+    "mistral-v7",
+    "phi3",
+    "phi4",
+    "zephyr",
+    "command-r",
+    "deepseek3",
+    "granite",
+    "vicuna",
+];
+
+impl LoadedModel {
+    /// Check the file, hash it, load it. `progress` sees values in 0..=1.
+    pub fn load(
+        config: &JudgeConfig,
+        mut progress: impl FnMut(f32) + 'static,
+    ) -> Result<LoadedModel, String> {
+        let path = &config.model_path;
+        progress(0.0);
+        let summary = config::check_model_file(path)?;
+        let sha256 = config::model_sha256(path).map_err(|e| format!("{e:#}"))?;
+        config::verify_default_hash(path, &sha256)?;
+        progress(0.1);
+        let backend = backend()?;
+        let params = LlamaModelParams::default().with_progress_callback(move |p| {
+            progress(0.1 + 0.9 * p);
+            true
+        });
+        let model = LlamaModel::load_from_file(backend, path, &params).map_err(|e| {
+            format!(
+                "llama.cpp could not load the judge model {}: {e}. The file may be damaged or of an \
+                 architecture this llama.cpp does not know; pass --model PATH to use another GGUF file.",
+                path.display()
+            )
+        })?;
+        let (template, template_name) =
+            choose_template(&model, config.template.as_deref(), summary.architecture())?;
+        let frame = render_frame(&model, &template).ok_or_else(|| {
+            format!("the chat template {template_name:?} could not be applied; pass --template chatml (or another of {})", NAMED_TEMPLATES.join(", "))
+        })?;
+        let vocab = model.vocab();
+        let prefix_tokens = vocab.tokenize(frame.prefix.as_bytes(), true, true);
+        let first = |s: &str| vocab.tokenize(s.as_bytes(), false, false).first().copied();
+        let verdict_tokens = match (first("A"), first("B"), first("tie")) {
+            (Some(a), Some(b), Some(t)) if a != b && a != t && b != t => [a, b, t],
+            _ => return Err("the model's vocabulary cannot tell A, B and tie apart".to_string()),
+        };
+        let info = ModelInfo {
+            path: path.clone(),
+            file_name: file_name(path),
+            sha256,
+            size_bytes: summary.file_size,
+            architecture: model
+                .meta_val_str("general.architecture")
+                .unwrap_or_else(|_| summary.architecture().unwrap_or("unknown").to_string()),
+            n_params: model.n_params(),
+            quantization: summary.quantization(),
+            n_ctx_train: model.n_ctx_train(),
+            n_ctx: config.n_ctx.min(model.n_ctx_train().max(512)),
+            template: template_name,
+            threads: config.threads,
+        };
+        Ok(LoadedModel {
+            model,
+            info,
+            frame,
+            prefix_tokens,
+            verdict_tokens,
+        })
+    }
+
+    /// Tokens of the shared prefix (instructions), the same for every case.
+    pub fn prefix_len(&self) -> usize {
+        self.prefix_tokens.len()
+    }
+
+    pub fn frame(&self) -> &PromptFrame {
+        &self.frame
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// The GGUF's own template unless one is named; a named fallback when the file has none.
+fn choose_template(
+    model: &LlamaModel,
+    requested: Option<&str>,
+    architecture: Option<&str>,
+) -> Result<(LlamaChatTemplate, String), String> {
+    let named = |name: &str| -> Result<(LlamaChatTemplate, String), String> {
+        let t = LlamaChatTemplate::new(name).map_err(|_| format!("bad template name {name:?}"))?;
+        // llama.cpp knows a template by name only if it can render with it.
+        let probe = [LlamaChatMessage::new("user".into(), "x".into()).map_err(|e| e.to_string())?];
+        model.apply_chat_template(&t, &probe, true).map_err(|_| {
+            format!(
+                "unknown chat template {name:?}; use one of: {} (or leave --template out to use the model's own)",
+                NAMED_TEMPLATES.join(", ")
+            )
+        })?;
+        Ok((t, name.to_string()))
+    };
+    if let Some(name) = requested {
+        return named(name);
+    }
+    match model.chat_template(None) {
+        Ok(t) => Ok((t, "gguf".to_string())),
+        Err(_) => {
+            // No template in the file (e.g. the Gemma 3 270M GGUF): guess from the architecture.
+            let guess = if architecture.is_some_and(|a| a.starts_with("gemma")) {
+                "gemma"
+            } else {
+                "chatml"
+            };
+            named(guess)
+        }
+    }
+}
+
+/// Render [system, user = sentinel] and split it; if the template drops the system turn,
+/// the instructions open the user turn instead.
+fn render_frame(model: &LlamaModel, template: &LlamaChatTemplate) -> Option<PromptFrame> {
+    let system = prompt::SYSTEM_PROMPT.trim_end();
+    let msg = |role: &str, content: &str| LlamaChatMessage::new(role.into(), content.into()).ok();
+    let with_system = [msg("system", system)?, msg("user", prompt::SENTINEL)?];
+    if let Ok(r) = model.apply_chat_template(template, &with_system, true)
+        && let Some(f) = PromptFrame::split(&r)
+        && f.prefix.contains(system)
+    {
+        return Some(f);
+    }
+    let inline = format!("{system}\n\n{}", prompt::SENTINEL);
+    let r = model
+        .apply_chat_template(template, &[msg("user", &inline)?], true)
+        .ok()?;
+    PromptFrame::split(&r)
+}
+
+/// Per-run choices (the bench varies them; the worker takes them from its config).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub grammar: bool,
+    /// Keep the shared prefix in the KV cache between cases.
+    pub reuse_prefix: bool,
+    pub sampler: SamplerSettings,
+    pub seed: u32,
+    /// Apply the grammar to the whole vocabulary before every token (the plain chain,
+    /// kept for the bench's comparison) instead of checking the sampled token first.
+    pub grammar_first: bool,
+}
+
+impl RunOptions {
+    pub fn from_config(c: &JudgeConfig) -> RunOptions {
+        RunOptions {
+            grammar: c.grammar,
+            reuse_prefix: true,
+            sampler: c.sampler.clone(),
+            seed: c.seed,
+            grammar_first: false,
+        }
+    }
+}
+
+/// What the engine tells its caller while it runs; the answer says whether to go on.
+pub enum Progress<'a> {
+    Prefill {
+        done: usize,
+        total: usize,
+    },
+    Token(&'a Segment),
+    /// Nothing to show; a chance to stop (between decode calls).
+    Tick,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+#[derive(Debug)]
+pub enum RunError {
+    /// The caller asked to stop.
+    Stopped,
+    Failed(String),
+}
+
+/// Timings and counts of one run, beyond what the judgment records.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    pub tokens_prompt: usize,
+    /// Prompt tokens actually evaluated (the cached prefix is not).
+    pub tokens_prefilled: usize,
+    pub tokens_generated: usize,
+    pub ms_prefill: f64,
+    /// From the start of the run to the first generated token.
+    pub ms_first_token: f64,
+    pub ms_generate: f64,
+    pub ms_total: f64,
+    pub sampler: SamplerStats,
+    pub hit_max_tokens: bool,
+}
+
+pub struct RunOutcome {
+    pub judgment: NewJudgment,
+    pub stats: RunStats,
+}
+
+pub struct Engine<'m> {
+    lm: &'m LoadedModel,
+    ctx: LlamaContext<'m>,
+    batch: LlamaBatch<'static>,
+    /// How many prefix tokens are valid in the KV cache (sequence 0, from position 0).
+    cached_prefix: usize,
+    template_version: String,
+}
+
+impl<'m> Engine<'m> {
+    pub fn new(lm: &'m LoadedModel, config: &JudgeConfig) -> Result<Engine<'m>, String> {
+        let threads = config.threads.max(1) as i32;
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(lm.info.n_ctx))
+            .with_n_batch(PREFILL_CHUNK as u32)
+            .with_n_ubatch(PREFILL_CHUNK as u32)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let ctx = lm.model.new_context(backend()?, params).map_err(|e| {
+            format!(
+                "llama.cpp could not create a context of {} tokens: {e}",
+                lm.info.n_ctx
+            )
+        })?;
+        Ok(Engine {
+            lm,
+            ctx,
+            batch: LlamaBatch::new(PREFILL_CHUNK, 1),
+            cached_prefix: 0,
+            template_version: prompt::template_version(),
+        })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.lm.info
+    }
+
+    /// Decode `tokens` starting at position `pos`, in chunks; logits only for the last one.
+    fn decode(
+        &mut self,
+        tokens: &[LlamaToken],
+        pos: usize,
+        on_chunk: &mut dyn FnMut(usize) -> Flow,
+    ) -> Result<(), RunError> {
+        let mut done = 0;
+        for chunk in tokens.chunks(PREFILL_CHUNK) {
+            self.batch.clear();
+            for (i, t) in chunk.iter().enumerate() {
+                let last = done + i + 1 == tokens.len();
+                self.batch
+                    .add(*t, (pos + done + i) as i32, &[0], last)
+                    .map_err(|e| RunError::Failed(format!("batch: {e}")))?;
+            }
+            self.ctx.decode(&mut self.batch).map_err(|e| {
+                self.cached_prefix = 0;
+                RunError::Failed(format!("llama.cpp decode failed: {e}"))
+            })?;
+            done += chunk.len();
+            if on_chunk(done) == Flow::Stop {
+                return Err(RunError::Stopped);
+            }
+        }
+        Ok(())
+    }
+
+    /// Index of the last token's logits in the current batch.
+    fn last_logits(&self) -> i32 {
+        self.batch.n_tokens() - 1
+    }
+
+    /// Judge one case. `on` sees prefill progress and every generated section text; it may stop the run.
+    pub fn run(
+        &mut self,
+        req: &JudgeRequest,
+        opts: &RunOptions,
+        on: &mut dyn FnMut(Progress) -> Flow,
+    ) -> Result<RunOutcome, RunError> {
+        let started = Instant::now();
+        let lm = self.lm;
+        let given = match &req.mode {
+            JudgeMode::Full => None,
+            JudgeMode::RubricGiven(r) => Some(r.as_str()),
+        };
+        let case_text = lm.frame.case_text(&req.case, req.swapped, given);
+        let case_tokens = lm.model.vocab().tokenize(case_text.as_bytes(), false, true);
+        let n_prefix = lm.prefix_tokens.len();
+        let n_prompt = n_prefix + case_tokens.len();
+        let n_ctx = self.ctx.n_ctx() as usize;
+        // Room for at least a short judgment and the verdict.
+        if n_prompt + 64 > n_ctx {
+            return Err(RunError::Failed(format!(
+                "case {} is too long for the judge: {n_prompt} prompt tokens, the context holds {n_ctx}",
+                req.case.id
+            )));
+        }
+
+        // Prefill: keep the cached prefix, drop everything after it.
+        let reuse = opts.reuse_prefix && self.cached_prefix == n_prefix;
+        let start = if reuse {
+            self.ctx
+                .clear_kv_cache_seq(Some(0), Some(n_prefix as u32), None)
+                .map_err(|e| RunError::Failed(format!("KV cache: {e}")))?;
+            n_prefix
+        } else {
+            self.ctx.clear_kv_cache();
+            self.cached_prefix = 0;
+            0
+        };
+        let mut prompt_tokens = Vec::with_capacity(n_prompt);
+        prompt_tokens.extend_from_slice(&lm.prefix_tokens);
+        prompt_tokens.extend_from_slice(&case_tokens);
+        let to_eval = prompt_tokens[start..].to_vec();
+        let total = to_eval.len();
+        on(Progress::Prefill { done: 0, total });
+        let mut prefix_done = start >= n_prefix;
+        {
+            let mut on_chunk = |done: usize| {
+                if start + done >= n_prefix {
+                    prefix_done = true;
+                }
+                on(Progress::Prefill { done, total })
+            };
+            let r = self.decode(&to_eval, start, &mut on_chunk);
+            if prefix_done {
+                self.cached_prefix = n_prefix;
+            }
+            r?;
+        }
+        let ms_prefill = ms_since(started);
+
+        // Generation.
+        let gen_started = Instant::now();
+        let mut sampler = JudgeSampler::new(
+            &lm.model,
+            &opts.sampler,
+            opts.seed,
+            opts.grammar_first,
+            opts.grammar.then_some((
+                prompt::GRAMMAR,
+                if given.is_some() {
+                    prompt::GRAMMAR_ROOT_GIVEN
+                } else {
+                    prompt::GRAMMAR_ROOT_FULL
+                },
+            )),
+        )
+        .map_err(RunError::Failed)?;
+        let mut parser = match given {
+            Some(r) => StreamParser::after_given_rubric(Dialect::Native, r),
+            None => StreamParser::new(Dialect::Native),
+        };
+        let mut utf8 = Utf8Stream::default();
+        let mut raw = String::new();
+        let mut pos = n_prompt;
+        let mut generated = 0usize;
+        let mut ms_first_token = 0.0;
+        let mut probs: Option<[f64; 3]> = None;
+        let max_new = (opts.sampler.max_tokens as usize).min(n_ctx - n_prompt - 16);
+        let mut hit_max = false;
+        let vocab = lm.model.vocab();
+        let mut piece = Vec::with_capacity(32);
+        let emit = |segs: Vec<Segment>, on: &mut dyn FnMut(Progress) -> Flow| -> Flow {
+            let mut flow = Flow::Continue;
+            for s in &segs {
+                if on(Progress::Token(s)) == Flow::Stop {
+                    flow = Flow::Stop;
+                }
+            }
+            flow
+        };
+        let mut idx = self.last_logits();
+        loop {
+            if generated >= max_new {
+                hit_max = true;
+                break;
+            }
+            let token = sampler.sample(&self.ctx, idx);
+            if generated == 0 {
+                ms_first_token = ms_since(started);
+            }
+            if vocab.is_eog(token) {
+                break;
+            }
+            generated += 1;
+            piece.clear();
+            vocab.token_to_piece_into(token, &mut piece, false, None);
+            let text = utf8.push(&piece);
+            raw.push_str(&text);
+            let flow = emit(parser.push(&text), on);
+            if flow == Flow::Stop {
+                return Err(RunError::Stopped);
+            }
+            if opts.grammar && raw.ends_with(prompt::ANALYSIS_CLOSE) {
+                // The grammar is complete: append the verdict tag ourselves and read the
+                // verdict from the logits right after it.
+                let mut forced = vec![token];
+                forced.extend(vocab.tokenize(prompt::VERDICT_OPEN.as_bytes(), false, false));
+                self.decode(&forced, pos, &mut |_| Flow::Continue)?;
+                let p = sampler::choice_probabilities(
+                    self.ctx.get_logits_ith(self.last_logits()),
+                    &lm.verdict_tokens,
+                );
+                let pick = sampler::draw(
+                    &p,
+                    opts.sampler.temperature,
+                    sampler::uniform(opts.seed as u64, req.case.id as u64),
+                );
+                let letter = ["A", "B", "tie"][pick];
+                let tail = format!("{}{letter}{}", prompt::VERDICT_OPEN, prompt::VERDICT_CLOSE);
+                raw.push_str(&tail);
+                emit(parser.push(&tail), on);
+                probs = Some([p[0], p[1], p[2]]);
+                generated += 1;
+                break;
+            }
+            self.batch.clear();
+            self.batch
+                .add(token, pos as i32, &[0], true)
+                .map_err(|e| RunError::Failed(format!("batch: {e}")))?;
+            self.ctx.decode(&mut self.batch).map_err(|e| {
+                self.cached_prefix = 0;
+                RunError::Failed(format!("llama.cpp decode failed: {e}"))
+            })?;
+            pos += 1;
+            idx = 0;
+            if !opts.grammar {
+                // Without the grammar the model writes the verdict tag itself; the logits
+                // right after it are the verdict position.
+                if probs.is_none() && raw.ends_with("<verdict>") {
+                    let p = sampler::choice_probabilities(
+                        self.ctx.get_logits_ith(idx),
+                        &lm.verdict_tokens,
+                    );
+                    probs = Some([p[0], p[1], p[2]]);
+                }
+                if parser.is_done() {
+                    break;
+                }
+            }
+            if on(Progress::Tick) == Flow::Stop {
+                return Err(RunError::Stopped);
+            }
+        }
+        let rest = utf8.finish();
+        if !rest.is_empty() {
+            raw.push_str(&rest);
+            emit(parser.push(&rest), on);
+        }
+        let ms_generate = ms_since(gen_started);
+        let mut parsed = parser.finish();
+        if hit_max && parsed.error.is_some() {
+            parsed.error = Some(format!(
+                "{} (generation stopped at the limit of {max_new} tokens)",
+                parsed.error.unwrap_or_default()
+            ));
+        }
+        let judgment = self.judgment(
+            req,
+            opts,
+            parsed,
+            probs,
+            raw,
+            n_prompt,
+            generated,
+            ms_prefill,
+            ms_generate,
+        );
+        Ok(RunOutcome {
+            judgment,
+            stats: RunStats {
+                tokens_prompt: n_prompt,
+                tokens_prefilled: total,
+                tokens_generated: generated,
+                ms_prefill,
+                ms_first_token,
+                ms_generate,
+                ms_total: ms_since(started),
+                sampler: sampler.stats,
+                hit_max_tokens: hit_max,
+            },
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn judgment(
+        &self,
+        req: &JudgeRequest,
+        opts: &RunOptions,
+        parsed: Parsed,
+        probs: Option<[f64; 3]>,
+        raw: String,
+        n_prompt: usize,
+        generated: usize,
+        ms_prefill: f64,
+        ms_generate: f64,
+    ) -> NewJudgment {
+        // The model saw the answers in presented order; store everything in the case's own letters.
+        let map = |v: Verdict| if req.swapped { v.swapped() } else { v };
+        let (p_a, p_b, p_tie) = match probs {
+            Some([a, b, t]) if req.swapped => (Some(b), Some(a), Some(t)),
+            Some([a, b, t]) => (Some(a), Some(b), Some(t)),
+            None => (None, None, None),
+        };
+        let given = match &req.mode {
+            JudgeMode::RubricGiven(r) => Some(r.clone()),
+            JudgeMode::Full => None,
+        };
+        let info = &self.lm.info;
+        NewJudgment {
+            case_id: req.case.id,
+            origin: JudgmentOrigin::Local,
+            swapped: req.swapped,
+            rubric_given: given.is_some(),
+            model_file: info.file_name.clone(),
+            model_sha256: info.sha256.clone(),
+            template_version: self.template_version.clone(),
+            grammar: opts.grammar,
+            sampler: opts.sampler.clone(),
+            seed: Some(opts.seed),
+            // In rubric-given mode the rubric is the reviewer's, verbatim.
+            rubric: given.or(parsed.rubric),
+            analysis: parsed.analysis,
+            verdict: parsed.verdict.map(map),
+            p_a,
+            p_b,
+            p_tie,
+            parse_ok: parsed.error.is_none(),
+            parse_error: parsed.error,
+            raw,
+            tokens_prompt: Some(n_prompt as u32),
+            tokens_generated: Some(generated as u32),
+            ms_prefill: Some(ms_prefill.round() as u32),
+            ms_generate: Some(ms_generate.round() as u32),
+        }
+    }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}

@@ -1,0 +1,306 @@
+//! The judge worker: one thread owns llama.cpp (backend, model, context) and serves
+//! commands; everything it reports is an [`Event`] tagged with its job.
+
+use super::api::{Command, Event, JobId, JudgeConfig, JudgeMode, JudgeRequest, ModelInfo};
+use super::engine::{Engine, Flow, LoadedModel, Progress, RunError, RunOptions};
+use crate::domain::{Case, NewJudgment};
+use anyhow::{Result, anyhow, bail};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use super::config::{config_from_select, resolve_model_path};
+
+/// Events go to this callback, on the worker thread.
+pub type Emit = Box<dyn Fn(Event) + Send + 'static>;
+
+pub struct JudgeHandle {
+    tx: Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl JudgeHandle {
+    /// Spawns the worker thread; it loads the model (emitting Loading/Ready or Unavailable)
+    /// and then serves commands.
+    pub fn spawn(config: JudgeConfig, emit: Emit) -> JudgeHandle {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("rubricate-judge".into())
+            .spawn(move || worker_main(config, rx, emit))
+            .map_err(|e| tracing::error!("cannot start the judge thread: {e}"))
+            .ok();
+        JudgeHandle { tx, thread }
+    }
+
+    /// Never blocks, never panics if the worker is gone.
+    pub fn send(&self, cmd: Command) {
+        let _ = self.tx.send(cmd);
+    }
+}
+
+impl Drop for JudgeHandle {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Command::Shutdown);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn worker_main(config: JudgeConfig, rx: Receiver<Command>, emit: Emit) {
+    let emit: Rc<dyn Fn(Event)> = Rc::from(emit as Box<dyn Fn(Event)>);
+    let guarded = {
+        let emit = emit.clone();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            serve(&config, &rx, emit)
+        }))
+    };
+    if let Err(panic) = guarded {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown error".into());
+        tracing::error!("judge worker panicked: {what}");
+        emit(Event::Unavailable(format!(
+            "the judge stopped after an internal error ({what}); restart rubricate (details in the log file)"
+        )));
+    }
+}
+
+/// What the worker does with commands that arrive while a job runs.
+struct Inbox<'a> {
+    rx: &'a Receiver<Command>,
+    queue: VecDeque<JudgeRequest>,
+    shutdown: bool,
+}
+
+impl Inbox<'_> {
+    /// Take in everything waiting; true if the running job `current` must stop.
+    fn poll(&mut self, current: JobId, emit: &dyn Fn(Event)) -> bool {
+        let mut stop = false;
+        loop {
+            match self.rx.try_recv() {
+                Ok(cmd) => stop |= self.take(cmd, Some(current), emit),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.shutdown = true;
+                    stop = true;
+                    break;
+                }
+            }
+        }
+        stop || self.shutdown
+    }
+
+    /// Handle one command; true if it stops the running job.
+    fn take(&mut self, cmd: Command, current: Option<JobId>, emit: &dyn Fn(Event)) -> bool {
+        match cmd {
+            Command::Judge(req) => {
+                self.queue.push_back(*req);
+                false
+            }
+            Command::Cancel(job) if Some(job) == current => true,
+            Command::Cancel(job) => {
+                let before = self.queue.len();
+                self.queue.retain(|r| r.job != job);
+                if self.queue.len() != before {
+                    emit(Event::Cancelled { job });
+                }
+                false
+            }
+            Command::Shutdown => {
+                self.shutdown = true;
+                true
+            }
+        }
+    }
+}
+
+fn serve(config: &JudgeConfig, rx: &Receiver<Command>, emit: Rc<dyn Fn(Event)>) {
+    let progress_emit = emit.clone();
+    let lm = match LoadedModel::load(config, move |progress| {
+        progress_emit(Event::Loading { progress })
+    }) {
+        Ok(lm) => lm,
+        Err(msg) => return serve_unavailable(rx, &*emit, msg),
+    };
+    let mut engine = match Engine::new(&lm, config) {
+        Ok(e) => e,
+        Err(msg) => return serve_unavailable(rx, &*emit, msg),
+    };
+    emit(Event::Ready(engine.info().clone()));
+    let opts = RunOptions::from_config(config);
+    let mut inbox = Inbox {
+        rx,
+        queue: VecDeque::new(),
+        shutdown: false,
+    };
+    loop {
+        if inbox.shutdown {
+            return;
+        }
+        let req = match inbox.queue.pop_front() {
+            Some(r) => r,
+            None => match rx.recv() {
+                Ok(cmd) => {
+                    inbox.take(cmd, None, &*emit);
+                    continue;
+                }
+                Err(_) => return,
+            },
+        };
+        let job = req.job;
+        emit(Event::Started { job });
+        let mut on = |p: Progress| -> Flow {
+            match p {
+                Progress::Prefill { done, total } => emit(Event::Prefill { job, done, total }),
+                Progress::Token(seg) => emit(Event::Token {
+                    job,
+                    section: seg.section,
+                    text: seg.text.clone(),
+                }),
+                Progress::Tick => {}
+            }
+            if inbox.poll(job, &*emit) {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        };
+        match engine.run(&req, &opts, &mut on) {
+            Ok(out) => emit(Event::Done {
+                job,
+                judgment: Box::new(out.judgment),
+            }),
+            Err(RunError::Stopped) => emit(Event::Cancelled { job }),
+            Err(RunError::Failed(error)) => {
+                tracing::warn!("judge job {} failed: {error}", job.0);
+                emit(Event::Failed { job, error })
+            }
+        }
+    }
+}
+
+/// The model cannot be used: say so once, then answer every job with the same reason.
+fn serve_unavailable(rx: &Receiver<Command>, emit: &dyn Fn(Event), msg: String) {
+    tracing::error!("judge unavailable: {msg}");
+    emit(Event::Unavailable(msg.clone()));
+    while let Ok(cmd) = rx.recv() {
+        match cmd {
+            Command::Judge(req) => emit(Event::Failed {
+                job: req.job,
+                error: format!("the judge is not available: {msg}"),
+            }),
+            Command::Cancel(_) => {}
+            Command::Shutdown => return,
+        }
+    }
+}
+
+/// How a blocking job ended.
+#[derive(Debug)]
+pub enum JobOutcome {
+    Done(Box<NewJudgment>),
+    Cancelled,
+    Failed(String),
+}
+
+/// A worker driven synchronously, for the CLI, the bench and tests.
+pub struct BlockingJudge {
+    handle: JudgeHandle,
+    rx: Receiver<Event>,
+    info: ModelInfo,
+    next_job: u64,
+}
+
+impl BlockingJudge {
+    /// Start a worker and wait until its model is loaded; an unusable model is an error
+    /// whose message says how to fix it.
+    pub fn start(config: JudgeConfig) -> Result<BlockingJudge> {
+        let (tx, rx) = mpsc::channel();
+        let handle = JudgeHandle::spawn(
+            config,
+            Box::new(move |e| {
+                let _ = tx.send(e);
+            }),
+        );
+        loop {
+            match rx.recv() {
+                Ok(Event::Ready(info)) => {
+                    return Ok(BlockingJudge {
+                        handle,
+                        rx,
+                        info,
+                        next_job: 1,
+                    });
+                }
+                Ok(Event::Unavailable(msg)) => bail!("{msg}"),
+                Ok(_) => {}
+                Err(_) => bail!("the judge worker stopped while loading the model"),
+            }
+        }
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    pub fn handle(&self) -> &JudgeHandle {
+        &self.handle
+    }
+
+    /// Judge one case and wait for the result.
+    pub fn judge(&mut self, case: Case, mode: JudgeMode, swapped: bool) -> Result<NewJudgment> {
+        match self.judge_with(case, mode, swapped, |_| true)? {
+            JobOutcome::Done(j) => Ok(*j),
+            JobOutcome::Cancelled => Err(anyhow!("the judge job was cancelled")),
+            JobOutcome::Failed(e) => Err(anyhow!("{e}")),
+        }
+    }
+
+    /// Judge one case; `watch` sees every event of the job and is also called with `None`
+    /// every 100 ms; returning false cancels the job.
+    pub fn judge_with(
+        &mut self,
+        case: Case,
+        mode: JudgeMode,
+        swapped: bool,
+        mut watch: impl FnMut(Option<&Event>) -> bool,
+    ) -> Result<JobOutcome> {
+        let job = JobId(self.next_job);
+        self.next_job += 1;
+        self.handle.send(Command::Judge(Box::new(JudgeRequest {
+            job,
+            case,
+            mode,
+            swapped,
+        })));
+        let mut cancel_sent = false;
+        loop {
+            let event = match self.rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(e) => Some(e),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => bail!("the judge worker stopped"),
+            };
+            if let Some(e) = &event
+                && e.job() != Some(job)
+            {
+                continue;
+            }
+            let go_on = watch(event.as_ref());
+            if !go_on && !cancel_sent {
+                self.handle.send(Command::Cancel(job));
+                cancel_sent = true;
+            }
+            match event {
+                Some(Event::Done { judgment, .. }) => return Ok(JobOutcome::Done(judgment)),
+                Some(Event::Cancelled { .. }) => return Ok(JobOutcome::Cancelled),
+                Some(Event::Failed { error, .. }) => return Ok(JobOutcome::Failed(error)),
+                _ => {}
+            }
+        }
+    }
+}
