@@ -86,11 +86,17 @@ impl Tmux {
             if ok(&s) {
                 return s;
             }
-            if start.elapsed() > DEADLINE {
+            let exited = s.contains("RUBRICATE-EXITED:");
+            if exited || start.elapsed() > DEADLINE {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
                 let tail: String = log.lines().rev().take(40).collect::<Vec<_>>().join("\n");
+                let why = if exited {
+                    "the workbench exited"
+                } else {
+                    "timed out"
+                };
                 panic!(
-                    "timed out waiting for {what}; screen:\n{s}\nlog (last lines, newest first):\n{tail}"
+                    "{why} while waiting for {what}; screen:\n{s}\nlog (last lines, newest first):\n{tail}"
                 );
             }
             std::thread::sleep(Duration::from_millis(150));
