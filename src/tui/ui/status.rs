@@ -129,7 +129,7 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
                 Mode::Stats => &[("S/Esc", "back")],
                 Mode::Edit(_) => &[("Ctrl-S", "keep"), ("Esc", "discard")],
                 _ if app.case.is_none() && app.total_cases == Some(0) => {
-                    &[("i", "import sample"), ("?", "help"), ("q", "quit")]
+                    &[("i", "import sample")]
                 }
                 _ => &[
                     ("j/k", "case"),
