@@ -75,3 +75,19 @@ fn docs_keys_md_is_generated_from_the_keymap() {
          RUBRICATE_WRITE_DOCS=1 cargo test --release --test tui_keys"
     );
 }
+
+#[test]
+fn readme_lists_every_key() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md is readable");
+    let table = keymap::markdown();
+    let missing: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| `") && !readme.contains(l))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md lacks these rows of the key table (copy them from docs/keys.md):\n{}",
+        missing.join("\n")
+    );
+}
