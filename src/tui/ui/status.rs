@@ -128,9 +128,7 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
                 ],
                 Mode::Stats => &[("S/Esc", "back")],
                 Mode::Edit(_) => &[("Ctrl-S", "keep"), ("Esc", "discard")],
-                _ if app.case.is_none() && app.total_cases == Some(0) => {
-                    &[("i", "import sample")]
-                }
+                _ if app.case.is_none() && app.total_cases == Some(0) => &[("i", "import sample")],
                 _ => &[
                     ("j/k", "case"),
                     ("a", "accept"),
