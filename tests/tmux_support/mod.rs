@@ -1,4 +1,5 @@
 //! A tmux server of the test's own, for driving the release binary in a real terminal.
+#![allow(dead_code)] // each test binary uses the part of the helper it needs
 
 use std::path::PathBuf;
 use std::process::Command;
