@@ -183,6 +183,9 @@ pub struct ReviewArgs {
     /// Only cases from this source
     #[arg(long)]
     pub source: Option<String>,
+    /// Stay on a case after deciding it instead of opening the next one (also a setting in `?`)
+    #[arg(long)]
+    pub no_advance: bool,
     #[command(flatten)]
     pub model: ModelSelect,
 }

@@ -159,6 +159,31 @@ pub fn import_reader_with(
     options: &ImportOptions,
     mut on_bad_line: impl FnMut(&BadLine),
 ) -> Result<ImportReport> {
+    // A bigger page cache for the length of the import keeps the content-hash index (random
+    // keys) in memory; it is a fixed bound, so memory still does not grow with the file.
+    let cache_before: i64 = store
+        .conn()
+        .query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    store
+        .conn()
+        .pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
+    let result = import_in_transaction(store, reader, name, options, &mut on_bad_line);
+    store
+        .conn()
+        .pragma_update(None, "cache_size", cache_before)?;
+    result
+}
+
+/// Page cache during an import, in KiB (SQLite takes a negative number as KiB).
+const IMPORT_CACHE_KIB: i64 = -65536;
+
+fn import_in_transaction(
+    store: &mut Store,
+    reader: impl BufRead + Send,
+    name: &str,
+    options: &ImportOptions,
+    on_bad_line: &mut impl FnMut(&BadLine),
+) -> Result<ImportReport> {
     let mut report = ImportReport {
         name: name.to_string(),
         format: options.format,

@@ -182,3 +182,88 @@ impl Store {
         })
     }
 }
+
+/// One queue row: what the workbench lists without loading whole cases.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseSummary {
+    pub id: i64,
+    /// The start of the last prompt turn (raw text; callers make it visible).
+    pub title: String,
+    pub judged: bool,
+    /// The latest model verdict in the original order.
+    pub model: Option<Verdict>,
+    /// The reviewer's decision in force.
+    pub decided: Option<Verdict>,
+    pub flagged: bool,
+}
+
+impl Store {
+    /// Summaries of the given cases for one reviewer, in the order of `ids`.
+    /// Three queries in all, whatever the number of cases.
+    pub fn case_summaries(&self, ids: &[i64], reviewer: &str) -> Result<Vec<CaseSummary>> {
+        use std::collections::HashMap;
+        let mut stmt = self.conn().prepare(
+            "SELECT c.id, substr(COALESCE(json_extract(c.prompt_json, '$[#-1].content'), ''), 1, 240),
+                    (SELECT j.verdict FROM judgments j WHERE j.case_id = c.id AND j.swapped = 0
+                      ORDER BY j.id DESC LIMIT 1),
+                    EXISTS (SELECT 1 FROM judgments j WHERE j.case_id = c.id AND j.swapped = 0)
+             FROM cases c",
+        )?;
+        let mut by_id: HashMap<i64, CaseSummary> = stmt
+            .query_map([], |r| {
+                let title: String = r.get(1)?;
+                let model: Option<String> = r.get(2)?;
+                Ok(CaseSummary {
+                    id: r.get(0)?,
+                    title: title
+                        .lines()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("")
+                        .trim()
+                        .to_string(),
+                    judged: r.get(3)?,
+                    model: model.as_deref().and_then(Verdict::parse),
+                    decided: None,
+                    flagged: false,
+                })
+            })?
+            .map(|s| s.map(|s| (s.id, s)))
+            .collect::<rusqlite::Result<_>>()?;
+        let mut rows_by_case: HashMap<i64, Vec<crate::domain::Review>> = HashMap::new();
+        self.for_each_review_of(reviewer, |r| {
+            rows_by_case.entry(r.case_id).or_default().push(r);
+            Ok(())
+        })?;
+        for (case_id, rows) in rows_by_case {
+            if let Some(s) = by_id.get_mut(&case_id) {
+                let state = crate::domain::fold_reviews(&rows);
+                s.decided = state.verdict();
+                s.flagged = state.flagged;
+            }
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
+    /// Ids of the cases whose prompt turns or answers contain `query` (ASCII letters
+    /// compared without case), in id order.
+    pub fn search_cases(&self, query: &str) -> Result<Vec<i64>> {
+        let escaped: String = query
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let mut stmt = self.conn().prepare(
+            "SELECT id FROM cases c
+             WHERE c.answer_a LIKE ?1 ESCAPE '\\' OR c.answer_b LIKE ?1 ESCAPE '\\'
+                OR EXISTS (SELECT 1 FROM json_each(c.prompt_json) t
+                           WHERE json_extract(t.value, '$.content') LIKE ?1 ESCAPE '\\')
+             ORDER BY id",
+        )?;
+        Ok(stmt
+            .query_map([pattern], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+}

@@ -106,3 +106,21 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 }
+
+impl Store {
+    /// Visit one reviewer's rows, by case then id (the order `fold_reviews` needs).
+    pub fn for_each_review_of(
+        &self,
+        reviewer: &str,
+        mut f: impl FnMut(Review) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {REVIEW_COLUMNS} FROM reviews WHERE reviewer = ?1 ORDER BY case_id, id"
+        ))?;
+        let mut rows = stmt.query([reviewer])?;
+        while let Some(row) = rows.next()? {
+            f(review_from_row(row)?)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,459 @@
+//! Every key of the workbench, in one table. Input handling looks keys up here, the
+//! `?` overlay is drawn from it, and `docs/keys.md` is generated from it (a test keeps
+//! the file in step), so the three can never disagree.
+
+use crate::domain::Verdict;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    NextCase,
+    PrevCase,
+    FocusNext,
+    FocusPrev,
+    PageUp,
+    PageDown,
+    ScrollUp,
+    ScrollDown,
+    Judge,
+    Cancel,
+    SwapCheck,
+    Accept,
+    Decide(Verdict),
+    EditRubric,
+    EditAnalysis,
+    Rejudge,
+    Note,
+    Flag,
+    Undo,
+    Search,
+    NextMatch,
+    CycleFilter,
+    Stats,
+    Help,
+    Quit,
+    ImportSample,
+    // Text input (editor, note, search).
+    Keep,
+    Discard,
+    // Overlays.
+    Close,
+    ToggleQueue,
+    ToggleAdvance,
+    // Quit confirmation.
+    Yes,
+    No,
+}
+
+/// A key (or mouse wheel direction) as the table spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Ctrl(char),
+    Up,
+    Down,
+    Tab,
+    BackTab,
+    PageUp,
+    PageDown,
+    Enter,
+    Esc,
+    WheelUp,
+    WheelDown,
+}
+
+impl Key {
+    fn matches(self, ev: &KeyEvent) -> bool {
+        let plain = !ev
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        match (self, ev.code) {
+            (Key::Char(k), KeyCode::Char(c)) => plain && k == c,
+            (Key::Ctrl(k), KeyCode::Char(c)) => {
+                ev.modifiers.contains(KeyModifiers::CONTROL) && c.eq_ignore_ascii_case(&k)
+            }
+            (Key::Up, KeyCode::Up) => plain,
+            (Key::Down, KeyCode::Down) => plain,
+            (Key::Tab, KeyCode::Tab) => plain,
+            (Key::BackTab, KeyCode::BackTab) => plain,
+            (Key::PageUp, KeyCode::PageUp) => plain,
+            (Key::PageDown, KeyCode::PageDown) => plain,
+            (Key::Enter, KeyCode::Enter) => plain,
+            (Key::Esc, KeyCode::Esc) => true,
+            _ => false,
+        }
+    }
+
+    fn matches_mouse(self, ev: &MouseEvent) -> bool {
+        matches!(
+            (self, ev.kind),
+            (Key::WheelUp, MouseEventKind::ScrollUp) | (Key::WheelDown, MouseEventKind::ScrollDown)
+        )
+    }
+}
+
+/// Where a set of keys applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyMode {
+    Review,
+    Editor,
+    Search,
+    Help,
+    Stats,
+    ConfirmQuit,
+}
+
+pub struct Binding {
+    /// How the keys are written in the help overlay and docs/keys.md.
+    pub shown: &'static str,
+    /// The keys this row binds; empty for a row that only explains (typing in the editor).
+    pub keys: &'static [(Key, Action)],
+    pub help: &'static str,
+}
+
+pub struct Section {
+    pub mode: KeyMode,
+    pub title: &'static str,
+    pub bindings: &'static [Binding],
+}
+
+use Action as A;
+use Key as K;
+
+pub const SECTIONS: &[Section] = &[
+    Section {
+        mode: KeyMode::Review,
+        title: "Reviewing",
+        bindings: &[
+            Binding {
+                shown: "j / k  or  ↓ / ↑",
+                keys: &[
+                    (K::Char('j'), A::NextCase),
+                    (K::Down, A::NextCase),
+                    (K::Char('k'), A::PrevCase),
+                    (K::Up, A::PrevCase),
+                ],
+                help: "next / previous case in the queue",
+            },
+            Binding {
+                shown: "Tab  (Shift-Tab)",
+                keys: &[(K::Tab, A::FocusNext), (K::BackTab, A::FocusPrev)],
+                help: "cycle focus: queue, prompt, answer A, answer B, judge",
+            },
+            Binding {
+                shown: "PgUp / PgDn, mouse wheel",
+                keys: &[
+                    (K::PageUp, A::PageUp),
+                    (K::PageDown, A::PageDown),
+                    (K::WheelUp, A::ScrollUp),
+                    (K::WheelDown, A::ScrollDown),
+                ],
+                help: "scroll the focused pane",
+            },
+            Binding {
+                shown: "g",
+                keys: &[(K::Char('g'), A::Judge)],
+                help: "judge (or re-judge) this case",
+            },
+            Binding {
+                shown: "c",
+                keys: &[(K::Char('c'), A::Cancel)],
+                help: "cancel generation",
+            },
+            Binding {
+                shown: "s",
+                keys: &[(K::Char('s'), A::SwapCheck)],
+                help: "swap check: judge again with A and B exchanged",
+            },
+            Binding {
+                shown: "a",
+                keys: &[(K::Char('a'), A::Accept)],
+                help: "accept the model's verdict",
+            },
+            Binding {
+                shown: "1",
+                keys: &[(K::Char('1'), A::Decide(Verdict::A))],
+                help: "A is better",
+            },
+            Binding {
+                shown: "2",
+                keys: &[(K::Char('2'), A::Decide(Verdict::B))],
+                help: "B is better",
+            },
+            Binding {
+                shown: "3",
+                keys: &[(K::Char('3'), A::Decide(Verdict::Tie))],
+                help: "tie",
+            },
+            Binding {
+                shown: "4",
+                keys: &[(K::Char('4'), A::Decide(Verdict::BothBad))],
+                help: "both bad",
+            },
+            Binding {
+                shown: "e",
+                keys: &[(K::Char('e'), A::EditRubric)],
+                help: "edit the rubric",
+            },
+            Binding {
+                shown: "E",
+                keys: &[(K::Char('E'), A::EditAnalysis)],
+                help: "edit the analysis",
+            },
+            Binding {
+                shown: "R",
+                keys: &[(K::Char('R'), A::Rejudge)],
+                help: "re-judge with the edited rubric fixed (rubric-given mode)",
+            },
+            Binding {
+                shown: "n",
+                keys: &[(K::Char('n'), A::Note)],
+                help: "note",
+            },
+            Binding {
+                shown: "f",
+                keys: &[(K::Char('f'), A::Flag)],
+                help: "flag (or unflag)",
+            },
+            Binding {
+                shown: "u",
+                keys: &[(K::Char('u'), A::Undo)],
+                help: "undo the last decision on this case (a new revert row; nothing is deleted)",
+            },
+            Binding {
+                shown: "/",
+                keys: &[(K::Char('/'), A::Search)],
+                help: "search prompts and answers",
+            },
+            Binding {
+                shown: "Enter",
+                keys: &[(K::Enter, A::NextMatch)],
+                help: "jump to the next match",
+            },
+            Binding {
+                shown: "F",
+                keys: &[(K::Char('F'), A::CycleFilter)],
+                help: "cycle filter: unreviewed, all, disagree, flagged, inconsistent",
+            },
+            Binding {
+                shown: "S",
+                keys: &[(K::Char('S'), A::Stats)],
+                help: "statistics view",
+            },
+            Binding {
+                shown: "?",
+                keys: &[(K::Char('?'), A::Help)],
+                help: "help and settings",
+            },
+            Binding {
+                shown: "q",
+                keys: &[(K::Char('q'), A::Quit)],
+                help: "quit (asks only when an edit is unsaved)",
+            },
+            Binding {
+                shown: "i",
+                keys: &[(K::Char('i'), A::ImportSample)],
+                help: "import the bundled sample cases (offered on an empty database)",
+            },
+        ],
+    },
+    Section {
+        mode: KeyMode::Editor,
+        title: "Editing a rubric, an analysis or a note",
+        bindings: &[
+            Binding {
+                shown: "Ctrl-S",
+                keys: &[(K::Ctrl('s'), A::Keep)],
+                help: "keep the edit",
+            },
+            Binding {
+                shown: "Esc",
+                keys: &[(K::Esc, A::Discard)],
+                help: "discard the edit",
+            },
+            Binding {
+                shown: "other keys",
+                keys: &[],
+                help: "edit the text (arrows move, Enter breaks the line, Ctrl-Z / Ctrl-Y undo / redo)",
+            },
+        ],
+    },
+    Section {
+        mode: KeyMode::Search,
+        title: "Search prompt",
+        bindings: &[
+            Binding {
+                shown: "Enter",
+                keys: &[(K::Enter, A::Keep)],
+                help: "search and jump to the first match after this case",
+            },
+            Binding {
+                shown: "Esc",
+                keys: &[(K::Esc, A::Discard)],
+                help: "close the search prompt",
+            },
+        ],
+    },
+    Section {
+        mode: KeyMode::Help,
+        title: "Help overlay (settings)",
+        bindings: &[
+            Binding {
+                shown: "Q",
+                keys: &[(K::Char('Q'), A::ToggleQueue)],
+                help: "show / hide the queue pane",
+            },
+            Binding {
+                shown: "A",
+                keys: &[(K::Char('A'), A::ToggleAdvance)],
+                help: "open the next case after a decision: on / off (also --no-advance)",
+            },
+            Binding {
+                shown: "↓ / ↑, PgDn / PgUp",
+                keys: &[
+                    (K::Down, A::ScrollDown),
+                    (K::Up, A::ScrollUp),
+                    (K::PageDown, A::PageDown),
+                    (K::PageUp, A::PageUp),
+                ],
+                help: "scroll this list",
+            },
+            Binding {
+                shown: "?, Esc, q",
+                keys: &[
+                    (K::Char('?'), A::Close),
+                    (K::Esc, A::Close),
+                    (K::Char('q'), A::Close),
+                ],
+                help: "close the overlay",
+            },
+        ],
+    },
+    Section {
+        mode: KeyMode::Stats,
+        title: "Statistics view",
+        bindings: &[Binding {
+            shown: "S, Esc, q",
+            keys: &[
+                (K::Char('S'), A::Close),
+                (K::Esc, A::Close),
+                (K::Char('q'), A::Close),
+            ],
+            help: "back to the case",
+        }],
+    },
+    Section {
+        mode: KeyMode::ConfirmQuit,
+        title: "Quit with unsaved edits",
+        bindings: &[
+            Binding {
+                shown: "y",
+                keys: &[(K::Char('y'), A::Yes)],
+                help: "quit and drop the unsaved edits",
+            },
+            Binding {
+                shown: "n, Esc",
+                keys: &[(K::Char('n'), A::No), (K::Esc, A::No)],
+                help: "stay",
+            },
+        ],
+    },
+];
+
+fn section(mode: KeyMode) -> &'static Section {
+    SECTIONS
+        .iter()
+        .find(|s| s.mode == mode)
+        .expect("every key mode has a section in SECTIONS")
+}
+
+/// The action a key press means in a mode.
+pub fn action(mode: KeyMode, ev: &KeyEvent) -> Option<Action> {
+    section(mode)
+        .bindings
+        .iter()
+        .flat_map(|b| b.keys.iter())
+        .find(|(k, _)| k.matches(ev))
+        .map(|&(_, a)| a)
+}
+
+/// The action a mouse event means in a mode (only the wheel is bound).
+pub fn mouse_action(mode: KeyMode, ev: &MouseEvent) -> Option<Action> {
+    section(mode)
+        .bindings
+        .iter()
+        .flat_map(|b| b.keys.iter())
+        .find(|(k, _)| k.matches_mouse(ev))
+        .map(|&(_, a)| a)
+}
+
+/// The key list as Markdown: the content of `docs/keys.md` and of the README's key section.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Keys\n\n<!-- Generated from src/tui/keymap.rs; `cargo test --release --test tui_keys` checks it. -->\n",
+    );
+    for s in SECTIONS {
+        out.push_str(&format!(
+            "\n## {}\n\n| keys | what they do |\n| --- | --- |\n",
+            s.title
+        ));
+        for b in s.bindings {
+            out.push_str(&format!(
+                "| `{}` | {} |\n",
+                b.shown.replace('|', "\\|"),
+                b.help
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyEventKind, KeyEventState};
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent {
+            code,
+            modifiers,
+            kind: KeyEventKind::Press,
+            state: KeyEventState::NONE,
+        }
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_a_mode() {
+        for s in SECTIONS {
+            let keys: Vec<Key> = s
+                .bindings
+                .iter()
+                .flat_map(|b| b.keys.iter().map(|k| k.0))
+                .collect();
+            for (i, k) in keys.iter().enumerate() {
+                assert!(
+                    !keys[i + 1..].contains(k),
+                    "{k:?} bound twice in {:?}",
+                    s.mode
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shifted_letters_and_ctrl_keys_resolve() {
+        let shift_r = key(KeyCode::Char('R'), KeyModifiers::SHIFT);
+        assert_eq!(action(KeyMode::Review, &shift_r), Some(Action::Rejudge));
+        let ctrl_s = key(KeyCode::Char('s'), KeyModifiers::CONTROL);
+        assert_eq!(action(KeyMode::Editor, &ctrl_s), Some(Action::Keep));
+        // Ctrl-S is not the swap check.
+        assert_eq!(action(KeyMode::Review, &ctrl_s), None);
+        assert_eq!(
+            action(
+                KeyMode::Review,
+                &key(KeyCode::Char('2'), KeyModifiers::NONE)
+            ),
+            Some(Action::Decide(Verdict::B))
+        );
+    }
+}

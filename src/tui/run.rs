@@ -1,0 +1,366 @@
+//! The I/O edge of the workbench: the terminal, an input thread, the judge worker, the
+//! database, and one loop that turns all of it into messages for `update`.
+//!
+//! The loop drains every pending message before drawing, draws at most once per frame
+//! tick and only when something changed, and blocks when idle (no busy polling).
+
+use super::state::{App, Effect, LoadedCase, Msg, QueueItem, Settings};
+use super::stats_view::StatsView;
+use super::terminal::{StderrToFile, TerminalGuard};
+use super::{ui, update};
+use crate::cli::ReviewArgs;
+use crate::context::Context;
+use crate::judge::{self, Command, Event, JudgeHandle, JudgeRequest};
+use crate::sanitize::visible_line;
+use crate::store::Store;
+use anyhow::{Context as _, Result};
+use ratatui::Terminal;
+use ratatui::backend::{Backend, CrosstermBackend};
+use std::collections::VecDeque;
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+/// One frame per tick at most: 30 frames per second.
+pub const FRAME: Duration = Duration::from_millis(33);
+/// How long the loop sleeps when nothing happens (then it ticks to expire messages).
+const IDLE: Duration = Duration::from_secs(1);
+/// Seed of the judge's sampler in the workbench.
+const SEED: u32 = 42;
+
+pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
+    let store = ctx.open_store()?;
+    let log_path = log_file()?;
+    let (tx, rx) = mpsc::channel::<Msg>();
+
+    let settings = Settings {
+        db_label: ctx.db_path.display().to_string(),
+        reviewer: ctx.reviewer.clone(),
+        filter: args.filter,
+        source: args.source.clone(),
+        auto_advance: !args.no_advance,
+    };
+    let mut app = App::new(settings, Instant::now());
+
+    // stderr goes to the log before llama.cpp starts: it writes there directly, and that
+    // would scribble over the screen. Without a log file the workbench still runs.
+    let stderr = match StderrToFile::redirect(&log_path) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            app.warn(format!("{e:#}; llama.cpp messages may disturb the screen"));
+            None
+        }
+    };
+    let note = format!(
+        "rubricate: the workbench stopped unexpectedly; details are in {}\r\n",
+        log_path.display()
+    );
+    // The terminal first: if this is no terminal, no model is loaded for nothing.
+    let mut guard = TerminalGuard::enter(note)?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
+        .context("cannot draw on this terminal")?;
+    terminal.clear()?;
+    let size = terminal.size()?;
+    app.size = (size.width, size.height);
+
+    let judge = match judge::config_from_select(&args.model, SEED, true) {
+        Ok(config) => {
+            let tx = tx.clone();
+            Some(JudgeHandle::spawn(
+                config,
+                Box::new(move |ev| {
+                    let _ = tx.send(Msg::Judge(ev));
+                }),
+            ))
+        }
+        Err(e) => {
+            let _ = tx.send(Msg::Judge(Event::Unavailable(format!("{e:#}"))));
+            None
+        }
+    };
+    spawn_input(tx.clone());
+    spawn_signals(tx.clone())?;
+
+    let mut edge = Edge {
+        store,
+        judge: judge.as_ref().map(|j| j as &dyn JudgeSink),
+        reviewer: ctx.reviewer.clone(),
+        source: args.source.clone(),
+    };
+    let result = event_loop(&mut app, &mut edge, &rx, &mut terminal, &mut |_| {});
+    drop(terminal);
+    guard.restore();
+    // The worker stops within one token or prefill chunk.
+    drop(judge);
+    drop(stderr);
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+/// The log file that also takes stderr (the one `crate::logging` writes).
+fn log_file() -> Result<PathBuf> {
+    Ok(crate::paths::log_dir()?.join(crate::logging::LOG_FILE))
+}
+
+fn spawn_input(tx: Sender<Msg>) {
+    use crossterm::event::{self, Event as TermEvent, MouseEventKind};
+    let spawned = std::thread::Builder::new()
+        .name("rubricate-input".into())
+        .spawn(move || {
+            loop {
+                let msg = match event::read() {
+                    Ok(TermEvent::Key(k)) => Msg::Key(k),
+                    // Motion reports would flood the channel and change nothing.
+                    Ok(TermEvent::Mouse(m))
+                        if !matches!(m.kind, MouseEventKind::Moved | MouseEventKind::Drag(_)) =>
+                    {
+                        Msg::Mouse(m)
+                    }
+                    Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
+                    Ok(_) => continue,
+                    Err(e) => {
+                        // The terminal is gone (hang-up): nothing more can be read or shown.
+                        tracing::error!("cannot read the terminal: {e}");
+                        let _ = tx.send(Msg::Terminate);
+                        return;
+                    }
+                };
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the input thread: {e}");
+    }
+}
+
+fn spawn_signals(tx: Sender<Msg>) -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])
+        .context("cannot install the signal handlers")?;
+    std::thread::Builder::new()
+        .name("rubricate-signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                let _ = tx.send(Msg::Terminate);
+            }
+        })
+        .context("cannot start the signal thread")?;
+    Ok(())
+}
+
+/// Where judge commands go: the worker, or (in the benchmark) a token injector.
+pub trait JudgeSink {
+    fn send(&self, cmd: Command);
+}
+
+impl JudgeSink for JudgeHandle {
+    fn send(&self, cmd: Command) {
+        JudgeHandle::send(self, cmd);
+    }
+}
+
+/// Run until the app quits or every sender is gone. `after_draw` sees the state of
+/// each frame just drawn (the benchmark measures latency with it).
+pub fn event_loop<B: Backend>(
+    app: &mut App,
+    edge: &mut Edge,
+    rx: &Receiver<Msg>,
+    terminal: &mut Terminal<B>,
+    after_draw: &mut dyn FnMut(&App),
+) -> Result<()> {
+    let mut last_draw: Option<Instant> = None;
+    for fx in app.init() {
+        if let Some(m) = edge.execute(fx) {
+            dispatch(app, edge, m);
+        }
+    }
+    while !app.quit {
+        if app.dirty {
+            let due = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
+            if due.is_zero() {
+                terminal
+                    .draw(|f| ui::draw(f, app))
+                    .map_err(|e| anyhow::anyhow!("cannot draw: {e}"))?;
+                app.dirty = false;
+                last_draw = Some(Instant::now());
+                after_draw(app);
+                continue;
+            }
+            match rx.recv_timeout(due) {
+                Ok(m) => dispatch(app, edge, m),
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv_timeout(IDLE) {
+                Ok(m) => dispatch(app, edge, m),
+                Err(RecvTimeoutError::Timeout) => dispatch(app, edge, Msg::Tick),
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        // Coalesce: everything already waiting goes into the same frame.
+        while !app.quit {
+            match rx.try_recv() {
+                Ok(m) => dispatch(app, edge, m),
+                Err(_) => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Apply one message and, depth first, the messages its effects produce, so that a key
+/// that opens a case is fully handled before the next key is looked at.
+pub fn dispatch(app: &mut App, edge: &mut Edge, msg: Msg) {
+    let mut queue = VecDeque::from([msg]);
+    while let Some(m) = queue.pop_front() {
+        app.now = Instant::now();
+        for fx in update::update(app, m) {
+            if let Some(result) = edge.execute(fx) {
+                queue.push_back(result);
+            }
+        }
+    }
+}
+
+/// What effects act on: the database and the judge worker.
+pub struct Edge<'a> {
+    pub store: Store,
+    pub judge: Option<&'a dyn JudgeSink>,
+    pub reviewer: String,
+    pub source: Option<String>,
+}
+
+impl Edge<'_> {
+    /// Carry out one effect; its outcome comes back as a message.
+    pub fn execute(&mut self, fx: Effect) -> Option<Msg> {
+        match self.try_execute(fx) {
+            Ok(m) => m,
+            Err(e) => Some(Msg::Error(visible_line(&format!("{e:#}")))),
+        }
+    }
+
+    fn try_execute(&mut self, fx: Effect) -> Result<Option<Msg>> {
+        Ok(match fx {
+            Effect::LoadQueue { filter, keep } => {
+                let ids = self
+                    .store
+                    .case_ids(filter, &self.reviewer, self.source.as_deref())?;
+                let items = self
+                    .store
+                    .case_summaries(&ids, &self.reviewer)?
+                    .into_iter()
+                    .map(|s| QueueItem {
+                        id: s.id,
+                        title: s.title,
+                        model: s.model,
+                        judged: s.judged,
+                        decided: s.decided,
+                        flagged: s.flagged,
+                    })
+                    .collect();
+                Some(Msg::QueueLoaded {
+                    items,
+                    total_cases: self.store.case_count()?,
+                    keep,
+                })
+            }
+            Effect::LoadCase(id) => {
+                let case = self
+                    .store
+                    .get_case(id)?
+                    .with_context(|| format!("case {id} is no longer in the database"))?;
+                Some(Msg::CaseLoaded(Box::new(LoadedCase {
+                    judgment: self.store.latest_judgment(id, false)?,
+                    swap: self.store.latest_judgment(id, true)?,
+                    review: self.store.review_state(id, &self.reviewer)?,
+                    case,
+                })))
+            }
+            Effect::Judge {
+                job,
+                case_id,
+                mode,
+                swapped,
+            } => {
+                let Some(judge) = self.judge else {
+                    return Ok(Some(Msg::Judge(Event::Failed {
+                        job,
+                        error: "no model is loaded".into(),
+                    })));
+                };
+                let case = self
+                    .store
+                    .get_case(case_id)?
+                    .with_context(|| format!("case {case_id} is no longer in the database"))?;
+                judge.send(Command::Judge(Box::new(JudgeRequest {
+                    job,
+                    case,
+                    mode,
+                    swapped,
+                })));
+                None
+            }
+            Effect::Cancel(job) => {
+                if let Some(judge) = self.judge {
+                    judge.send(Command::Cancel(job));
+                }
+                None
+            }
+            Effect::StoreJudgment(j) => {
+                let id = self.store.insert_judgment(&j)?;
+                let stored = self
+                    .store
+                    .get_judgment(id)?
+                    .context("the judgment just stored cannot be read back")?;
+                Some(Msg::JudgmentStored(Box::new(stored)))
+            }
+            Effect::AppendReview(r) => {
+                let action = r.action.context("a review row needs an action")?;
+                self.store.append_review(&r)?;
+                Some(Msg::ReviewSaved {
+                    case_id: r.case_id,
+                    action,
+                    state: self.store.review_state(r.case_id, &self.reviewer)?,
+                })
+            }
+            Effect::Undo { case_id } => {
+                let before = self.store.review_state(case_id, &self.reviewer)?;
+                let undid = match self.store.undo_last(case_id, &self.reviewer)? {
+                    Some(_) => before.live.last().map(|r| r.action),
+                    None => None,
+                };
+                Some(Msg::Undone {
+                    case_id,
+                    undid,
+                    state: self.store.review_state(case_id, &self.reviewer)?,
+                })
+            }
+            Effect::SaveRubric { case_id, body } => {
+                let saved =
+                    self.store
+                        .save_rubric(&format!("case-{case_id}"), &body, Some(case_id))?;
+                Some(Msg::RubricSaved {
+                    name: saved.name,
+                    version: saved.version,
+                })
+            }
+            Effect::ImportSample => {
+                let report = crate::formats::import::import_bundled_sample(&mut self.store)?;
+                Some(Msg::Imported(report.summary()))
+            }
+            Effect::LoadStats => {
+                let stats = crate::stats::compute(&self.store, Some(&self.reviewer))?;
+                Some(Msg::StatsLoaded(Box::new(StatsView::from_stats(&stats))))
+            }
+            Effect::Search { query } => Some(Msg::SearchResult {
+                matches: self.store.search_cases(&query)?,
+                query,
+            }),
+            Effect::Quit => None,
+        })
+    }
+}

@@ -1,0 +1,396 @@
+//! The workbench's state, the messages that change it and the effects it asks for.
+//! Plain data: no terminal, no database, no threads. `update.rs` is the only writer.
+
+use super::stats_view::StatsView;
+use super::text::{Doc, Pos};
+use crate::domain::{Case, Judgment, NewJudgment, NewReview, ReviewAction, ReviewState, Verdict};
+use crate::judge::{Event, JobId, JudgeMode, ModelInfo};
+use crate::store::CaseFilter;
+use crossterm::event::{KeyEvent, MouseEvent};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tui_textarea::TextArea;
+
+/// How long a status message stays in the hint line.
+pub const MESSAGE_TTL: Duration = Duration::from_secs(6);
+
+/// Everything that can happen to the workbench.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Time passed without other input (expires messages, refreshes rates).
+    Tick,
+    /// From the judge worker.
+    Judge(Event),
+    QueueLoaded {
+        items: Vec<QueueItem>,
+        total_cases: i64,
+        /// The case to keep selected if it is still in the queue.
+        keep: Option<i64>,
+    },
+    CaseLoaded(Box<LoadedCase>),
+    JudgmentStored(Box<Judgment>),
+    ReviewSaved {
+        case_id: i64,
+        action: ReviewAction,
+        state: ReviewState,
+    },
+    Undone {
+        case_id: i64,
+        /// What the revert row undid; `None` when there was nothing to undo.
+        undid: Option<ReviewAction>,
+        state: ReviewState,
+    },
+    RubricSaved {
+        name: String,
+        version: i64,
+    },
+    Imported(String),
+    StatsLoaded(Box<StatsView>),
+    SearchResult {
+        query: String,
+        matches: Vec<i64>,
+    },
+    Error(String),
+    /// SIGTERM / SIGHUP: leave now, restoring the terminal.
+    Terminate,
+}
+
+/// What `update` asks the runtime to do.
+#[derive(Debug)]
+pub enum Effect {
+    LoadQueue {
+        filter: CaseFilter,
+        keep: Option<i64>,
+    },
+    LoadCase(i64),
+    /// Send the case to the worker (the runtime reads the case from the store).
+    Judge {
+        job: JobId,
+        case_id: i64,
+        mode: JudgeMode,
+        swapped: bool,
+    },
+    Cancel(JobId),
+    StoreJudgment(Box<NewJudgment>),
+    AppendReview(NewReview),
+    Undo {
+        case_id: i64,
+    },
+    SaveRubric {
+        case_id: i64,
+        body: String,
+    },
+    ImportSample,
+    LoadStats,
+    Search {
+        query: String,
+    },
+    Quit,
+}
+
+/// One row of the queue pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueItem {
+    pub id: i64,
+    /// The last user turn, first line (raw; made visible when drawn).
+    pub title: String,
+    /// The model's latest verdict in the original order, if judged.
+    pub model: Option<Verdict>,
+    pub judged: bool,
+    /// This reviewer's decision in force.
+    pub decided: Option<Verdict>,
+    pub flagged: bool,
+}
+
+/// A case with everything the panes show, as the runtime loads it.
+#[derive(Debug, Clone)]
+pub struct LoadedCase {
+    pub case: Case,
+    pub judgment: Option<Judgment>,
+    pub swap: Option<Judgment>,
+    pub review: ReviewState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Queue,
+    Prompt,
+    AnswerA,
+    AnswerB,
+    Judge,
+}
+
+impl Focus {
+    pub const ALL: [Focus; 5] = [
+        Focus::Queue,
+        Focus::Prompt,
+        Focus::AnswerA,
+        Focus::AnswerB,
+        Focus::Judge,
+    ];
+}
+
+/// A scrollable text pane.
+#[derive(Debug, Clone, Default)]
+pub struct Pane {
+    pub doc: Doc,
+    pub top: Pos,
+    /// Stick to the end while text streams in (until the reviewer scrolls up).
+    pub follow: bool,
+}
+
+impl Pane {
+    pub fn new(doc: Doc) -> Pane {
+        Pane {
+            doc,
+            top: Pos::default(),
+            follow: false,
+        }
+    }
+}
+
+/// The case on screen.
+#[derive(Debug, Clone)]
+pub struct CaseView {
+    pub case: Case,
+    pub judgment: Option<Judgment>,
+    pub swap: Option<Judgment>,
+    pub review: ReviewState,
+    pub prompt: Pane,
+    pub answer_a: Pane,
+    pub answer_b: Pane,
+    /// The stored judgment (or the reviewer's draft over it); a running job on this
+    /// case draws its own stream instead.
+    pub judge: Pane,
+    /// When the case was opened: the start of "seconds spent".
+    pub opened_at: Instant,
+    /// The last generation on this case failed: do not retry on our own.
+    pub failed: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Draft {
+    pub rubric: Option<String>,
+    pub analysis: Option<String>,
+}
+
+impl Draft {
+    pub fn is_empty(&self) -> bool {
+        self.rubric.is_none() && self.analysis.is_none()
+    }
+}
+
+/// The job the worker is running for us (at most one at a time: the worker runs
+/// jobs one after the other, so the next is sent only when this one ends).
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub case_id: i64,
+    pub swapped: bool,
+    pub mode: JudgeMode,
+    pub started: Option<Instant>,
+    /// When the first token came: generation speed is counted from here, not from the
+    /// start of the prompt's prefill.
+    pub first_token: Option<Instant>,
+    pub prefill: Option<(usize, usize)>,
+    /// Token events received so far (a token that spans a tag counts twice; close enough
+    /// for a rate).
+    pub tokens: u32,
+    pub section: Option<crate::judge::Section>,
+    pub verdict_text: String,
+    /// The streamed rubric and analysis as the judge pane shows them.
+    pub pane: Pane,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelState {
+    Loading(f32),
+    Ready(ModelInfo),
+    Unavailable(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditTarget {
+    Rubric,
+    Analysis,
+    Note,
+}
+
+#[derive(Debug, Clone)]
+pub struct Editor {
+    pub target: EditTarget,
+    pub case_id: i64,
+    pub area: TextArea<'static>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Review,
+    Edit(Box<Editor>),
+    Search(String),
+    Help,
+    Stats,
+    ConfirmQuit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub text: String,
+    pub level: Level,
+    pub at: Instant,
+}
+
+/// Settings fixed at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub db_label: String,
+    pub reviewer: String,
+    pub filter: CaseFilter,
+    pub source: Option<String>,
+    pub auto_advance: bool,
+}
+
+#[derive(Debug)]
+pub struct App {
+    /// The time as of the message being handled; the runtime sets it, tests pin it.
+    pub now: Instant,
+    pub db_label: String,
+    pub reviewer: String,
+    pub filter: CaseFilter,
+    pub source: Option<String>,
+    pub auto_advance: bool,
+    /// `None`: shown when the terminal is wide enough.
+    pub show_queue: Option<bool>,
+    pub size: (u16, u16),
+    /// `None` until the first queue load.
+    pub total_cases: Option<i64>,
+    pub queue: Vec<QueueItem>,
+    pub cursor: usize,
+    pub case: Option<CaseView>,
+    pub model: ModelState,
+    pub job: Option<Job>,
+    pub next_job: u64,
+    /// Cases whose automatic judging the reviewer cancelled with `c`.
+    pub no_auto: Vec<i64>,
+    /// Edits kept with Ctrl-S but not yet part of a decision, per case.
+    pub drafts: HashMap<i64, Draft>,
+    pub focus: Focus,
+    pub mode: Mode,
+    pub message: Option<Message>,
+    pub last_search: Option<String>,
+    pub matches: Vec<i64>,
+    pub stats: Option<StatsView>,
+    /// First line of the help overlay shown (it scrolls on small terminals).
+    pub help_scroll: u16,
+    pub importing: bool,
+    /// Key presses handled so far (the benchmark matches frames to keys with it).
+    pub keys_seen: u64,
+    /// Something visible changed since the last frame.
+    pub dirty: bool,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(settings: Settings, now: Instant) -> App {
+        App {
+            now,
+            db_label: settings.db_label,
+            reviewer: settings.reviewer,
+            filter: settings.filter,
+            source: settings.source,
+            auto_advance: settings.auto_advance,
+            show_queue: None,
+            size: (80, 24),
+            total_cases: None,
+            queue: Vec::new(),
+            cursor: 0,
+            case: None,
+            model: ModelState::Loading(0.0),
+            job: None,
+            next_job: 1,
+            no_auto: Vec::new(),
+            drafts: HashMap::new(),
+            focus: Focus::AnswerA,
+            mode: Mode::Review,
+            message: None,
+            last_search: None,
+            matches: Vec::new(),
+            stats: None,
+            help_scroll: 0,
+            importing: false,
+            keys_seen: 0,
+            dirty: true,
+            quit: false,
+        }
+    }
+
+    /// The effects to run once at start.
+    pub fn init(&self) -> Vec<Effect> {
+        vec![Effect::LoadQueue {
+            filter: self.filter,
+            keep: None,
+        }]
+    }
+
+    pub fn current_id(&self) -> Option<i64> {
+        self.queue.get(self.cursor).map(|q| q.id)
+    }
+
+    /// The case after the current one in the queue: the one to judge in the background.
+    pub fn next_id(&self) -> Option<i64> {
+        self.queue.get(self.cursor + 1).map(|q| q.id)
+    }
+
+    pub fn queue_visible(&self) -> bool {
+        self.show_queue.unwrap_or(self.size.0 >= 120)
+    }
+
+    pub fn has_unsaved_edits(&self) -> bool {
+        self.drafts.values().any(|d| !d.is_empty())
+            || matches!(&self.mode, Mode::Edit(e) if e.target != EditTarget::Note)
+    }
+
+    pub fn draft(&self, case_id: i64) -> Option<&Draft> {
+        self.drafts.get(&case_id).filter(|d| !d.is_empty())
+    }
+
+    /// The job streaming into the judge pane of the case on screen, if any.
+    pub fn visible_job(&self) -> Option<&Job> {
+        let id = self.case.as_ref()?.case.id;
+        self.job.as_ref().filter(|j| j.case_id == id)
+    }
+
+    pub fn model_ready(&self) -> bool {
+        matches!(self.model, ModelState::Ready(_))
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.say(text, Level::Info);
+    }
+
+    pub fn warn(&mut self, text: impl Into<String>) {
+        self.say(text, Level::Warn);
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.say(text, Level::Error);
+    }
+
+    fn say(&mut self, text: impl Into<String>, level: Level) {
+        self.message = Some(Message {
+            text: text.into(),
+            level,
+            at: self.now,
+        });
+    }
+}

@@ -1,0 +1,78 @@
+//! What the statistics view draws, independent of how `crate::stats` computes it.
+
+/// Agreement of two raters on the cases both decided.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Agreement {
+    pub label: String,
+    /// Cases both raters decided.
+    pub count: u64,
+    pub agree: u64,
+    pub rate: Option<f64>,
+    pub kappa: Option<f64>,
+}
+
+/// How often the longer answer wins, for one rater.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LengthBias {
+    pub label: String,
+    pub decided: u64,
+    pub longer_wins: u64,
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StatsView {
+    pub cases: u64,
+    pub judged: u64,
+    pub reviewed: u64,
+    pub flagged: u64,
+    pub agreement: Vec<Agreement>,
+    pub swap_checked: u64,
+    pub swap_consistent: u64,
+    pub length_bias: Vec<LengthBias>,
+    /// Verdict counts (A, B, tie, both bad) of the humans.
+    pub verdicts: Vec<(String, u64)>,
+}
+
+impl StatsView {
+    /// The view of `crate::stats` figures (computed for the reviewer at the keyboard).
+    pub fn from_stats(s: &crate::stats::Stats) -> StatsView {
+        let agreement = |label: &str, a: &crate::stats::AgreementStats| Agreement {
+            label: label.to_string(),
+            count: a.n,
+            agree: a.agree,
+            rate: a.rate,
+            kappa: a.kappa,
+        };
+        let bias = |label: &str, b: &crate::stats::LengthBiasStats| LengthBias {
+            label: label.to_string(),
+            decided: b.n,
+            longer_wins: b.longer_wins,
+            rate: b.rate,
+        };
+        StatsView {
+            cases: s.cases,
+            judged: s.judged,
+            reviewed: s.reviewed,
+            flagged: s.flagged,
+            agreement: vec![
+                agreement("you vs model", &s.agreement.human_vs_model),
+                agreement("you vs label", &s.agreement.human_vs_label),
+                agreement("model vs label", &s.agreement.model_vs_label),
+            ],
+            swap_checked: s.swap_consistency.n,
+            swap_consistent: s.swap_consistency.consistent,
+            length_bias: vec![
+                bias("model", &s.length_bias.model),
+                bias("you", &s.length_bias.human),
+                bias("source label", &s.length_bias.label),
+            ],
+            verdicts: vec![
+                ("A".into(), s.verdicts.a),
+                ("B".into(), s.verdicts.b),
+                ("tie".into(), s.verdicts.tie),
+                ("both bad".into(), s.verdicts.both_bad),
+            ],
+        }
+    }
+}

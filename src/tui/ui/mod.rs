@@ -1,0 +1,231 @@
+//! Drawing. Reads the state, writes a frame; never changes anything but the wrap
+//! caches. Every piece of untrusted text reaches a `Span` through `crate::sanitize`
+//! (the documents in `text.rs` are already made visible when they are built).
+
+mod help;
+mod judge;
+mod queue;
+mod stats;
+mod status;
+
+use super::layout::{self, Areas};
+use super::state::{App, EditTarget, Focus, Mode, Pane};
+use super::text::LineKind;
+use super::update::draw_top;
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+
+pub fn draw(f: &mut Frame, app: &App) {
+    let areas = layout::compute(f.area(), app.queue_visible(), app_banner(app));
+    status::draw_status(f, app, areas.status);
+    if let Some(b) = areas.banner {
+        status::draw_banner(f, app, b);
+    }
+    status::draw_hints(f, app, areas.hints);
+    match &app.mode {
+        Mode::Stats => stats::draw(f, app, areas.main),
+        _ => draw_review(f, app, &areas),
+    }
+    match &app.mode {
+        Mode::Help => help::draw(f, app, areas.main),
+        Mode::Edit(editor) => {
+            let title = match editor.target {
+                EditTarget::Rubric => " Edit the rubric · Ctrl-S keeps · Esc discards ",
+                EditTarget::Analysis => " Edit the analysis · Ctrl-S keeps · Esc discards ",
+                EditTarget::Note => " Note on this case · Ctrl-S saves · Esc discards ",
+            };
+            let area = centered(areas.main, 90, 80);
+            f.render_widget(Clear, area);
+            let mut ta = editor.area.clone();
+            ta.set_block(
+                Block::bordered()
+                    .border_type(BorderType::Rounded)
+                    .title(title)
+                    .border_style(Style::new().fg(Color::Yellow)),
+            );
+            ta.set_cursor_line_style(Style::new());
+            f.render_widget(&ta, area);
+        }
+        Mode::ConfirmQuit => {
+            let n = app.drafts.values().filter(|d| !d.is_empty()).count();
+            let area = centered_fixed(areas.main, 56, 5);
+            f.render_widget(Clear, area);
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::from(format!("Unsaved edits on {n} case(s) would be lost.")),
+                    Line::from(vec![
+                        Span::raw("Quit anyway? "),
+                        Span::raw("y").bold(),
+                        Span::raw(" quit · "),
+                        Span::raw("n").bold(),
+                        Span::raw(" stay"),
+                    ]),
+                ])
+                .alignment(Alignment::Center)
+                .block(
+                    Block::bordered()
+                        .border_type(BorderType::Rounded)
+                        .title(" Quit ")
+                        .border_style(Style::new().fg(Color::Yellow)),
+                ),
+                area,
+            );
+        }
+        _ => {}
+    }
+}
+
+fn app_banner(app: &App) -> bool {
+    matches!(app.model, super::state::ModelState::Unavailable(_))
+}
+
+fn draw_review(f: &mut Frame, app: &App, areas: &Areas) {
+    if let Some(q) = areas.queue {
+        queue::draw(f, app, q);
+    }
+    let Some(case) = &app.case else {
+        draw_empty(f, app, areas);
+        return;
+    };
+    text_pane(
+        f,
+        areas.prompt,
+        &case.prompt,
+        &format!("Prompt · case {}", case.case.id),
+        app.focus == Focus::Prompt,
+    );
+    let len_a = case.case.answer_a.chars().count();
+    let len_b = case.case.answer_b.chars().count();
+    text_pane(
+        f,
+        areas.answer_a,
+        &case.answer_a,
+        &format!("Answer A · {len_a} chars"),
+        app.focus == Focus::AnswerA,
+    );
+    text_pane(
+        f,
+        areas.answer_b,
+        &case.answer_b,
+        &format!("Answer B · {len_b} chars"),
+        app.focus == Focus::AnswerB,
+    );
+    judge::draw(f, app, case, areas);
+}
+
+fn draw_empty(f: &mut Frame, app: &App, areas: &Areas) {
+    let area = Rect {
+        x: areas.queue.map_or(areas.main.x, |q| q.x + q.width),
+        width: areas.main.width - areas.queue.map_or(0, |q| q.width),
+        ..areas.main
+    };
+    let lines: Vec<Line> = match app.total_cases {
+        None => vec![Line::from("Loading…")],
+        Some(0) if app.importing => vec![Line::from("Importing the bundled sample…")],
+        Some(0) => vec![
+            Line::from("This database has no cases yet.".bold()),
+            Line::from(""),
+            Line::from(vec![
+                Span::raw("Press "),
+                Span::raw("i").bold().fg(Color::Yellow),
+                Span::raw(" to import the bundled sample (34 cases with known traps),"),
+            ]),
+            Line::from("or quit (q) and run:  rubricate import FILE.jsonl"),
+        ],
+        Some(_) => vec![
+            Line::from(format!("No case matches the filter \"{}\".", app.filter.as_str()).bold()),
+            Line::from(""),
+            Line::from(vec![
+                Span::raw("F").bold().fg(Color::Yellow),
+                Span::raw(" cycles the filter: unreviewed, all, disagree, flagged, inconsistent."),
+            ]),
+        ],
+    };
+    let h = lines.len() as u16 + 2;
+    let w = area.width.min(80);
+    let boxed = centered_fixed(area, w, h);
+    f.render_widget(
+        Paragraph::new(lines)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().border_type(BorderType::Rounded)),
+        boxed,
+    );
+}
+
+fn border_style(focused: bool) -> Style {
+    if focused {
+        Style::new().fg(Color::Cyan)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    }
+}
+
+pub(super) fn pane_block(title: &str, focused: bool) -> Block<'static> {
+    let t = if focused {
+        Span::raw(format!(" {title} ")).bold().fg(Color::Cyan)
+    } else {
+        Span::raw(format!(" {title} "))
+    };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(border_style(focused))
+        .title(t)
+}
+
+/// The rows of a document that fit in `area` (only those are wrapped).
+pub(super) fn doc_lines<'a>(pane: &'a Pane, area: Rect) -> Vec<Line<'a>> {
+    let top = draw_top(pane, area.width, area.height as usize);
+    pane.doc
+        .visible(top, area.width, area.height as usize)
+        .into_iter()
+        .map(|(kind, s)| match kind {
+            LineKind::Heading => Line::from(Span::styled(
+                s,
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            )),
+            LineKind::Text => Line::from(Span::raw(s)),
+        })
+        .collect()
+}
+
+fn text_pane(f: &mut Frame, area: Rect, pane: &Pane, title: &str, focused: bool) {
+    let inner = layout::inner(area);
+    let top = draw_top(pane, inner.width, inner.height as usize);
+    let pct = pane.doc.percent(top);
+    let title = if pct > 0 {
+        format!("{title} · {pct}%")
+    } else {
+        title.to_string()
+    };
+    f.render_widget(pane_block(&title, focused), area);
+    f.render_widget(Paragraph::new(doc_lines(pane, inner)), inner);
+}
+
+pub(super) fn centered(area: Rect, pct_w: u16, pct_h: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Percentage(pct_h)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Percentage(pct_w)])
+        .flex(Flex::Center)
+        .areas(v);
+    h
+}
+
+pub(super) fn centered_fixed(area: Rect, w: u16, h: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    r
+}

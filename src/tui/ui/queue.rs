@@ -1,0 +1,91 @@
+//! The queue: one row per case in the filter, the open one highlighted.
+
+use super::pane_block;
+use crate::domain::Verdict;
+use crate::sanitize::visible_line;
+use crate::tui::layout;
+use crate::tui::state::{App, Focus, QueueItem};
+use crate::tui::update::queue_top;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthChar;
+
+fn verdict_mark(v: Verdict) -> &'static str {
+    match v {
+        Verdict::A => "A",
+        Verdict::B => "B",
+        Verdict::Tie => "=",
+        Verdict::BothBad => "✗",
+    }
+}
+
+/// Cut a one-line text to `width` columns.
+fn clip(s: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            out.pop();
+            out.push('…');
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out
+}
+
+fn row<'a>(q: &QueueItem, selected: bool, width: usize) -> Line<'a> {
+    let decided = match q.decided {
+        Some(v) => Span::raw(format!("✓{}", verdict_mark(v))).fg(Color::Green),
+        None => match (q.judged, q.model) {
+            (true, Some(v)) => Span::raw(format!("·{}", verdict_mark(v))).fg(Color::Blue),
+            (true, None) => Span::raw("·?").fg(Color::Blue),
+            (false, _) => Span::raw("  "),
+        },
+    };
+    let flag = if q.flagged {
+        Span::raw("⚑").fg(Color::Red)
+    } else {
+        Span::raw(" ")
+    };
+    let id = format!("{:>4} ", q.id);
+    let title_w = width.saturating_sub(id.len() + 4);
+    let title = clip(&visible_line(&q.title), title_w);
+    let style = if selected {
+        Style::new()
+            .bg(Color::Indexed(24))
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::new()
+    };
+    Line::from(vec![
+        Span::raw(id).fg(Color::DarkGray),
+        decided,
+        flag,
+        Span::raw(" "),
+        Span::raw(title),
+    ])
+    .style(style)
+}
+
+pub fn draw(f: &mut Frame, app: &App, area: Rect) {
+    let focused = app.focus == Focus::Queue;
+    let title = format!("Queue · {}", app.filter.as_str());
+    f.render_widget(pane_block(&title, focused), area);
+    let inner = layout::inner(area);
+    let top = queue_top(app.cursor, app.queue.len(), inner.height);
+    let lines: Vec<Line> = app
+        .queue
+        .iter()
+        .enumerate()
+        .skip(top)
+        .take(inner.height as usize)
+        .map(|(i, q)| row(q, i == app.cursor, inner.width as usize))
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+}

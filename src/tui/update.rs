@@ -1,0 +1,1099 @@
+//! The pure heart of the workbench: a message comes in, the state changes, and the
+//! effects the runtime must carry out come back. No I/O happens here.
+
+use super::keymap::{self, Action, KeyMode};
+use super::layout;
+use super::state::*;
+use super::text::{Doc, Pos};
+use crate::domain::{Judgment, NewReview, ReviewAction, Verdict};
+use crate::judge::{Event, JobId, JudgeMode, Section};
+use crate::sanitize;
+use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use std::collections::HashSet;
+use tui_textarea::TextArea;
+
+/// Rows one wheel notch scrolls.
+const WHEEL_ROWS: usize = 3;
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Tick => on_tick(app),
+        Msg::Resize(w, h) => {
+            app.size = (w, h);
+            app.dirty = true;
+        }
+        Msg::Key(key) => {
+            if key.kind != KeyEventKind::Release {
+                app.keys_seen += 1;
+                on_key(app, key, &mut fx);
+                app.dirty = true;
+            }
+        }
+        Msg::Mouse(m) => on_mouse(app, m, &mut fx),
+        Msg::Judge(ev) => on_judge(app, ev, &mut fx),
+        Msg::QueueLoaded {
+            items,
+            total_cases,
+            keep,
+        } => on_queue(app, items, total_cases, keep, &mut fx),
+        Msg::CaseLoaded(loaded) => on_case(app, *loaded),
+        Msg::JudgmentStored(j) => on_stored(app, *j),
+        Msg::ReviewSaved {
+            case_id,
+            action,
+            state,
+        } => on_review_saved(app, case_id, action, state, &mut fx),
+        Msg::Undone {
+            case_id,
+            undid,
+            state,
+        } => {
+            set_review_state(app, case_id, state);
+            match undid {
+                Some(a) => app.info(format!("undone: {} (a revert row was added)", a.as_str())),
+                None => app.warn("nothing to undo on this case"),
+            }
+            app.dirty = true;
+        }
+        Msg::RubricSaved { name, version } => {
+            app.info(format!(
+                "rubric kept as {} v{version}; R re-judges with it, a/1-4 decide",
+                sanitize::visible_line(&name)
+            ));
+            app.dirty = true;
+        }
+        Msg::Imported(summary) => {
+            app.importing = false;
+            app.info(summary);
+            fx.push(Effect::LoadQueue {
+                filter: app.filter,
+                keep: None,
+            });
+            app.dirty = true;
+        }
+        Msg::StatsLoaded(view) => {
+            app.stats = Some(*view);
+            app.dirty = true;
+        }
+        Msg::SearchResult { query, matches } => {
+            app.matches = matches;
+            if app.matches.is_empty() {
+                app.warn(format!(
+                    "no case contains \"{}\"",
+                    sanitize::visible_line(&query)
+                ));
+            } else {
+                jump_to_match(app, &mut fx);
+            }
+            app.dirty = true;
+        }
+        Msg::Error(e) => {
+            app.importing = false;
+            app.error(e);
+            app.dirty = true;
+        }
+        Msg::Terminate => quit(app, &mut fx),
+    }
+    if !app.quit {
+        schedule(app, &mut fx);
+    }
+    fx
+}
+
+fn on_tick(app: &mut App) {
+    if let Some(m) = &app.message
+        && app.now.duration_since(m.at) >= MESSAGE_TTL
+    {
+        app.message = None;
+        app.dirty = true;
+    }
+    // The tokens/s figure moves even between tokens.
+    if app.visible_job().is_some_and(|j| j.started.is_some()) {
+        app.dirty = true;
+    }
+}
+
+fn quit(app: &mut App, fx: &mut Vec<Effect>) {
+    if let Some(job) = app.job.take() {
+        fx.push(Effect::Cancel(job.id));
+    }
+    app.quit = true;
+    fx.push(Effect::Quit);
+}
+
+// ---------------------------------------------------------------------------------
+// Keys
+
+fn key_mode(app: &App) -> KeyMode {
+    match app.mode {
+        Mode::Review => KeyMode::Review,
+        Mode::Edit(_) => KeyMode::Editor,
+        Mode::Search(_) => KeyMode::Search,
+        Mode::Help => KeyMode::Help,
+        Mode::Stats => KeyMode::Stats,
+        Mode::ConfirmQuit => KeyMode::ConfirmQuit,
+    }
+}
+
+fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let action = keymap::action(key_mode(app), &key);
+    match &mut app.mode {
+        Mode::Edit(editor) => {
+            match action {
+                Some(Action::Keep) => keep_edit(app, fx),
+                Some(Action::Discard) => {
+                    app.mode = Mode::Review;
+                    app.info("edit discarded");
+                }
+                _ => {
+                    editor.area.input(key);
+                }
+            }
+            return;
+        }
+        Mode::Search(query) => {
+            match action {
+                Some(Action::Keep) => {
+                    let q = query.trim().to_string();
+                    app.mode = Mode::Review;
+                    if !q.is_empty() {
+                        app.last_search = Some(q.clone());
+                        fx.push(Effect::Search { query: q });
+                    }
+                }
+                Some(Action::Discard) => app.mode = Mode::Review,
+                _ => match key.code {
+                    crossterm::event::KeyCode::Backspace => {
+                        query.pop();
+                    }
+                    crossterm::event::KeyCode::Char(c) => query.push(c),
+                    _ => {}
+                },
+            }
+            return;
+        }
+        _ => {}
+    }
+    match action {
+        Some(action) => on_action(app, action, fx),
+        None if matches!(app.mode, Mode::Review)
+            && key
+                .modifiers
+                .contains(crossterm::event::KeyModifiers::CONTROL)
+            && key.code == crossterm::event::KeyCode::Char('c') =>
+        {
+            app.info("q quits (it asks first when an edit is unsaved)");
+        }
+        None => {}
+    }
+}
+
+fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    match app.mode {
+        Mode::Help => {
+            match action {
+                Action::Close => app.mode = Mode::Review,
+                Action::ToggleQueue => app.show_queue = Some(!app.queue_visible()),
+                Action::ToggleAdvance => app.auto_advance = !app.auto_advance,
+                Action::ScrollDown => app.help_scroll = app.help_scroll.saturating_add(1),
+                Action::ScrollUp => app.help_scroll = app.help_scroll.saturating_sub(1),
+                Action::PageDown => app.help_scroll = app.help_scroll.saturating_add(10),
+                Action::PageUp => app.help_scroll = app.help_scroll.saturating_sub(10),
+                _ => {}
+            }
+            return;
+        }
+        Mode::Stats => {
+            if action == Action::Close {
+                app.mode = Mode::Review;
+            }
+            return;
+        }
+        Mode::ConfirmQuit => {
+            match action {
+                Action::Yes => quit(app, fx),
+                Action::No => app.mode = Mode::Review,
+                _ => {}
+            }
+            return;
+        }
+        _ => {}
+    }
+    match action {
+        Action::Quit => {
+            if app.has_unsaved_edits() {
+                app.mode = Mode::ConfirmQuit;
+            } else {
+                quit(app, fx);
+            }
+        }
+        Action::Help => {
+            app.mode = Mode::Help;
+            app.help_scroll = 0;
+        }
+        Action::Stats => {
+            app.mode = Mode::Stats;
+            app.stats = None;
+            fx.push(Effect::LoadStats);
+        }
+        Action::CycleFilter => {
+            app.filter = app.filter.next();
+            app.info(format!("filter: {}", app.filter.as_str()));
+            fx.push(Effect::LoadQueue {
+                filter: app.filter,
+                keep: app.current_id(),
+            });
+        }
+        Action::Search => app.mode = Mode::Search(String::new()),
+        Action::NextMatch => {
+            if app.matches.is_empty() {
+                app.info("press / to search prompts and answers");
+            } else {
+                jump_to_match(app, fx);
+            }
+        }
+        Action::ImportSample => {
+            if app.total_cases == Some(0) && !app.importing {
+                app.importing = true;
+                app.info("importing the bundled sample…");
+                fx.push(Effect::ImportSample);
+            } else if app.total_cases.unwrap_or(0) > 0 {
+                app.info(
+                    "the database already has cases; import more with `rubricate import FILE`",
+                );
+            }
+        }
+        Action::NextCase => move_cursor(app, 1, fx),
+        Action::PrevCase => move_cursor(app, -1, fx),
+        Action::FocusNext => cycle_focus(app, 1),
+        Action::FocusPrev => cycle_focus(app, -1),
+        Action::PageDown => page(app, 1, fx),
+        Action::PageUp => page(app, -1, fx),
+        Action::ScrollDown => scroll(app, app.focus, WHEEL_ROWS as isize, fx),
+        Action::ScrollUp => scroll(app, app.focus, -(WHEEL_ROWS as isize), fx),
+        _ if app.case.is_none() => app.info("no case is open"),
+        Action::Judge => judge_now(app, fx),
+        Action::Cancel => cancel(app, fx),
+        Action::SwapCheck => swap_check(app, fx),
+        Action::Rejudge => rejudge(app, fx),
+        Action::Accept => accept(app, fx),
+        Action::Decide(v) => decide(app, v, fx),
+        Action::EditRubric => open_editor(app, EditTarget::Rubric),
+        Action::EditAnalysis => open_editor(app, EditTarget::Analysis),
+        Action::Note => open_editor(app, EditTarget::Note),
+        Action::Flag => flag(app, fx),
+        Action::Undo => {
+            let id = app
+                .case
+                .as_ref()
+                .map(|c| c.case.id)
+                .expect("case checked above");
+            fx.push(Effect::Undo { case_id: id });
+        }
+        Action::Keep
+        | Action::Discard
+        | Action::Close
+        | Action::ToggleQueue
+        | Action::ToggleAdvance
+        | Action::Yes
+        | Action::No => {}
+    }
+}
+
+fn on_mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
+    if !matches!(app.mode, Mode::Review) {
+        return;
+    }
+    let areas = layout::areas(app);
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            if let Some(f) = areas.hit(m.column, m.row) {
+                app.focus = f;
+                app.dirty = true;
+                if f == Focus::Queue
+                    && let Some(q) = areas.queue
+                {
+                    let row = m.row.saturating_sub(q.y + 1) as usize;
+                    let top = queue_top(app.cursor, app.queue.len(), layout::inner(q).height);
+                    let idx = top + row;
+                    if m.row > q.y && idx < app.queue.len() && idx != app.cursor {
+                        select(app, idx, fx);
+                    }
+                }
+            }
+        }
+        _ => {
+            if let Some(action) = keymap::mouse_action(KeyMode::Review, &m) {
+                // The wheel scrolls the focused pane, as PgUp / PgDn do.
+                on_action(app, action, fx);
+                app.dirty = true;
+            }
+        }
+    }
+}
+
+fn cycle_focus(app: &mut App, step: isize) {
+    let order: Vec<Focus> = Focus::ALL
+        .into_iter()
+        .filter(|f| *f != Focus::Queue || app.queue_visible())
+        .collect();
+    let at = order.iter().position(|f| *f == app.focus).unwrap_or(0) as isize;
+    let n = order.len() as isize;
+    app.focus = order[((at + step).rem_euclid(n)) as usize];
+}
+
+// ---------------------------------------------------------------------------------
+// Queue and navigation
+
+fn on_queue(
+    app: &mut App,
+    items: Vec<QueueItem>,
+    total: i64,
+    keep: Option<i64>,
+    fx: &mut Vec<Effect>,
+) {
+    app.queue = items;
+    app.total_cases = Some(total);
+    app.dirty = true;
+    if app.queue.is_empty() {
+        app.cursor = 0;
+        app.case = None;
+        return;
+    }
+    app.cursor = keep
+        .and_then(|k| app.queue.iter().position(|q| q.id == k))
+        .unwrap_or(0);
+    if app.case.as_ref().map(|c| c.case.id) != app.current_id() {
+        fx.push(Effect::LoadCase(app.queue[app.cursor].id));
+    }
+}
+
+fn move_cursor(app: &mut App, step: isize, fx: &mut Vec<Effect>) {
+    if app.queue.is_empty() {
+        return;
+    }
+    let last = app.queue.len() as isize - 1;
+    let to = (app.cursor as isize + step).clamp(0, last) as usize;
+    if to == app.cursor {
+        app.info(if step > 0 {
+            "last case in the queue"
+        } else {
+            "first case in the queue"
+        });
+        return;
+    }
+    select(app, to, fx);
+}
+
+fn select(app: &mut App, idx: usize, fx: &mut Vec<Effect>) {
+    app.cursor = idx;
+    fx.push(Effect::LoadCase(app.queue[idx].id));
+}
+
+fn jump_to_match(app: &mut App, fx: &mut Vec<Effect>) {
+    let set: HashSet<i64> = app.matches.iter().copied().collect();
+    let n = app.queue.len();
+    let found = (1..=n)
+        .map(|k| (app.cursor + k) % n)
+        .find(|&i| set.contains(&app.queue[i].id));
+    match found {
+        Some(i) => {
+            let nth = app.queue[..=i]
+                .iter()
+                .filter(|q| set.contains(&q.id))
+                .count();
+            let total = app.queue.iter().filter(|q| set.contains(&q.id)).count();
+            app.info(format!("match {nth} of {total} in this queue"));
+            if i != app.cursor {
+                select(app, i, fx);
+            }
+        }
+        None => app.warn(format!(
+            "{} case(s) match, none in this queue (filter: {}; F changes it)",
+            app.matches.len(),
+            app.filter.as_str()
+        )),
+    }
+}
+
+fn queue_item(app: &mut App, case_id: i64) -> Option<&mut QueueItem> {
+    app.queue.iter_mut().find(|q| q.id == case_id)
+}
+
+fn on_case(app: &mut App, loaded: LoadedCase) {
+    let id = loaded.case.id;
+    if app.current_id() != Some(id) {
+        // The reviewer has already moved on.
+        return;
+    }
+    if let Some(q) = queue_item(app, id) {
+        q.judged = loaded.judgment.is_some();
+        q.model = loaded.judgment.as_ref().and_then(|j| j.j.verdict);
+        q.decided = loaded.review.verdict();
+        q.flagged = loaded.review.flagged;
+    }
+    let same = app.case.as_ref().is_some_and(|c| c.case.id == id);
+    let mut prompt = Doc::new();
+    for m in &loaded.case.prompt {
+        prompt.push_heading(&m.role);
+        prompt.push(&m.content);
+    }
+    let judge = judge_doc(loaded.judgment.as_ref(), app.draft(id));
+    let view = CaseView {
+        prompt: Pane::new(prompt),
+        answer_a: Pane::new(Doc::from_text(&loaded.case.answer_a)),
+        answer_b: Pane::new(Doc::from_text(&loaded.case.answer_b)),
+        judge: Pane::new(judge),
+        opened_at: app.now,
+        case: loaded.case,
+        judgment: loaded.judgment,
+        swap: loaded.swap,
+        review: loaded.review,
+        failed: None,
+    };
+    if same && let Some(old) = app.case.take() {
+        // A reload of the same case keeps the reviewer's place and clock.
+        let mut view = view;
+        view.opened_at = old.opened_at;
+        view.prompt.top = old.prompt.top;
+        view.answer_a.top = old.answer_a.top;
+        view.answer_b.top = old.answer_b.top;
+        app.case = Some(view);
+    } else {
+        app.case = Some(view);
+    }
+    app.dirty = true;
+}
+
+/// The judge pane's text for a stored judgment, with the reviewer's kept edits over it.
+fn judge_doc(j: Option<&Judgment>, draft: Option<&Draft>) -> Doc {
+    let mut d = Doc::new();
+    let Some(j) = j else {
+        if let Some(r) = draft.and_then(|d| d.rubric.as_deref()) {
+            d.push_heading("Rubric · edited");
+            d.push(r);
+        }
+        return d;
+    };
+    let draft_rubric = draft.and_then(|d| d.rubric.as_deref());
+    let draft_analysis = draft.and_then(|d| d.analysis.as_deref());
+    let rubric = draft_rubric.or(j.j.rubric.as_deref());
+    let analysis = draft_analysis.or(j.j.analysis.as_deref());
+    if let Some(r) = rubric {
+        d.push_heading(match (draft_rubric.is_some(), j.j.rubric_given) {
+            (true, _) => "Rubric · edited",
+            (false, true) => "Rubric · given by the reviewer",
+            (false, false) => "Rubric",
+        });
+        d.push(r);
+    }
+    if let Some(a) = analysis {
+        d.push_heading(if draft_analysis.is_some() {
+            "Analysis · edited"
+        } else {
+            "Analysis"
+        });
+        d.push(a);
+    }
+    if !j.j.parse_ok {
+        d.push_heading(&format!(
+            "Raw output (did not parse: {})",
+            j.j.parse_error.as_deref().unwrap_or("unknown reason")
+        ));
+        d.push(&j.j.raw);
+    }
+    d
+}
+
+fn refresh_judge_doc(app: &mut App) {
+    let Some(id) = app.case.as_ref().map(|c| c.case.id) else {
+        return;
+    };
+    let draft = app.draft(id).cloned();
+    if let Some(c) = app.case.as_mut() {
+        let top = c.judge.top;
+        c.judge = Pane::new(judge_doc(c.judgment.as_ref(), draft.as_ref()));
+        c.judge.top = top;
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Scrolling
+
+fn pane_mut(app: &mut App, focus: Focus) -> Option<&mut Pane> {
+    if focus == Focus::Judge {
+        let case_id = app.case.as_ref()?.case.id;
+        if let Some(job) = app
+            .job
+            .as_mut()
+            .filter(|j| j.case_id == case_id && !j.swapped)
+        {
+            return Some(&mut job.pane);
+        }
+    }
+    let c = app.case.as_mut()?;
+    match focus {
+        Focus::Queue => None,
+        Focus::Prompt => Some(&mut c.prompt),
+        Focus::AnswerA => Some(&mut c.answer_a),
+        Focus::AnswerB => Some(&mut c.answer_b),
+        Focus::Judge => Some(&mut c.judge),
+    }
+}
+
+fn page(app: &mut App, dir: isize, fx: &mut Vec<Effect>) {
+    let rect = layout::areas(app).text(app.focus);
+    let rows = (rect.height as isize - 1).max(1);
+    scroll(app, app.focus, dir * rows, fx);
+}
+
+fn scroll(app: &mut App, focus: Focus, rows: isize, fx: &mut Vec<Effect>) {
+    if focus == Focus::Queue {
+        if !app.queue.is_empty() {
+            let to = (app.cursor as isize + rows).clamp(0, app.queue.len() as isize - 1) as usize;
+            if to != app.cursor {
+                select(app, to, fx);
+            }
+        }
+        return;
+    }
+    let rect = layout::areas(app).text(focus);
+    let (w, h) = (rect.width, rect.height as usize);
+    let Some(pane) = pane_mut(app, focus) else {
+        return;
+    };
+    let top = if pane.follow {
+        pane.doc.bottom(w, h)
+    } else {
+        pane.doc.clamp(pane.top, w, h)
+    };
+    let moved = if rows >= 0 {
+        pane.doc.down(top, rows as usize, w)
+    } else {
+        pane.doc.up(top, rows.unsigned_abs(), w)
+    };
+    let bottom = pane.doc.bottom(w, h);
+    pane.top = moved.min(bottom);
+    // Scrolled back to the end of a growing text: follow it again.
+    pane.follow = rows > 0 && pane.top == bottom;
+    app.dirty = true;
+}
+
+// ---------------------------------------------------------------------------------
+// The judge
+
+fn new_job(app: &mut App, case_id: i64, mode: JudgeMode, swapped: bool, fx: &mut Vec<Effect>) {
+    if let Some(old) = app.job.take() {
+        fx.push(Effect::Cancel(old.id));
+    }
+    let id = JobId(app.next_job);
+    app.next_job += 1;
+    let mut pane = Pane::new(Doc::new());
+    pane.follow = true;
+    if let JudgeMode::RubricGiven(r) = &mode {
+        pane.doc.push_heading("Rubric · given by the reviewer");
+        pane.doc.push(r);
+    }
+    fx.push(Effect::Judge {
+        job: id,
+        case_id,
+        mode: mode.clone(),
+        swapped,
+    });
+    app.job = Some(Job {
+        id,
+        case_id,
+        swapped,
+        mode,
+        started: None,
+        first_token: None,
+        prefill: None,
+        tokens: 0,
+        section: None,
+        verdict_text: String::new(),
+        pane,
+    });
+    app.failed_clear(case_id);
+    app.dirty = true;
+}
+
+impl App {
+    fn failed_clear(&mut self, case_id: i64) {
+        if let Some(c) = self.case.as_mut().filter(|c| c.case.id == case_id) {
+            c.failed = None;
+        }
+    }
+
+    fn is_judged(&self, case_id: i64) -> bool {
+        self.queue
+            .iter()
+            .find(|q| q.id == case_id)
+            .map(|q| q.judged)
+            .or_else(|| {
+                self.case
+                    .as_ref()
+                    .filter(|c| c.case.id == case_id)
+                    .map(|c| c.judgment.is_some())
+            })
+            .unwrap_or(true)
+    }
+
+    fn wants_auto(&self, case_id: i64) -> bool {
+        !self.is_judged(case_id)
+            && !self.no_auto.contains(&case_id)
+            && !self
+                .case
+                .as_ref()
+                .is_some_and(|c| c.case.id == case_id && c.failed.is_some())
+    }
+}
+
+/// Decide what the worker should be doing: judge the open case if it has no judgment,
+/// else the next one in the queue while the reviewer reads; cancel work nobody needs.
+fn schedule(app: &mut App, fx: &mut Vec<Effect>) {
+    let current = app.current_id();
+    let next = app.next_id();
+    if let Some(job) = &app.job {
+        let keep = Some(job.case_id) == current
+            || (Some(job.case_id) == next
+                && !current.is_some_and(|c| app.model_ready() && app.wants_auto(c)));
+        if !keep {
+            let id = job.id;
+            app.job = None;
+            fx.push(Effect::Cancel(id));
+        } else {
+            return;
+        }
+    }
+    if !app.model_ready() {
+        return;
+    }
+    let target = current
+        .filter(|&c| app.wants_auto(c))
+        .or(next.filter(|&n| app.wants_auto(n)));
+    if let Some(case_id) = target {
+        new_job(app, case_id, JudgeMode::Full, false, fx);
+    }
+}
+
+fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
+    if let Some(id) = ev.job()
+        && app.job.as_ref().map(|j| j.id) != Some(id)
+    {
+        // A cancelled or superseded job: its late events mean nothing now.
+        return;
+    }
+    let visible = app.visible_job().is_some();
+    match ev {
+        Event::Loading { progress } => {
+            app.model = ModelState::Loading(progress);
+            app.dirty = true;
+        }
+        Event::Ready(info) => {
+            app.model = ModelState::Ready(info);
+            app.dirty = true;
+        }
+        Event::Unavailable(msg) => {
+            app.model = ModelState::Unavailable(msg);
+            app.job = None;
+            app.dirty = true;
+        }
+        Event::Started { .. } => {
+            let now = app.now;
+            if let Some(j) = app.job.as_mut() {
+                j.started = Some(now);
+            }
+            app.dirty |= visible;
+        }
+        Event::Prefill { done, total, .. } => {
+            if let Some(j) = app.job.as_mut() {
+                j.prefill = Some((done, total));
+            }
+            app.dirty |= visible;
+        }
+        Event::Token { section, text, .. } => {
+            let now = app.now;
+            if let Some(j) = app.job.as_mut() {
+                j.tokens += 1;
+                j.first_token.get_or_insert(now);
+                if j.section != Some(section) {
+                    match section {
+                        Section::Rubric => j.pane.doc.push_heading("Rubric"),
+                        Section::Analysis => j.pane.doc.push_heading("Analysis"),
+                        Section::Verdict => {}
+                    }
+                    j.section = Some(section);
+                }
+                match section {
+                    Section::Verdict => j.verdict_text.push_str(&text),
+                    _ => j.pane.doc.push(&text),
+                }
+            }
+            app.dirty |= visible;
+        }
+        Event::Done { judgment, .. } => {
+            let job = app.job.take().expect("job matched above");
+            if !job.swapped
+                && let Some(q) = queue_item(app, job.case_id)
+            {
+                q.judged = true;
+                q.model = judgment.verdict;
+            }
+            fx.push(Effect::StoreJudgment(judgment));
+            app.dirty = true;
+        }
+        Event::Failed { error, .. } => {
+            let job = app.job.take().expect("job matched above");
+            let shown = sanitize::visible_line(&error);
+            if let Some(c) = app.case.as_mut().filter(|c| c.case.id == job.case_id) {
+                c.failed = Some(shown.clone());
+            } else {
+                // A failed background job is not retried on its own either.
+                app.no_auto.push(job.case_id);
+            }
+            app.error(format!(
+                "judging case {} failed: {shown}; g retries",
+                job.case_id
+            ));
+            app.dirty = true;
+        }
+        Event::Cancelled { .. } => {
+            app.job = None;
+            app.dirty = true;
+        }
+    }
+}
+
+fn on_stored(app: &mut App, j: Judgment) {
+    let Some(c) = app.case.as_mut().filter(|c| c.case.id == j.j.case_id) else {
+        return;
+    };
+    if j.j.swapped {
+        let msg = match (c.judgment.as_ref().and_then(|o| o.j.verdict), j.j.verdict) {
+            (Some(o), Some(s)) if o == s => format!("swap check: consistent ({o} both ways)"),
+            (Some(o), Some(s)) => {
+                format!("swap check: position bias: {o} as shown, {s} with A and B exchanged")
+            }
+            _ => "swap check done (no verdict to compare)".to_string(),
+        };
+        c.swap = Some(j);
+        app.info(msg);
+    } else {
+        c.judgment = Some(j);
+        refresh_judge_doc(app);
+    }
+    app.dirty = true;
+}
+
+fn judge_now(app: &mut App, fx: &mut Vec<Effect>) {
+    if !judge_available(app) {
+        return;
+    }
+    let id = app.case.as_ref().expect("case open").case.id;
+    if app
+        .job
+        .as_ref()
+        .is_some_and(|j| j.case_id == id && !j.swapped && j.mode == JudgeMode::Full)
+    {
+        app.info("already judging this case");
+        return;
+    }
+    app.no_auto.retain(|&c| c != id);
+    new_job(app, id, JudgeMode::Full, false, fx);
+}
+
+fn cancel(app: &mut App, fx: &mut Vec<Effect>) {
+    match app.job.take() {
+        Some(job) => {
+            fx.push(Effect::Cancel(job.id));
+            // Until the reviewer asks again (g), this case is not judged on its own.
+            app.no_auto.push(job.case_id);
+            app.info(format!("cancelled judging case {}", job.case_id));
+        }
+        None => app.info("nothing is generating"),
+    }
+}
+
+fn swap_check(app: &mut App, fx: &mut Vec<Effect>) {
+    if !judge_available(app) {
+        return;
+    }
+    let id = app.case.as_ref().expect("case open").case.id;
+    if app.job.as_ref().is_some_and(|j| j.case_id == id) {
+        app.warn("wait until the running judgment of this case ends, then swap-check it");
+        return;
+    }
+    app.info("swap check: judging again with A and B exchanged…");
+    new_job(app, id, JudgeMode::Full, true, fx);
+}
+
+fn rejudge(app: &mut App, fx: &mut Vec<Effect>) {
+    if !judge_available(app) {
+        return;
+    }
+    let c = app.case.as_ref().expect("case open");
+    let id = c.case.id;
+    let rubric = app
+        .draft(id)
+        .and_then(|d| d.rubric.clone())
+        .or_else(|| c.judgment.as_ref().and_then(|j| j.j.rubric.clone()));
+    match rubric.filter(|r| !r.trim().is_empty()) {
+        Some(r) => {
+            app.no_auto.retain(|&c| c != id);
+            app.focus = Focus::Judge;
+            new_job(app, id, JudgeMode::RubricGiven(r), false, fx);
+        }
+        None => app.warn("no rubric to fix yet: write one with e, then R"),
+    }
+}
+
+fn judge_available(app: &mut App) -> bool {
+    match &app.model {
+        ModelState::Ready(_) => true,
+        ModelState::Loading(_) => {
+            app.warn("the model is still loading; it starts judging as soon as it is ready");
+            false
+        }
+        ModelState::Unavailable(_) => {
+            app.warn("no model: judging is off, manual review (1-4, e, n, f, u) still works");
+            false
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Decisions
+
+fn seconds_spent(app: &App) -> Option<f64> {
+    app.case
+        .as_ref()
+        .map(|c| app.now.saturating_duration_since(c.opened_at).as_secs_f64())
+}
+
+fn accept(app: &mut App, fx: &mut Vec<Effect>) {
+    let c = app.case.as_ref().expect("case open");
+    match c.judgment.as_ref().map(|j| j.j.verdict) {
+        Some(Some(v)) => decide(app, v, fx),
+        Some(None) => app.warn("the model gave no verdict here: decide with 1 / 2 / 3 / 4"),
+        None if app.visible_job().is_some() => {
+            app.warn("no verdict yet: wait for it, or decide now with 1 / 2 / 3 / 4")
+        }
+        None => app.warn("no model judgment: g judges, 1 / 2 / 3 / 4 decide without one"),
+    }
+}
+
+fn decide(app: &mut App, verdict: Verdict, fx: &mut Vec<Effect>) {
+    let c = app.case.as_ref().expect("case open");
+    let draft = app.draft(c.case.id).cloned().unwrap_or_default();
+    let j = c.judgment.as_ref();
+    let model = j.and_then(|j| j.j.verdict);
+    let edited = !draft.is_empty() || j.is_some_and(|j| j.j.rubric_given);
+    let action = if model != Some(verdict) {
+        ReviewAction::Override
+    } else if edited {
+        ReviewAction::Edit
+    } else {
+        ReviewAction::Accept
+    };
+    let review = NewReview {
+        case_id: c.case.id,
+        reviewer: app.reviewer.clone(),
+        action: Some(action),
+        verdict: Some(verdict),
+        rubric: draft.rubric.or_else(|| j.and_then(|j| j.j.rubric.clone())),
+        analysis: draft
+            .analysis
+            .or_else(|| j.and_then(|j| j.j.analysis.clone())),
+        note: None,
+        flagged: None,
+        seconds_spent: seconds_spent(app),
+        judgment_id: j.map(|j| j.id),
+        reverts_review_id: None,
+    };
+    fx.push(Effect::AppendReview(review));
+}
+
+fn flag(app: &mut App, fx: &mut Vec<Effect>) {
+    let c = app.case.as_ref().expect("case open");
+    fx.push(Effect::AppendReview(NewReview {
+        case_id: c.case.id,
+        reviewer: app.reviewer.clone(),
+        action: Some(ReviewAction::Flag),
+        flagged: Some(!c.review.flagged),
+        seconds_spent: seconds_spent(app),
+        judgment_id: c.judgment.as_ref().map(|j| j.id),
+        ..Default::default()
+    }));
+}
+
+fn set_review_state(app: &mut App, case_id: i64, state: crate::domain::ReviewState) {
+    if let Some(q) = queue_item(app, case_id) {
+        q.decided = state.verdict();
+        q.flagged = state.flagged;
+    }
+    if let Some(c) = app.case.as_mut().filter(|c| c.case.id == case_id) {
+        c.review = state;
+    }
+}
+
+fn on_review_saved(
+    app: &mut App,
+    case_id: i64,
+    action: ReviewAction,
+    state: crate::domain::ReviewState,
+    fx: &mut Vec<Effect>,
+) {
+    let verdict = state.verdict();
+    let flagged = state.flagged;
+    set_review_state(app, case_id, state);
+    app.dirty = true;
+    if !action.is_decision() {
+        app.info(match action {
+            ReviewAction::Flag if flagged => "flagged".to_string(),
+            ReviewAction::Flag => "flag cleared".to_string(),
+            _ => "note saved".to_string(),
+        });
+        return;
+    }
+    app.drafts.remove(&case_id);
+    refresh_judge_doc(app);
+    let label = app
+        .case
+        .as_ref()
+        .filter(|c| c.case.id == case_id)
+        .and_then(|c| c.case.source_label);
+    let mut msg = format!(
+        "saved: {} {}",
+        action.as_str(),
+        verdict.map_or("-", Verdict::as_str)
+    );
+    if let Some(l) = label {
+        msg.push_str(&format!(" (source label: {l})"));
+    }
+    if app.auto_advance && app.current_id() == Some(case_id) {
+        if app.cursor + 1 < app.queue.len() {
+            select(app, app.cursor + 1, fx);
+        } else {
+            msg.push_str(" · end of the queue");
+        }
+    }
+    app.info(msg);
+}
+
+// ---------------------------------------------------------------------------------
+// Editing
+
+fn open_editor(app: &mut App, target: EditTarget) {
+    let c = app.case.as_ref().expect("case open");
+    let id = c.case.id;
+    let draft = app.draft(id);
+    let j = c.judgment.as_ref().map(|j| &j.j);
+    let text = match target {
+        EditTarget::Rubric => draft
+            .and_then(|d| d.rubric.clone())
+            .or_else(|| j.and_then(|j| j.rubric.clone())),
+        EditTarget::Analysis => draft
+            .and_then(|d| d.analysis.clone())
+            .or_else(|| j.and_then(|j| j.analysis.clone())),
+        EditTarget::Note => c.review.note.clone(),
+    }
+    .unwrap_or_default();
+    // The model wrote this text: what the editor shows must be visible too.
+    let lines: Vec<String> = sanitize::visible(&text)
+        .replace('\t', "    ")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut area = TextArea::new(if lines.is_empty() {
+        vec![String::new()]
+    } else {
+        lines
+    });
+    area.move_cursor(tui_textarea::CursorMove::Bottom);
+    area.move_cursor(tui_textarea::CursorMove::End);
+    app.mode = Mode::Edit(Box::new(Editor {
+        target,
+        case_id: id,
+        area,
+    }));
+}
+
+fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
+    let Mode::Edit(editor) = std::mem::replace(&mut app.mode, Mode::Review) else {
+        return;
+    };
+    let text = editor.area.lines().join("\n");
+    let id = editor.case_id;
+    let original = app
+        .case
+        .as_ref()
+        .filter(|c| c.case.id == id)
+        .and_then(|c| c.judgment.as_ref())
+        .map(|j| &j.j);
+    match editor.target {
+        EditTarget::Note => {
+            fx.push(Effect::AppendReview(NewReview {
+                case_id: id,
+                reviewer: app.reviewer.clone(),
+                action: Some(ReviewAction::Note),
+                note: Some(text),
+                seconds_spent: seconds_spent(app),
+                judgment_id: app
+                    .case
+                    .as_ref()
+                    .filter(|c| c.case.id == id)
+                    .and_then(|c| c.judgment.as_ref())
+                    .map(|j| j.id),
+                ..Default::default()
+            }));
+            return;
+        }
+        EditTarget::Rubric => {
+            let unchanged = original.and_then(|j| j.rubric.as_deref()) == Some(text.as_str());
+            let d = app.drafts.entry(id).or_default();
+            d.rubric = (!unchanged).then(|| text.clone());
+            if !unchanged {
+                fx.push(Effect::SaveRubric {
+                    case_id: id,
+                    body: text,
+                });
+            } else {
+                app.info("rubric unchanged");
+            }
+        }
+        EditTarget::Analysis => {
+            let unchanged = original.and_then(|j| j.analysis.as_deref()) == Some(text.as_str());
+            let d = app.drafts.entry(id).or_default();
+            d.analysis = (!unchanged).then_some(text);
+            app.info(if unchanged {
+                "analysis unchanged"
+            } else {
+                "analysis edit kept; a / 1-4 decide with it"
+            });
+        }
+    }
+    if app.drafts.get(&id).is_some_and(Draft::is_empty) {
+        app.drafts.remove(&id);
+    }
+    refresh_judge_doc(app);
+}
+
+/// The position where a pane's text is drawn from, given whether it follows its end.
+pub fn draw_top(pane: &Pane, width: u16, height: usize) -> Pos {
+    if pane.follow {
+        pane.doc.bottom(width, height)
+    } else {
+        pane.doc.clamp(pane.top, width, height)
+    }
+}
+
+/// The first queue row shown: the selection stays in the middle of the pane once the
+/// list is longer than the pane.
+pub fn queue_top(cursor: usize, len: usize, height: u16) -> usize {
+    let h = height as usize;
+    if len <= h {
+        return 0;
+    }
+    cursor.saturating_sub(h / 2).min(len - h)
+}

@@ -1,0 +1,101 @@
+//! A tmux server of the test's own, for driving the release binary in a real terminal.
+#![allow(dead_code)] // each test binary uses the part of the helper it needs
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Generous: a judgment takes seconds on two cores, and CI machines are slow.
+pub const DEADLINE: Duration = Duration::from_secs(180);
+
+/// A tmux server of our own (unique socket), killed when the test ends either way.
+pub struct Tmux {
+    socket: String,
+    log: PathBuf,
+}
+
+/// Tests in one binary run in parallel: each gets its own server.
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Tmux {
+    pub fn start(command: &str, log: PathBuf) -> Tmux {
+        let socket = format!(
+            "rubricate-e2e-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let t = Tmux { socket, log };
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &t.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "160",
+                "-y",
+                "48",
+            ])
+            .args(["-s", "e2e", command])
+            .status()
+            .expect("tmux must be installed for the end-to-end test");
+        assert!(ok.success(), "tmux new-session failed");
+        t
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        let ok = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "e2e"])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tmux send-keys {keys:?} failed");
+    }
+
+    pub fn text(&self, text: &str) {
+        self.keys(&["-l", text]);
+    }
+
+    pub fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "e2e"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Poll the screen until `ok` holds; on timeout fail with the screen and the log.
+    pub fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            let exited = s.contains("RUBRICATE-EXITED:");
+            if exited || start.elapsed() > DEADLINE {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let tail: String = log.lines().rev().take(40).collect::<Vec<_>>().join("\n");
+                let why = if exited {
+                    "the workbench exited"
+                } else {
+                    "timed out"
+                };
+                panic!(
+                    "{why} while waiting for {what}; screen:\n{s}\nlog (last lines, newest first):\n{tail}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}

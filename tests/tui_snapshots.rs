@@ -1,0 +1,237 @@
+//! Screens of the workbench drawn on a test backend at 80×24 and 160×48.
+
+mod tui_support;
+
+use rubricate::domain::Verdict;
+use rubricate::judge::{Event, JobId, Section};
+use rubricate::tui::state::{Msg, QueueItem};
+use rubricate::tui::stats_view::{Agreement, LengthBias, StatsView};
+use rubricate::tui::update::update;
+use tui_support::*;
+
+fn judged_and_decided() -> rubricate::tui::state::App {
+    let mut a = open_app(12, Some(Verdict::A));
+    update(&mut a, ready());
+    a
+}
+
+fn streaming() -> rubricate::tui::state::App {
+    let mut a = open_app(12, None);
+    update(&mut a, ready());
+    a.now += std::time::Duration::from_secs(2);
+    feed(
+        &mut a,
+        [
+            Msg::Judge(Event::Started { job: JobId(1) }),
+            token(
+                1,
+                Section::Rubric,
+                "1. Names the right capital\n2. Is direct",
+            ),
+        ],
+    );
+    a.now += std::time::Duration::from_secs(2);
+    feed(
+        &mut a,
+        [
+            token(1, Section::Analysis, "A states Alpha City plainly. "),
+            token(1, Section::Analysis, "B hedges and names the wrong town."),
+        ],
+    );
+    a
+}
+
+#[test]
+fn judged_case_80x24() {
+    insta::assert_snapshot!(render(&mut judged_and_decided(), 80, 24));
+}
+
+#[test]
+fn judged_case_160x48() {
+    insta::assert_snapshot!(render(&mut judged_and_decided(), 160, 48));
+}
+
+#[test]
+fn streaming_80x24() {
+    insta::assert_snapshot!(render(&mut streaming(), 80, 24));
+}
+
+#[test]
+fn streaming_160x48() {
+    insta::assert_snapshot!(render(&mut streaming(), 160, 48));
+}
+
+#[test]
+fn narrow_terminal_stacks_the_answers() {
+    let mut a = judged_and_decided();
+    let screen = render(&mut a, 60, 30);
+    let row_a = screen.lines().position(|l| l.contains("Answer A")).unwrap();
+    let row_b = screen.lines().position(|l| l.contains("Answer B")).unwrap();
+    assert!(
+        row_b > row_a,
+        "B should be below A at 60 columns:\n{screen}"
+    );
+    let wide = render(&mut a, 160, 48);
+    let line = wide.lines().find(|l| l.contains("Answer A")).unwrap();
+    assert!(
+        line.contains("Answer B"),
+        "A and B side by side at 160 columns:\n{wide}"
+    );
+}
+
+#[test]
+fn source_label_hidden_until_decided() {
+    let mut a = judged_and_decided();
+    let before = render(&mut a, 160, 48);
+    assert!(before.contains("source label hidden"));
+    assert!(!before.contains("source label: A"));
+    update(
+        &mut a,
+        Msg::ReviewSaved {
+            case_id: 1,
+            action: rubricate::domain::ReviewAction::Override,
+            state: rubricate::domain::fold_reviews([&rubricate::domain::Review {
+                id: 1,
+                created_at: String::new(),
+                case_id: 1,
+                reviewer: "alice".into(),
+                action: rubricate::domain::ReviewAction::Override,
+                verdict: Some(Verdict::B),
+                rubric: None,
+                analysis: None,
+                note: None,
+                flagged: None,
+                seconds_spent: None,
+                judgment_id: None,
+                reverts_review_id: None,
+            }]),
+        },
+    );
+    a.auto_advance = false;
+    let after = render(&mut a, 160, 48);
+    assert!(after.contains("you: override B"), "{after}");
+    assert!(after.contains("source label: A"), "{after}");
+}
+
+#[test]
+fn empty_database_offers_the_sample_80x24() {
+    let mut a = app();
+    update(
+        &mut a,
+        Msg::QueueLoaded {
+            items: Vec::<QueueItem>::new(),
+            total_cases: 0,
+            keep: None,
+        },
+    );
+    insta::assert_snapshot!(render(&mut a, 80, 24));
+}
+
+#[test]
+fn no_model_banner_80x24() {
+    let mut a = open_app(3, None);
+    update(
+        &mut a,
+        Msg::Judge(Event::Unavailable(
+            "model file not found: /models/x.gguf. Run scripts/fetch-model.sh".into(),
+        )),
+    );
+    insta::assert_snapshot!(render(&mut a, 80, 24));
+}
+
+#[test]
+fn help_overlay_160x48() {
+    let mut a = judged_and_decided();
+    update(&mut a, key('?'));
+    insta::assert_snapshot!(render(&mut a, 160, 48));
+}
+
+#[test]
+fn help_overlay_lists_every_key_at_80x24_when_scrolled() {
+    let mut a = judged_and_decided();
+    update(&mut a, key('?'));
+    // Lines wrap at 80 columns: compare with borders and line breaks taken out.
+    let flat = |s: &str| -> String {
+        s.replace(['│', '╭', '╮', '╰', '╯', '─', '\n'], " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut seen = String::new();
+    for _ in 0..8 {
+        seen.push_str(&flat(&render(&mut a, 80, 24)));
+        seen.push(' ');
+        update(&mut a, code(crossterm::event::KeyCode::Down));
+        update(&mut a, code(crossterm::event::KeyCode::PageDown));
+    }
+    for s in rubricate::tui::keymap::SECTIONS {
+        for b in s.bindings {
+            assert!(
+                seen.contains(&flat(b.help)),
+                "help overlay never shows {:?}",
+                b.help
+            );
+        }
+    }
+}
+
+#[test]
+fn statistics_view_160x48() {
+    let mut a = judged_and_decided();
+    update(&mut a, key('S'));
+    update(
+        &mut a,
+        Msg::StatsLoaded(Box::new(StatsView {
+            cases: 34,
+            judged: 20,
+            reviewed: 12,
+            flagged: 2,
+            agreement: vec![
+                Agreement {
+                    label: "you vs model".into(),
+                    count: 12,
+                    agree: 9,
+                    rate: Some(0.75),
+                    kappa: Some(0.58),
+                },
+                Agreement {
+                    label: "you vs label".into(),
+                    count: 10,
+                    agree: 8,
+                    rate: Some(0.8),
+                    kappa: Some(0.67),
+                },
+                Agreement {
+                    label: "model vs label".into(),
+                    count: 18,
+                    agree: 10,
+                    rate: Some(10.0 / 18.0),
+                    kappa: Some(0.21),
+                },
+            ],
+            swap_checked: 8,
+            swap_consistent: 5,
+            length_bias: vec![
+                LengthBias {
+                    label: "model".into(),
+                    decided: 15,
+                    longer_wins: 11,
+                    rate: Some(11.0 / 15.0),
+                },
+                LengthBias {
+                    label: "you".into(),
+                    decided: 10,
+                    longer_wins: 5,
+                    rate: Some(0.5),
+                },
+            ],
+            verdicts: vec![
+                ("A".into(), 5),
+                ("B".into(), 4),
+                ("tie".into(), 2),
+                ("both bad".into(), 1),
+            ],
+        })),
+    );
+    insta::assert_snapshot!(render(&mut a, 160, 48));
+}

@@ -1,0 +1,492 @@
+//! The workbench's pure update: key sequences and judge events in, state and effects out.
+
+mod tui_support;
+
+use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+use rubricate::domain::{Judgment, ReviewAction, ReviewState, Verdict};
+use rubricate::judge::{Event, JobId, JudgeMode, Section};
+use rubricate::store::CaseFilter;
+use rubricate::tui::state::{Effect, Mode, ModelState, Msg, QueueItem};
+use rubricate::tui::update::update;
+use tui_support::*;
+
+fn judges(fx: &[Effect]) -> Vec<(u64, i64, JudgeMode, bool)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Judge {
+                job,
+                case_id,
+                mode,
+                swapped,
+            } => Some((job.0, *case_id, mode.clone(), *swapped)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn cancels(fx: &[Effect]) -> Vec<u64> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Cancel(j) => Some(j.0),
+            _ => None,
+        })
+        .collect()
+}
+
+fn loads(fx: &[Effect]) -> Vec<i64> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::LoadCase(id) => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+fn reviews(fx: &[Effect]) -> Vec<rubricate::domain::NewReview> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::AppendReview(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn saved(case_id: i64, action: ReviewAction, verdict: Verdict) -> Msg {
+    let row = rubricate::domain::Review {
+        id: 1,
+        created_at: String::new(),
+        case_id,
+        reviewer: "alice".into(),
+        action,
+        verdict: Some(verdict),
+        rubric: None,
+        analysis: None,
+        note: None,
+        flagged: None,
+        seconds_spent: None,
+        judgment_id: None,
+        reverts_review_id: None,
+    };
+    Msg::ReviewSaved {
+        case_id,
+        action,
+        state: rubricate::domain::fold_reviews([&row]),
+    }
+}
+
+#[test]
+fn startup_loads_the_queue_then_the_first_case_then_judges_it() {
+    let mut a = app();
+    assert!(matches!(
+        a.init().as_slice(),
+        [Effect::LoadQueue {
+            filter: CaseFilter::Unreviewed,
+            keep: None
+        }]
+    ));
+    let fx = update(
+        &mut a,
+        Msg::QueueLoaded {
+            items: vec![item(1), item(2)],
+            total_cases: 2,
+            keep: None,
+        },
+    );
+    assert_eq!(loads(&fx), vec![1]);
+    // The model is still loading: nothing to judge with yet.
+    assert!(judges(&update(&mut a, loaded(case(1), None))).is_empty());
+    let fx = update(&mut a, ready());
+    assert_eq!(judges(&fx), vec![(1, 1, JudgeMode::Full, false)]);
+    assert_eq!(a.current_id(), Some(1));
+}
+
+#[test]
+fn tokens_stream_into_the_judge_pane_and_done_stores_then_prefetches_the_next_case() {
+    let mut a = open_app(3, None);
+    let fx = update(&mut a, ready());
+    assert_eq!(judges(&fx), vec![(1, 1, JudgeMode::Full, false)]);
+    feed(
+        &mut a,
+        [
+            Msg::Judge(Event::Started { job: JobId(1) }),
+            token(1, Section::Rubric, "1. Correct"),
+            token(1, Section::Rubric, "ness"),
+            token(1, Section::Analysis, "A is right."),
+            token(1, Section::Verdict, "A"),
+        ],
+    );
+    let job = a.visible_job().expect("job on the open case");
+    assert_eq!(job.tokens, 4);
+    assert_eq!(job.verdict_text, "A");
+    assert!(job.pane.doc.as_str().contains("Rubric\n1. Correctness"));
+    assert!(job.pane.doc.as_str().contains("Analysis\nA is right."));
+
+    let fx = update(
+        &mut a,
+        Msg::Judge(Event::Done {
+            job: JobId(1),
+            judgment: Box::new(new_judgment(1, Verdict::A, false)),
+        }),
+    );
+    assert!(matches!(fx[0], Effect::StoreJudgment(ref j) if j.case_id == 1));
+    // The open case is judged: the worker goes on with the next case while the reviewer reads.
+    assert_eq!(judges(&fx), vec![(2, 2, JudgeMode::Full, false)]);
+    assert!(a.queue[0].judged);
+    update(
+        &mut a,
+        Msg::JudgmentStored(Box::new(judgment(7, 1, Verdict::A))),
+    );
+    assert_eq!(a.case.as_ref().unwrap().judgment.as_ref().unwrap().id, 7);
+}
+
+#[test]
+fn stale_events_from_a_cancelled_job_are_ignored() {
+    let mut a = open_app(5, None);
+    update(&mut a, ready());
+    feed(
+        &mut a,
+        [
+            Msg::Judge(Event::Started { job: JobId(1) }),
+            token(1, Section::Rubric, "first"),
+        ],
+    );
+    // Jump two cases ahead (search, say): job 1 (case 1) is no longer needed.
+    a.cursor = 2;
+    let fx = update(&mut a, code(KeyCode::Down));
+    assert_eq!(loads(&fx), vec![4]);
+    assert_eq!(cancels(&fx), vec![1]);
+    // Judging the new case starts at once, before it is even on screen.
+    assert_eq!(judges(&fx), vec![(2, 4, JudgeMode::Full, false)]);
+    assert!(judges(&update(&mut a, loaded(case(4), None))).is_empty());
+
+    a.dirty = false;
+    let late = feed(
+        &mut a,
+        [
+            token(1, Section::Rubric, " late text"),
+            Msg::Judge(Event::Done {
+                job: JobId(1),
+                judgment: Box::new(new_judgment(1, Verdict::B, false)),
+            }),
+            Msg::Judge(Event::Cancelled { job: JobId(1) }),
+        ],
+    );
+    assert!(late.is_empty(), "stale events caused effects: {late:?}");
+    assert!(!a.dirty, "stale events caused a redraw");
+    let job = a.job.as_ref().unwrap();
+    assert_eq!(job.id, JobId(2));
+    assert!(!job.pane.doc.as_str().contains("late"));
+    assert!(
+        !a.queue[0].judged,
+        "a cancelled job's result must not count"
+    );
+}
+
+#[test]
+fn moving_onto_the_prefetched_case_keeps_its_job_and_shows_the_stream() {
+    let mut a = open_app(3, Some(Verdict::A));
+    let fx = update(&mut a, ready());
+    assert_eq!(judges(&fx), vec![(1, 2, JudgeMode::Full, false)]);
+    feed(
+        &mut a,
+        [
+            Msg::Judge(Event::Started { job: JobId(1) }),
+            token(1, Section::Rubric, "criteria"),
+        ],
+    );
+    assert!(a.visible_job().is_none());
+    let fx = update(&mut a, key('j'));
+    assert_eq!(loads(&fx), vec![2]);
+    assert!(
+        cancels(&fx).is_empty(),
+        "prefetch of the case we move to was cancelled"
+    );
+    update(&mut a, loaded(case(2), None));
+    assert_eq!(a.visible_job().unwrap().id, JobId(1));
+    // Going back to case 1 keeps the job too: case 2 is the next one again.
+    let fx = update(&mut a, key('k'));
+    assert!(cancels(&fx).is_empty());
+}
+
+#[test]
+fn accept_commits_the_models_verdict_with_provenance_and_opens_the_next_case() {
+    let mut a = open_app(3, Some(Verdict::B));
+    advance(&mut a, 12);
+    let fx = update(&mut a, key('a'));
+    let r = &reviews(&fx)[0];
+    assert_eq!(r.action, Some(ReviewAction::Accept));
+    assert_eq!(r.verdict, Some(Verdict::B));
+    assert_eq!(r.reviewer, "alice");
+    assert_eq!(r.judgment_id, Some(100));
+    assert_eq!(r.rubric.as_deref(), Some("1. Correctness\n2. Clarity"));
+    assert!(r.analysis.as_deref().unwrap().contains("B hedges"));
+    assert_eq!(r.seconds_spent, Some(12.0));
+    // Nothing opens before the row is committed.
+    assert!(loads(&fx).is_empty());
+    let fx = update(&mut a, saved(1, ReviewAction::Accept, Verdict::B));
+    assert_eq!(loads(&fx), vec![2]);
+    assert_eq!(a.queue[0].decided, Some(Verdict::B));
+}
+
+#[test]
+fn a_number_different_from_the_model_is_an_override_and_advance_can_be_off() {
+    let mut a = open_app(3, Some(Verdict::A));
+    a.auto_advance = false;
+    let fx = update(&mut a, key('2'));
+    let r = &reviews(&fx)[0];
+    assert_eq!(r.action, Some(ReviewAction::Override));
+    assert_eq!(r.verdict, Some(Verdict::B));
+    let fx = update(&mut a, saved(1, ReviewAction::Override, Verdict::B));
+    assert!(loads(&fx).is_empty());
+    assert_eq!(a.current_id(), Some(1));
+    // Both bad is a human-only verdict.
+    let fx = update(&mut a, key('4'));
+    assert_eq!(reviews(&fx)[0].verdict, Some(Verdict::BothBad));
+}
+
+#[test]
+fn deciding_without_a_model_judgment_works() {
+    let mut a = open_app(2, None);
+    update(
+        &mut a,
+        Msg::Judge(Event::Unavailable("model file missing".into())),
+    );
+    assert!(matches!(a.model, ModelState::Unavailable(_)));
+    assert!(judges(&update(&mut a, key('g'))).is_empty());
+    let fx = update(&mut a, key('3'));
+    let r = &reviews(&fx)[0];
+    assert_eq!(r.action, Some(ReviewAction::Override));
+    assert_eq!(r.verdict, Some(Verdict::Tie));
+    assert_eq!(r.judgment_id, None);
+    // `a` has nothing to accept.
+    assert!(reviews(&update(&mut a, key('a'))).is_empty());
+}
+
+#[test]
+fn edit_rubric_keep_rejudge_and_decide_records_an_edit() {
+    let mut a = open_app(2, Some(Verdict::A));
+    update(&mut a, ready());
+    let fx = update(&mut a, key('e'));
+    assert!(fx.is_empty());
+    assert!(matches!(a.mode, Mode::Edit(_)));
+    // Typing goes to the editor, not to the key bindings ('q' and 'a' are text here).
+    let fx = feed(
+        &mut a,
+        [
+            code(KeyCode::Enter),
+            key('3'),
+            key('.'),
+            key(' '),
+            key('q'),
+            key('a'),
+        ],
+    );
+    assert!(fx.is_empty());
+    let fx = update(&mut a, ctrl('s'));
+    let body = match &fx[..] {
+        [Effect::SaveRubric { case_id: 1, body }] => body.clone(),
+        other => panic!("expected SaveRubric, got {other:?}"),
+    };
+    assert_eq!(body, "1. Correctness\n2. Clarity\n3. qa");
+    assert!(matches!(a.mode, Mode::Review));
+    assert!(a.has_unsaved_edits());
+    let shown = a.case.as_ref().unwrap().judge.doc.as_str().to_string();
+    assert!(shown.contains("Rubric · edited\n1. Correctness\n2. Clarity\n3. qa"));
+
+    let fx = update(&mut a, key('R'));
+    let j = judges(&fx);
+    assert_eq!(j.len(), 1);
+    assert_eq!(j[0].2, JudgeMode::RubricGiven(body.clone()));
+    let job = j[0].0;
+    let fx = update(
+        &mut a,
+        Msg::Judge(Event::Done {
+            job: JobId(job),
+            judgment: Box::new({
+                let mut n = new_judgment(1, Verdict::A, false);
+                n.rubric_given = true;
+                n.rubric = Some(body.clone());
+                n
+            }),
+        }),
+    );
+    assert!(matches!(fx[0], Effect::StoreJudgment(_)));
+    let mut stored: Judgment = judgment(101, 1, Verdict::A);
+    stored.j.rubric_given = true;
+    stored.j.rubric = Some(body.clone());
+    update(&mut a, Msg::JudgmentStored(Box::new(stored)));
+
+    // q asks first: the edit is not part of a decision yet.
+    let fx = update(&mut a, key('q'));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Quit)));
+    assert!(matches!(a.mode, Mode::ConfirmQuit));
+    update(&mut a, key('n'));
+    assert!(matches!(a.mode, Mode::Review));
+
+    let fx = update(&mut a, key('a'));
+    let r = &reviews(&fx)[0];
+    assert_eq!(r.action, Some(ReviewAction::Edit));
+    assert_eq!(r.rubric.as_deref(), Some(body.as_str()));
+    assert_eq!(r.judgment_id, Some(101));
+    update(&mut a, saved(1, ReviewAction::Edit, Verdict::A));
+    assert!(!a.has_unsaved_edits());
+}
+
+#[test]
+fn esc_discards_an_edit() {
+    let mut a = open_app(2, Some(Verdict::A));
+    feed(&mut a, [key('E'), key('x')]);
+    let fx = update(&mut a, code(KeyCode::Esc));
+    assert!(fx.is_empty());
+    assert!(!a.has_unsaved_edits());
+    let fx = update(&mut a, key('q'));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Quit)));
+    assert!(a.quit);
+}
+
+#[test]
+fn undo_flag_and_note_are_rows_too() {
+    let mut a = open_app(2, Some(Verdict::A));
+    assert!(matches!(
+        update(&mut a, key('u'))[..],
+        [Effect::Undo { case_id: 1 }]
+    ));
+    let r = &reviews(&update(&mut a, key('f')))[0];
+    assert_eq!(r.action, Some(ReviewAction::Flag));
+    assert_eq!(r.flagged, Some(true));
+    feed(&mut a, [key('n'), key('h'), key('i')]);
+    let r = &reviews(&update(&mut a, ctrl('s')))[0];
+    assert_eq!(r.action, Some(ReviewAction::Note));
+    assert_eq!(r.note.as_deref(), Some("hi"));
+    // A note never moves on, and is no unsaved edit.
+    let fx = update(
+        &mut a,
+        Msg::ReviewSaved {
+            case_id: 1,
+            action: ReviewAction::Note,
+            state: ReviewState::default(),
+        },
+    );
+    assert!(loads(&fx).is_empty());
+    assert!(!a.has_unsaved_edits());
+}
+
+#[test]
+fn cancel_stops_the_job_and_the_case_is_not_judged_again_on_its_own() {
+    let mut a = open_app(1, None);
+    update(&mut a, ready());
+    let fx = update(&mut a, key('c'));
+    assert_eq!(cancels(&fx), vec![1]);
+    assert!(judges(&fx).is_empty());
+    assert!(a.job.is_none());
+    assert!(judges(&update(&mut a, Msg::Tick)).is_empty());
+    // g asks again explicitly.
+    assert_eq!(judges(&update(&mut a, key('g'))).len(), 1);
+}
+
+#[test]
+fn swap_check_reports_position_bias() {
+    let mut a = open_app(1, Some(Verdict::A));
+    update(&mut a, ready());
+    let fx = update(&mut a, key('s'));
+    assert_eq!(judges(&fx), vec![(1, 1, JudgeMode::Full, true)]);
+    let fx = update(
+        &mut a,
+        Msg::Judge(Event::Done {
+            job: JobId(1),
+            judgment: Box::new(new_judgment(1, Verdict::B, true)),
+        }),
+    );
+    assert!(matches!(fx[0], Effect::StoreJudgment(ref j) if j.swapped));
+    let mut stored = judgment(5, 1, Verdict::B);
+    stored.j.swapped = true;
+    update(&mut a, Msg::JudgmentStored(Box::new(stored)));
+    assert!(a.case.as_ref().unwrap().swap.is_some());
+    assert!(a.message.as_ref().unwrap().text.contains("position bias"));
+    // The original judgment stays the one on screen.
+    assert_eq!(a.case.as_ref().unwrap().judgment.as_ref().unwrap().id, 100);
+}
+
+#[test]
+fn filter_search_and_empty_database() {
+    let mut a = open_app(4, None);
+    let fx = update(&mut a, key('F'));
+    assert!(matches!(
+        fx[..],
+        [Effect::LoadQueue {
+            filter: CaseFilter::All,
+            keep: Some(1)
+        }]
+    ));
+    feed(&mut a, [key('/'), key('B'), key('e'), key('t'), key('x')]);
+    update(&mut a, code(KeyCode::Backspace));
+    let fx = update(&mut a, code(KeyCode::Enter));
+    assert!(matches!(&fx[..], [Effect::Search { query }] if query == "Bet"));
+    let fx = update(
+        &mut a,
+        Msg::SearchResult {
+            query: "Bet".into(),
+            matches: vec![1, 3],
+        },
+    );
+    assert_eq!(loads(&fx), vec![3]);
+    update(&mut a, loaded(case(3), None));
+    // Enter goes on to the next match, wrapping around.
+    assert_eq!(loads(&update(&mut a, code(KeyCode::Enter))), vec![1]);
+
+    let mut e = app();
+    update(
+        &mut e,
+        Msg::QueueLoaded {
+            items: Vec::<QueueItem>::new(),
+            total_cases: 0,
+            keep: None,
+        },
+    );
+    assert!(matches!(
+        update(&mut e, key('i'))[..],
+        [Effect::ImportSample]
+    ));
+    // A second press while importing does nothing.
+    assert!(update(&mut e, key('i')).is_empty());
+    let fx = update(&mut e, Msg::Imported("34 cases added".into()));
+    assert!(matches!(fx[..], [Effect::LoadQueue { .. }]));
+}
+
+#[test]
+fn key_releases_are_ignored_and_quit_cancels_the_running_job() {
+    let mut a = open_app(2, None);
+    update(&mut a, ready());
+    let mut release = key_ev(KeyCode::Char('2'), KeyModifiers::NONE);
+    release.kind = KeyEventKind::Release;
+    assert!(update(&mut a, Msg::Key(release)).is_empty());
+    let fx = update(&mut a, key('q'));
+    assert_eq!(cancels(&fx), vec![1]);
+    assert!(matches!(fx.last(), Some(Effect::Quit)));
+    let fx = update(&mut app(), Msg::Terminate);
+    assert!(matches!(fx[..], [Effect::Quit]));
+}
+
+#[test]
+fn page_down_scrolls_the_focused_answer_and_tab_moves_focus() {
+    let mut a = app();
+    let mut c = case(1);
+    c.answer_a = (0..500).map(|i| format!("line {i}\n")).collect();
+    update(
+        &mut a,
+        Msg::QueueLoaded {
+            items: vec![item(1)],
+            total_cases: 1,
+            keep: None,
+        },
+    );
+    update(&mut a, loaded(c, None));
+    assert_eq!(a.focus, rubricate::tui::state::Focus::AnswerA);
+    update(&mut a, code(KeyCode::PageDown));
+    let top = a.case.as_ref().unwrap().answer_a.top;
+    assert!(top.line > 5, "PgDn moved only to {top:?}");
+    update(&mut a, code(KeyCode::PageUp));
+    assert_eq!(a.case.as_ref().unwrap().answer_a.top.line, 0);
+    update(&mut a, code(KeyCode::Tab));
+    assert_eq!(a.focus, rubricate::tui::state::Focus::AnswerB);
+}
