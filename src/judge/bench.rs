@@ -6,9 +6,9 @@
 //! grammar to the whole vocabulary at every token, the plain grammar-first chain, for comparison.
 
 use super::api::{JobId, JudgeConfig, JudgeMode, JudgeRequest};
-use super::prompt;
 use super::config::config_from_select;
 use super::engine::{Engine, Flow, LoadedModel, RunError, RunOptions, RunStats};
+use super::prompt;
 use crate::cli::BenchArgs;
 use crate::domain::{Case, Message};
 use anyhow::{Context as _, Result, anyhow};
@@ -113,22 +113,39 @@ pub fn peak_memory_mb() -> Option<f64> {
 
 /// The bench's workload as files: `<case>.txt` (the whole prompt text, special tokens
 /// written out), `grammar.gbnf` and `sampler.json`.
-fn dump_prompts(lm: &LoadedModel, config: &JudgeConfig, cases: &[Case], dir: &Path) -> Result<ExitCode> {
+fn dump_prompts(
+    lm: &LoadedModel,
+    config: &JudgeConfig,
+    cases: &[Case],
+    dir: &Path,
+) -> Result<ExitCode> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let write = |name: &str, text: &str| {
-        std::fs::write(dir.join(name), text).with_context(|| format!("cannot write {}", dir.join(name).display()))
+        std::fs::write(dir.join(name), text)
+            .with_context(|| format!("cannot write {}", dir.join(name).display()))
     };
     for case in cases {
-        let id = case.source_id.clone().unwrap_or_else(|| case.id.to_string());
+        let id = case
+            .source_id
+            .clone()
+            .unwrap_or_else(|| case.id.to_string());
         write(
             &format!("{id}.txt"),
-            &format!("{}{}", lm.frame().prefix, lm.frame().case_text(case, false, None)),
+            &format!(
+                "{}{}",
+                lm.frame().prefix,
+                lm.frame().case_text(case, false, None)
+            ),
         )?;
     }
     write("grammar.gbnf", prompt::GRAMMAR)?;
     let settings = serde_json::json!({ "sampler": config.sampler, "seed": config.seed });
     write("sampler.json", &serde_json::to_string_pretty(&settings)?)?;
-    println!("wrote {} prompts, grammar.gbnf and sampler.json to {}", cases.len(), dir.display());
+    println!(
+        "wrote {} prompts, grammar.gbnf and sampler.json to {}",
+        cases.len(),
+        dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
