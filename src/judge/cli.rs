@@ -98,7 +98,13 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
             JobOutcome::Cancelled => break,
             JobOutcome::Failed(e) => {
                 tally.failed += 1;
-                bar.println(format!("case {case_id}: {}", sanitize::visible_line(&e)));
+                let line = format!("case {case_id}: {}", sanitize::visible_line(&e));
+                // A hidden bar (stderr is not a terminal) swallows println.
+                if bar.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    bar.println(line);
+                }
                 bar.inc(1);
             }
         }
@@ -120,7 +126,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         tally.unparsed,
         tally.failed,
         tally.rate(),
-        if was_interrupted {
+        if was_interrupted && !args.rejudge {
             " (run the same command again to go on)"
         } else {
             ""
