@@ -160,3 +160,32 @@ fn judges_unjudged_cases_with_the_swap_check() {
     // The model's text never reaches the terminal.
     assert!(!err.contains("<rubric>") && !err.contains("llama"), "{err}");
 }
+
+#[test]
+fn a_case_too_long_for_the_context_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "The answer repeats itself. ".repeat(1500);
+    let db = db_with_cases(
+        dir.path(),
+        &[
+            case("long", "Summarise this.", &long, "Short."),
+            case("ok", "What is 7 x 8?", "56", "54"),
+        ],
+    );
+    let out = rubricate(&db, &["judge", "--threads", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a failed case must show in the exit status"
+    );
+    assert!(err.contains("too long for the judge"), "{err}");
+    assert!(
+        err.contains("saved 1 judgment(s)") && err.contains("failed 1"),
+        "{err}"
+    );
+    let store = Store::open(&db).unwrap();
+    let ok = store.find_case("ok").unwrap().unwrap().id;
+    let long_id = store.find_case("long").unwrap().unwrap().id;
+    assert!(store.latest_judgment(ok, false).unwrap().is_some());
+    assert!(store.latest_judgment(long_id, false).unwrap().is_none());
+}
