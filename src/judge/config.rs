@@ -218,6 +218,10 @@ fn hash_cache_file() -> Option<PathBuf> {
 
 /// SHA-256 of a model file, from the cache when path, size and mtime are unchanged.
 pub fn model_sha256(path: &Path) -> Result<String> {
+    sha256_cached(path, hash_cache_file())
+}
+
+fn sha256_cached(path: &Path, cache_path: Option<PathBuf>) -> Result<String> {
     let meta =
         std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mtime_ns = meta
@@ -230,7 +234,6 @@ pub fn model_sha256(path: &Path) -> Result<String> {
         .unwrap_or_else(|_| path.to_path_buf())
         .display()
         .to_string();
-    let cache_path = hash_cache_file();
     let mut cache: HashCache = cache_path
         .as_ref()
         .and_then(|p| std::fs::read_to_string(p).ok())
@@ -310,6 +313,31 @@ mod tests {
             config_model_value("\nmodel = /x"),
             Err((2, "the model path must be a quoted string".into()))
         );
+    }
+
+    #[test]
+    fn hash_cache_is_used_and_invalidated_by_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("m.gguf");
+        let cache = dir.path().join("cache").join("hashes.json");
+        std::fs::write(&model, b"first").unwrap();
+        let first = sha256_cached(&model, Some(cache.clone())).unwrap();
+        assert_eq!(first, sha256_file(&model).unwrap());
+        assert!(cache.exists());
+        // A cached entry is what is returned while size and mtime match...
+        let text = std::fs::read_to_string(&cache)
+            .unwrap()
+            .replace(&first, &"0".repeat(64));
+        std::fs::write(&cache, text).unwrap();
+        assert_eq!(
+            sha256_cached(&model, Some(cache.clone())).unwrap(),
+            "0".repeat(64)
+        );
+        // ...and a changed file is hashed again.
+        std::fs::write(&model, b"second, longer").unwrap();
+        let second = sha256_cached(&model, Some(cache.clone())).unwrap();
+        assert_eq!(second, sha256_file(&model).unwrap());
+        assert_ne!(second, first);
     }
 
     #[test]
