@@ -304,3 +304,73 @@ impl BlockingJudge {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    fn request(job: u64) -> Command {
+        Command::Judge(Box::new(JudgeRequest {
+            job: JobId(job),
+            case: Case {
+                id: job as i64,
+                source: "t".into(),
+                source_id: None,
+                prompt: vec![],
+                answer_a: String::new(),
+                answer_b: String::new(),
+                source_label: None,
+                content_hash: String::new(),
+                meta: serde_json::Value::Null,
+            },
+            mode: JudgeMode::Full,
+            swapped: false,
+        }))
+    }
+
+    #[test]
+    fn commands_during_a_job_queue_cancel_and_stop() {
+        let (tx, rx) = mpsc::channel();
+        let seen = RefCell::new(Vec::new());
+        let emit = |e: Event| seen.borrow_mut().push(e);
+        let mut inbox = Inbox {
+            rx: &rx,
+            queue: VecDeque::new(),
+            shutdown: false,
+        };
+        let running = JobId(1);
+        // New jobs wait in order; cancelling a waiting one drops it and says so.
+        tx.send(request(2)).unwrap();
+        tx.send(request(3)).unwrap();
+        tx.send(Command::Cancel(JobId(2))).unwrap();
+        assert!(!inbox.poll(running, &emit));
+        assert_eq!(
+            inbox.queue.iter().map(|r| r.job).collect::<Vec<_>>(),
+            vec![JobId(3)]
+        );
+        assert!(matches!(
+            seen.borrow().as_slice(),
+            [Event::Cancelled { job: JobId(2) }]
+        ));
+        // Cancelling an unknown job changes nothing.
+        tx.send(Command::Cancel(JobId(99))).unwrap();
+        assert!(!inbox.poll(running, &emit));
+        assert_eq!(seen.borrow().len(), 1);
+        // Cancelling the running job stops it; the queue stays.
+        tx.send(Command::Cancel(running)).unwrap();
+        assert!(inbox.poll(running, &emit));
+        assert_eq!(inbox.queue.len(), 1);
+        // Shutdown stops the job and the worker; so does a dropped handle.
+        tx.send(Command::Shutdown).unwrap();
+        assert!(inbox.poll(running, &emit) && inbox.shutdown);
+        let (tx2, rx2) = mpsc::channel::<Command>();
+        drop(tx2);
+        let mut orphan = Inbox {
+            rx: &rx2,
+            queue: VecDeque::new(),
+            shutdown: false,
+        };
+        assert!(orphan.poll(running, &emit) && orphan.shutdown);
+    }
+}
