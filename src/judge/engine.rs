@@ -387,8 +387,12 @@ impl<'m> Engine<'m> {
                 on(Progress::Prefill { done, total })
             };
             let r = self.decode(&to_eval, start, &mut on_chunk);
-            if prefix_done {
-                self.cached_prefix = n_prefix;
+            // A stop keeps what was evaluated (the prefix, if it got that far); a failed
+            // decode leaves the cache in doubt, so the next run starts from scratch.
+            match &r {
+                Err(RunError::Failed(_)) => self.cached_prefix = 0,
+                _ if prefix_done => self.cached_prefix = n_prefix,
+                _ => {}
             }
             r?;
         }
