@@ -10,52 +10,29 @@ use super::config::config_from_select;
 use super::engine::{Engine, Flow, LoadedModel, RunError, RunOptions, RunStats};
 use super::prompt;
 use crate::cli::BenchArgs;
-use crate::domain::{Case, Message};
+use crate::domain::Case;
+use crate::formats::import::import_bundled_sample;
+use crate::store::Store;
 use anyhow::{Context as _, Result, anyhow};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-const SAMPLE_CASES: &str = include_str!("../../assets/sample/cases.jsonl");
 /// Unconstrained runs stop here: about the length of a grammar-bound judgment, so the rates
 /// compare generation at similar context lengths.
 const FREE_MAX_TOKENS: u32 = 256;
 
-#[derive(serde::Deserialize)]
-struct SampleLine {
-    id: String,
-    prompt: serde_json::Value,
-    response_a: String,
-    response_b: String,
-}
-
-/// The bundled sample cases, as the bench's fixed workload.
+/// The bundled sample cases as the importer stores them (ids from 1, A/B placed by its
+/// seeded shuffle), read back from an in-memory database: the bench's fixed workload.
 pub fn sample_cases() -> Result<Vec<Case>> {
-    SAMPLE_CASES
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, line)| {
-            let s: SampleLine = serde_json::from_str(line)
-                .with_context(|| format!("assets/sample/cases.jsonl:{}: bad sample case", i + 1))?;
-            let prompt = match s.prompt {
-                serde_json::Value::String(text) => vec![Message::user(text)],
-                other => serde_json::from_value::<Vec<Message>>(other)
-                    .with_context(|| format!("assets/sample/cases.jsonl:{}: bad prompt", i + 1))?,
-            };
-            Ok(Case {
-                id: i as i64 + 1,
-                source: "sample".into(),
-                source_id: Some(s.id),
-                prompt,
-                answer_a: s.response_a,
-                answer_b: s.response_b,
-                source_label: None,
-                content_hash: String::new(),
-                meta: serde_json::Value::Null,
-            })
-        })
-        .collect()
+    let mut store = Store::open_in_memory()?;
+    import_bundled_sample(&mut store)?;
+    let mut cases = Vec::new();
+    store.for_each_case(|c| {
+        cases.push(c);
+        Ok(())
+    })?;
+    Ok(cases)
 }
 
 fn run_once(engine: &mut Engine, case: &Case, opts: &RunOptions) -> Result<RunStats> {
