@@ -114,6 +114,27 @@ pub fn cohens_kappa<L: Eq + std::hash::Hash + Copy>(
     Some((p_o - p_e) / (1.0 - p_e))
 }
 
+/// The 95 % Wilson score interval of a proportion `k / n` (a binomial rate), as (low, high).
+/// Unlike the normal approximation it stays inside [0, 1] and is honest for small `n` and
+/// for rates near 0 or 1. `None` when `n` is 0.
+pub fn wilson(k: u64, n: u64) -> Option<(f64, f64)> {
+    wilson_z(k, n, 1.959_963_984_540_054)
+}
+
+/// [`wilson`] for any z (1.96 for 95 %).
+pub fn wilson_z(k: u64, n: u64, z: f64) -> Option<(f64, f64)> {
+    if n == 0 || k > n {
+        return None;
+    }
+    let nf = n as f64;
+    let p = k as f64 / nf;
+    let z2 = z * z;
+    let denom = 1.0 + z2 / nf;
+    let centre = (p + z2 / (2.0 * nf)) / denom;
+    let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
 fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
@@ -406,6 +427,37 @@ mod tests {
 
     fn close(x: Option<f64>, want: f64) -> bool {
         x.is_some_and(|k| (k - want).abs() < 1e-9)
+    }
+
+    #[test]
+    fn wilson_reference_values() {
+        // Reference values computed separately (Python, the textbook formula, z = 1.959964).
+        let (lo, hi) = wilson(50, 100).unwrap();
+        assert!(
+            (lo - 0.403_832).abs() < 1e-5 && (hi - 0.596_168).abs() < 1e-5,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson(0, 10).unwrap();
+        assert!(lo == 0.0 && (hi - 0.277_533).abs() < 1e-5, "{lo} {hi}");
+        let (lo, hi) = wilson(10, 10).unwrap();
+        assert!(
+            (lo - 0.722_467).abs() < 1e-5 && (hi - 1.0).abs() < 1e-9,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson(1, 3).unwrap();
+        assert!(
+            (lo - 0.061_492).abs() < 1e-5 && (hi - 0.792_340).abs() < 1e-5,
+            "{lo} {hi}"
+        );
+        assert_eq!(wilson(0, 0), None);
+        assert_eq!(wilson(4, 3), None);
+        // Symmetric around one half, and narrowing as n grows.
+        let (a, b) = wilson(3, 10).unwrap();
+        let (c, d) = wilson(7, 10).unwrap();
+        assert!((a - (1.0 - d)).abs() < 1e-12 && (b - (1.0 - c)).abs() < 1e-12);
+        let (lo1, hi1) = wilson(30, 100).unwrap();
+        let (lo2, hi2) = wilson(300, 1000).unwrap();
+        assert!(hi2 - lo2 < hi1 - lo1);
     }
 
     #[test]

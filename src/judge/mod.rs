@@ -12,6 +12,7 @@ pub mod engine;
 pub mod gguf;
 pub mod parse;
 pub mod prompt;
+pub mod robust;
 pub mod sampler;
 pub mod worker;
 
