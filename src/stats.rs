@@ -170,6 +170,21 @@ pub struct LengthBias {
     pub label: LengthBiasStats,
 }
 
+/// The position-robust verdict (see `crate::robust`) over the cases judged in both orders.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct RobustStats {
+    /// Cases with a judgment in each order.
+    pub cases: u64,
+    /// Robust verdicts reached.
+    pub verdicts: VerdictCounts,
+    /// Cases whose orders disagree and no probabilities settle it (no robust verdict).
+    pub undecided: u64,
+    /// Robust verdict against the source label.
+    pub vs_label: AgreementStats,
+    /// Cases whose verdict in force is within `store::LOW_MARGIN` of flipping.
+    pub low_margin: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Stats {
     /// Whose decisions count; `None`: the most recent decision of any reviewer.
@@ -193,6 +208,8 @@ pub struct Stats {
     pub agreement: Agreements,
     pub swap_consistency: SwapConsistency,
     pub length_bias: LengthBias,
+    /// The position-robust verdict, where both orders are judged.
+    pub position_robust: RobustStats,
     /// Cases per source.
     pub sources: BTreeMap<String, u64>,
 }
@@ -234,6 +251,8 @@ pub fn compute(store: &Store, reviewer: Option<&str>) -> Result<Stats> {
     let mut human_vs_model = AgreementCounter::default();
     let mut model_vs_label = AgreementCounter::default();
     let mut swap = SwapConsistency::default();
+    let mut robust = RobustStats::default();
+    let mut robust_vs_label = AgreementCounter::default();
     let (mut len_model, mut len_human, mut len_label) = (
         LengthCounter::default(),
         LengthCounter::default(),
@@ -256,6 +275,22 @@ pub fn compute(store: &Store, reviewer: Option<&str>) -> Result<Stats> {
             if m == sw {
                 swap.consistent += 1;
             }
+        }
+        let view = store.model_view(case.id)?;
+        if view.both_orders() {
+            robust.cases += 1;
+            match view.robust.verdict {
+                Some(v) => {
+                    robust.verdicts.add(v);
+                    if let Some(l) = case.source_label {
+                        robust_vs_label.add(v, l);
+                    }
+                }
+                None => robust.undecided += 1,
+            }
+        }
+        if view.margin().is_some_and(|m| m < crate::store::LOW_MARGIN) {
+            robust.low_margin += 1;
         }
         let human_state = human_state(store, case.id, reviewer)?;
         if human_state.flagged {
@@ -295,6 +330,8 @@ pub fn compute(store: &Store, reviewer: Option<&str>) -> Result<Stats> {
         model_vs_label: model_vs_label.finish(),
     };
     swap.rate = ratio(swap.consistent, swap.n);
+    robust.vs_label = robust_vs_label.finish();
+    s.position_robust = robust;
     s.swap_consistency = swap;
     s.length_bias = LengthBias {
         model: len_model.finish(),
@@ -378,6 +415,25 @@ pub fn render_text(s: &Stats) -> String {
         "swap consistency",
         pct(s.swap_consistency.rate),
         format!("{}/{}", s.swap_consistency.consistent, s.swap_consistency.n)
+    ));
+    let r = &s.position_robust;
+    line(format!(
+        "{:<18}{:>8}   (both orders judged; {} without a verdict: orders disagree)",
+        "position-robust", r.cases, r.undecided
+    ));
+    line(format!("{:<18}{}", "  verdicts", counts(&r.verdicts)));
+    line(format!(
+        "{:<18}{:>8}{:>12}{:>8}",
+        "  vs label",
+        pct(r.vs_label.rate),
+        format!("{}/{}", r.vs_label.agree, r.vs_label.n),
+        num(r.vs_label.kappa)
+    ));
+    line(format!(
+        "{:<18}{:>8}   (margin under {:.2})",
+        "low margin",
+        r.low_margin,
+        crate::store::LOW_MARGIN
     ));
     line(format!(
         "{:<18}{:>8}{:>12}",

@@ -12,7 +12,6 @@ pub mod engine;
 pub mod gguf;
 pub mod parse;
 pub mod prompt;
-pub mod robust;
 pub mod sampler;
 pub mod worker;
 

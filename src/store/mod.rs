@@ -6,6 +6,7 @@ mod reviews;
 mod rubrics;
 
 pub use cases::{CaseFilter, CaseSummary, insert_case};
+pub use judgments::{LOW_MARGIN, ModelView};
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;

@@ -1,4 +1,5 @@
-//! The position-robust verdict: one decision from a case judged in both orders.
+//! The position-robust verdict: one decision from a case judged in both orders. Pure value
+//! logic next to `domain` (the store, the stats, the exports and the workbench all use it).
 //!
 //! A judge with position bias prefers whichever answer it is shown first. Judging the case
 //! twice, once as stored and once with A and B exchanged, and combining the two cancels
