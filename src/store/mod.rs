@@ -23,6 +23,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_reviews_rubrics",
         include_str!("../../migrations/0002_reviews_rubrics.sql"),
     ),
+    (
+        "0005_case_category",
+        include_str!("../../migrations/0005_case_category.sql"),
+    ),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
