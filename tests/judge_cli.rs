@@ -15,6 +15,8 @@ fn case(source_id: &str, question: &str, a: &str, b: &str) -> NewCase {
         answer_b: b.into(),
         source_label: None,
         meta: serde_json::json!({}),
+        category: None,
+        difficulty: None,
     }
 }
 
