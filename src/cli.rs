@@ -47,6 +47,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Open the review workbench (the default when no subcommand is given)
     Review(ReviewArgs),
+    /// List the judge profiles: name, origin (built-in or file path), content hash
+    Profiles(ProfilesArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +118,13 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    /// Print machine-readable JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Print machine-readable JSON
     #[arg(long)]
@@ -133,6 +142,15 @@ pub struct ModelSelect {
     /// CPU threads for the judge [default: all cores]
     #[arg(long)]
     pub threads: Option<u32>,
+    /// Judge profile (prompt contract): rubricate, rm-r1, rm-r1-reasoning, mt-bench-pair or one
+    /// of yours [default: $RUBRICATE_PROFILE, the config file's `profile`, then rubricate]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Most tokens the judge may write per judgment [default: the profile's, e.g. 512 for
+    /// rubricate, 4096 for rm-r1]; a judge stopped by it gets its verdict read after the
+    /// appended verdict opener and is marked as not parsed
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Model(args)) => judge::cli::run_model(&args),
         Some(Command::Bench(args)) => judge::cli::run_bench(&ctx, &args),
         Some(Command::Review(args)) => tui::run(&ctx, &args),
+        Some(Command::Profiles(args)) => judge::cli::run_profiles(&args),
         None => tui::run(&ctx, &ReviewArgs::default()),
     }
 }

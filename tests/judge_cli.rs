@@ -229,3 +229,193 @@ fn a_bad_config_file_is_named_with_its_line() {
         "{err}"
     );
 }
+
+fn argmax_verdict(j: &rubricate::domain::NewJudgment) -> Option<Verdict> {
+    let mut best: Option<(Verdict, f64)> = None;
+    for (v, p) in [
+        (Verdict::A, j.p_a),
+        (Verdict::B, j.p_b),
+        (Verdict::Tie, j.p_tie),
+    ] {
+        if let Some(p) = p
+            && best.is_none_or(|(_, b)| p > b)
+        {
+            best = Some((v, p));
+        }
+    }
+    best.map(|(v, _)| v)
+}
+
+/// `judge --profile rm-r1` and `--profile mt-bench-pair` with the default model: the tiny
+/// model may write anything; what is checked is the pipeline — the stored profile and its
+/// hash, a verdict that is the most probable choice, and an honest parse result.
+#[test]
+fn judges_with_the_rm_r1_and_mt_bench_profiles() {
+    use rubricate::judge::profile::Profile;
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_with_cases(
+        dir.path(),
+        &[case(
+            "p1",
+            "Is 221 a prime number?",
+            "No: 221 = 13 x 17.",
+            "Yes, 221 is prime.",
+        )],
+    );
+    for (name, has_tie) in [("rm-r1", false), ("mt-bench-pair", true)] {
+        let out = rubricate(
+            &db,
+            &[
+                "judge",
+                "--rejudge",
+                "--threads",
+                "2",
+                "--profile",
+                name,
+                "--max-tokens",
+                "48",
+            ],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {err}");
+        assert!(err.contains(&format!("profile {name}")), "{err}");
+        let store = Store::open(&db).unwrap();
+        let id = store.find_case("p1").unwrap().unwrap().id;
+        let j = store.latest_judgment(id, false).unwrap().unwrap().j;
+        let profile = Profile::builtin(name).unwrap();
+        assert_eq!(j.provenance.profile.as_deref(), Some(name));
+        assert_eq!(
+            j.provenance.profile_hash.as_deref(),
+            Some(profile.hash.as_str())
+        );
+        assert_eq!(j.provenance.backend.as_deref(), Some("llama.cpp"));
+        assert_eq!(j.template_version, format!("{name}+{}", &profile.hash[..8]));
+        assert!(!j.grammar, "these profiles constrain nothing");
+        assert_eq!(j.p_tie.is_some(), has_tie, "{name}: {j:?}");
+        let (a, b, t) = (j.p_a.unwrap(), j.p_b.unwrap(), j.p_tie.unwrap_or(0.0));
+        assert!((a + b + t - 1.0).abs() < 1e-6, "{a} {b} {t}");
+        assert_eq!(
+            j.verdict,
+            argmax_verdict(&j),
+            "{name}: the verdict is the most probable choice"
+        );
+        assert!(j.verdict_sampled.is_some());
+        // The verdict slot is in the raw text, written as the profile writes it.
+        assert!(j.raw.contains(&profile.verdict.open), "{name}: {}", j.raw);
+        // Parse result recorded honestly: an error always says what went wrong.
+        assert_eq!(
+            j.parse_ok,
+            j.parse_error.is_none(),
+            "{name}: {:?}",
+            j.parse_error
+        );
+        // A model stopped by --max-tokens before the opener: the verdict was read after
+        // rubricate appended it, and the judgment says so.
+        if j.tokens_generated.unwrap() > 48 {
+            let e = j.parse_error.as_deref().unwrap_or_default();
+            assert!(e.contains("appended"), "{name}: {e}");
+        }
+    }
+    // Both are exported with their provenance.
+    let out = rubricate(&db, &["export", "--format", "judgments"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\"profile\":\"rm-r1\"") && text.contains("\"profile\":\"mt-bench-pair\""),
+        "{text}"
+    );
+    assert!(text.contains("\"backend\":\"llama.cpp\""));
+}
+
+#[test]
+fn profiles_lists_built_ins_and_the_users_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir
+        .path()
+        .join("rubricate")
+        .join("profiles")
+        .join("my-judge");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(
+        mine.join("profile.toml"),
+        "description = \"my judge\"\n[verdict]\nopen = \"Verdict: \"\nclose = \"\"\nA = \"A\"\nB = \"B\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        mine.join("user.txt"),
+        "{question}\nA: {answer_a}\nB: {answer_b}",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rubricate"))
+            .env("XDG_CONFIG_HOME", dir.path())
+            .env_remove("RUBRICATE_PROFILE")
+            .args(args)
+            .output()
+            .expect("run rubricate")
+    };
+    let out = run(&["profiles"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "rubricate",
+        "rm-r1",
+        "rm-r1-reasoning",
+        "mt-bench-pair",
+        "my-judge",
+    ] {
+        assert!(text.contains(name), "{name} missing:\n{text}");
+    }
+    assert!(
+        text.contains("built-in") && text.contains(&mine.display().to_string()),
+        "{text}"
+    );
+    let out = run(&["profiles", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(
+        rows.iter()
+            .all(|r| r["hash"].as_str().is_some_and(|h| h.len() == 64))
+    );
+    assert_eq!(rows[4]["origin"], mine.display().to_string());
+    // A broken user profile is listed with its error and fails the command.
+    std::fs::write(mine.join("profile.toml"), "[verdict]\nopen = 1\n").unwrap();
+    let out = run(&["profiles"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("profile.toml:2"));
+    // An unknown profile name says which ones exist.
+    let out = run(&[
+        "--db",
+        dir.path().join("x.db").to_str().unwrap(),
+        "judge",
+        "--profile",
+        "nope",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("rm-r1"), "{err}");
+}
+
+#[test]
+fn imports_the_deepseek_distilled_shape_with_its_reasoning() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_with_cases(dir.path(), &[case("d1", "17 x 13?", "211", "221")]);
+    let raw = "The Client wants 17 x 13. Chatbot A says 211; Chatbot B says 221. 17 x 13 = 170 + 51 = 221, so B.\n</think>\n\n<answer>[[B]]</answer>";
+    let file = dir.path().join("ds.jsonl");
+    std::fs::write(
+        &file,
+        format!("{}\n", serde_json::json!({"source_id": "d1", "raw": raw, "model": "RM-R1-DeepSeek-Distilled-Qwen-7B", "profile": "rm-r1-reasoning"})),
+    )
+    .unwrap();
+    let out = rubricate(&db, &["judge", "--import", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = Store::open(&db).unwrap();
+    let id = store.find_case("d1").unwrap().unwrap().id;
+    let j = store.latest_judgment(id, false).unwrap().unwrap().j;
+    assert!(j.parse_ok, "{:?}", j.parse_error);
+    assert_eq!(j.verdict, Some(Verdict::B));
+    assert!(j.analysis.unwrap().starts_with("The Client wants 17 x 13."));
+    assert_eq!(j.provenance.profile.as_deref(), Some("rm-r1-reasoning"));
+}

@@ -38,6 +38,12 @@ pub enum Section {
     Rubric,
     Analysis,
     Verdict,
+    /// Free reasoning before `</think>` (long-reasoning judges).
+    Reasoning,
+    /// RM-R1's `<type>` (Chat or Reasoning).
+    Type,
+    /// RM-R1's `<solution>`: the judge's own answer to a reasoning task.
+    Solution,
 }
 
 /// What the worker knows about the loaded model.
@@ -116,7 +122,10 @@ pub struct JudgeConfig {
     pub n_ctx: u32,
     /// Named chat template to use instead of (or when missing from) the GGUF's own.
     pub template: Option<String>,
+    /// Use the profile's grammar, if it has one.
     pub grammar: bool,
     pub seed: u32,
     pub sampler: SamplerSettings,
+    /// The judge contract: prompt layout, grammar, parser, verdict slot.
+    pub profile: super::profile::Profile,
 }

@@ -8,7 +8,6 @@
 use super::api::{JobId, JudgeConfig, JudgeMode, JudgeRequest};
 use super::config::config_from_select;
 use super::engine::{Engine, Flow, LoadedModel, RunError, RunOptions, RunStats};
-use super::prompt;
 use crate::cli::BenchArgs;
 use crate::domain::Case;
 use crate::formats::import::import_bundled_sample;
@@ -111,11 +110,13 @@ fn dump_prompts(
             &format!(
                 "{}{}",
                 lm.frame().prefix,
-                lm.frame().case_text(case, false, None)
+                lm.case_text(case, false, &super::api::JudgeMode::Full)
             ),
         )?;
     }
-    write("grammar.gbnf", prompt::GRAMMAR)?;
+    if let Some(g) = lm.profile.grammar(&super::api::JudgeMode::Full) {
+        write("grammar.gbnf", &g.text)?;
+    }
     let settings = serde_json::json!({ "sampler": config.sampler, "seed": config.seed });
     write("sampler.json", &serde_json::to_string_pretty(&settings)?)?;
     println!(

@@ -3,12 +3,13 @@
 use super::api::{Event, JudgeMode, ModelInfo};
 use super::config::config_from_select;
 use super::engine::LoadedModel;
-use super::parse::{Dialect, parse_judgment};
+use super::parse::{ParserSpec, parse_with};
+use super::profile::{Profile, ProfileOrigin};
 use super::prompt;
 use super::worker::{BlockingJudge, JobOutcome};
-use crate::cli::{BenchArgs, JudgeArgs, ModelArgs};
+use crate::cli::{BenchArgs, JudgeArgs, ModelArgs, ProfilesArgs};
 use crate::context::Context;
-use crate::domain::{JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
+use crate::domain::{JudgeProvenance, JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
 use crate::paths;
 use crate::sanitize;
 use crate::store::{CaseFilter, Store};
@@ -39,6 +40,8 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let config = config_from_select(&args.model, args.seed, !args.no_grammar)?;
+    let profile = config.profile.clone();
+    let has_grammar = profile.grammar(&JudgeMode::Full).is_some();
     let interrupted = Arc::new(AtomicBool::new(false));
     // A second Ctrl-C ends the process at once; the first one stops after the current save.
     signal_hook::flag::register_conditional_shutdown(
@@ -52,11 +55,13 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     let mut judge = BlockingJudge::start(config)?;
     let info = judge.info().clone();
     eprintln!(
-        "judge: {} ({} threads, template {}, {})",
+        "judge: {} ({} threads, template {}, profile {} {}, {})",
         info.file_name,
         info.threads,
         info.template,
-        if args.no_grammar {
+        profile.name,
+        profile.short_hash(),
+        if args.no_grammar || !has_grammar {
             "no grammar"
         } else {
             "grammar"
@@ -224,6 +229,8 @@ struct ImportLine {
     model_sha256: Option<String>,
     template_version: Option<String>,
     seed: Option<u32>,
+    /// The profile (prompt contract) the judge was run with, if known; recorded by name.
+    profile: Option<String>,
 }
 
 fn import_judgments(ctx: &Context, file: &Path) -> Result<ExitCode> {
@@ -280,7 +287,12 @@ fn import_judgments(ctx: &Context, file: &Path) -> Result<ExitCode> {
 }
 
 fn imported_judgment(case_id: i64, rec: &ImportLine) -> NewJudgment {
-    let parsed = parse_judgment(&rec.raw, Dialect::Tolerant);
+    // Every known shape is read; a named profile adds its own verdict choices (e.g. [[C]] = tie).
+    let mut spec = ParserSpec::tolerant();
+    if let Some(p) = rec.profile.as_deref().and_then(Profile::builtin) {
+        spec.verdict = p.verdict_slot();
+    }
+    let parsed = parse_with(&rec.raw, spec);
     let map = |v: Verdict| if rec.swapped { v.swapped() } else { v };
     NewJudgment {
         case_id,
@@ -309,9 +321,12 @@ fn imported_judgment(case_id: i64, rec: &ImportLine) -> NewJudgment {
         tokens_generated: None,
         ms_prefill: None,
         ms_generate: None,
-        provenance: Default::default(),
-        judge_type: None,
-        solution: None,
+        provenance: JudgeProvenance {
+            profile: rec.profile.clone(),
+            ..Default::default()
+        },
+        judge_type: parsed.judge_type,
+        solution: parsed.solution,
         verdict_sampled: None,
     }
 }
@@ -348,6 +363,57 @@ fn describe_model(info: &ModelInfo, prefix_tokens: usize) -> String {
         prompt::template_version(),
         prefix_tokens,
     )
+}
+
+/// `rubricate profiles`: every profile with its origin and content hash; a broken user
+/// profile is listed with its error (and makes the exit status non-zero).
+pub fn run_profiles(args: &ProfilesArgs) -> Result<ExitCode> {
+    let list = Profile::list();
+    let broken = list.iter().filter(|p| p.is_err()).count();
+    if args.json {
+        let rows: Vec<serde_json::Value> = list
+            .iter()
+            .map(|p| match p {
+                Ok(p) => serde_json::json!({
+                    "name": p.name,
+                    "origin": match &p.origin {
+                        ProfileOrigin::BuiltIn => "built-in".to_string(),
+                        ProfileOrigin::File(path) => path.display().to_string(),
+                    },
+                    "hash": p.hash,
+                    "description": p.description,
+                    "grammar": p.grammar(&JudgeMode::Full).is_some(),
+                    "verdict_choices": p.verdict.choices.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>(),
+                    "max_tokens": p.sampler.max_tokens,
+                    "n_ctx": p.n_ctx,
+                }),
+                Err(e) => serde_json::json!({ "error": format!("{e:#}") }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!(
+            "{:<18} {:<14} {:<12}  description",
+            "name", "origin", "hash"
+        );
+        for p in &list {
+            match p {
+                Ok(p) => println!(
+                    "{:<18} {:<14} {:<12}  {}",
+                    sanitize::visible_line(&p.name),
+                    sanitize::visible_line(&p.origin.to_string()),
+                    p.short_hash(),
+                    sanitize::visible_line(&p.description)
+                ),
+                Err(e) => println!("error: {}", sanitize::visible_line(&format!("{e:#}"))),
+            }
+        }
+    }
+    Ok(if broken > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub fn run_bench(_ctx: &Context, args: &BenchArgs) -> Result<ExitCode> {

@@ -3,9 +3,9 @@
 
 use super::api::JudgeConfig;
 use super::gguf::{self, GgufError, GgufSummary};
+use super::profile::Profile;
 use crate::cli::ModelSelect;
 use crate::config::Config;
-use crate::domain::SamplerSettings;
 use crate::paths;
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -48,14 +48,23 @@ pub fn config_from_select(select: &ModelSelect, seed: u32, grammar: bool) -> Res
             .unwrap_or(2),
     };
     let config = Config::load()?;
+    let profile = Profile::select(select.profile.as_deref(), &config)?;
+    let mut sampler = profile.sampler.clone();
+    match select.max_tokens {
+        Some(0) => bail!("--max-tokens must be at least 1"),
+        Some(n) => sampler.max_tokens = n,
+        None => {}
+    }
     Ok(JudgeConfig {
         model_path: resolve_model_path_with(select, &config)?,
         threads,
-        n_ctx: DEFAULT_N_CTX,
+        // Long-reasoning profiles ask for more room; the model's trained length caps it.
+        n_ctx: profile.n_ctx.max(DEFAULT_N_CTX),
         template: select.template.clone().or(config.template),
         grammar,
         seed,
-        sampler: SamplerSettings::default(),
+        sampler,
+        profile,
     })
 }
 

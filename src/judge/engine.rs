@@ -6,10 +6,11 @@
 
 use super::api::{JudgeConfig, JudgeMode, JudgeRequest, ModelInfo};
 use super::config;
-use super::parse::{Dialect, Parsed, Segment, StreamParser, Utf8Stream};
+use super::parse::{Parsed, Segment, Utf8Stream};
+use super::profile::{Profile, RenderedPrompt};
 use super::prompt::{self, PromptFrame};
 use super::sampler::{self, JudgeSampler, SamplerStats};
-use crate::domain::{JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
+use crate::domain::{JudgeProvenance, JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -45,8 +46,13 @@ pub struct LoadedModel {
     frame: PromptFrame,
     /// The shared prefix, tokenized once; every case's prompt starts with exactly these.
     prefix_tokens: Vec<LlamaToken>,
-    verdict_tokens: [LlamaToken; 3],
+    /// First token of each of the profile's verdict choices (A, B, and tie if it has one).
+    verdict_tokens: Vec<LlamaToken>,
+    pub profile: Profile,
 }
+
+/// Tokens kept free at the end of the context for the verdict opener, choice and closer.
+const VERDICT_ROOM: usize = 32;
 
 /// Names of llama.cpp's built-in chat templates offered as fallbacks.
 pub const NAMED_TEMPLATES: &[&str] = &[
@@ -90,16 +96,37 @@ impl LoadedModel {
         })?;
         let (template, template_name) =
             choose_template(&model, config.template.as_deref(), summary.architecture())?;
-        let frame = render_frame(&model, &template).ok_or_else(|| {
+        let profile = config.profile.clone();
+        let frame = render_frame(&model, &template, profile.system.as_deref()).ok_or_else(|| {
             format!("the chat template {template_name:?} could not be applied; pass --template chatml (or another of {})", NAMED_TEMPLATES.join(", "))
         })?;
         let vocab = model.vocab();
         let prefix_tokens = vocab.tokenize(frame.prefix.as_bytes(), true, true);
         let first = |s: &str| vocab.tokenize(s.as_bytes(), false, false).first().copied();
-        let verdict_tokens = match (first("A"), first("B"), first("tie")) {
-            (Some(a), Some(b), Some(t)) if a != b && a != t && b != t => [a, b, t],
-            _ => return Err("the model's vocabulary cannot tell A, B and tie apart".to_string()),
-        };
+        let verdict_tokens: Vec<LlamaToken> = profile
+            .verdict
+            .choices
+            .iter()
+            .filter_map(|(c, _)| first(c))
+            .collect();
+        let mut distinct = verdict_tokens.clone();
+        distinct.sort_by_key(|t| t.0);
+        distinct.dedup();
+        if verdict_tokens.len() != profile.verdict.choices.len()
+            || distinct.len() != verdict_tokens.len()
+        {
+            return Err(format!(
+                "the model's vocabulary cannot tell the verdict choices {} of profile {} apart",
+                profile
+                    .verdict
+                    .choices
+                    .iter()
+                    .map(|(c, _)| format!("{c:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                profile.name
+            ));
+        }
         let info = ModelInfo {
             path: path.clone(),
             file_name: file_name(path),
@@ -121,7 +148,13 @@ impl LoadedModel {
             frame,
             prefix_tokens,
             verdict_tokens,
+            profile,
         })
+    }
+
+    /// The case-specific text that follows the shared prefix, for the loaded profile.
+    pub fn case_text(&self, case: &crate::domain::Case, swapped: bool, mode: &JudgeMode) -> String {
+        case_text(&self.frame, &self.profile.render(case, swapped, mode))
     }
 
     /// Tokens of the shared prefix (instructions), the same for every case.
@@ -175,11 +208,29 @@ fn choose_template(
     }
 }
 
+/// The user turn, the end of the turn and the judge's turn header, and any prefill.
+fn case_text(frame: &PromptFrame, rendered: &RenderedPrompt) -> String {
+    let mut text = rendered.user.clone();
+    text.push_str(&frame.suffix);
+    text.push_str(&rendered.assistant_prefix);
+    text
+}
+
 /// Render [system, user = sentinel] and split it; if the template drops the system turn,
-/// the instructions open the user turn instead.
-fn render_frame(model: &LlamaModel, template: &LlamaChatTemplate) -> Option<PromptFrame> {
-    let system = prompt::SYSTEM_PROMPT.trim_end();
+/// the instructions open the user turn instead. A profile without a system prompt renders
+/// the user turn alone.
+fn render_frame(
+    model: &LlamaModel,
+    template: &LlamaChatTemplate,
+    system: Option<&str>,
+) -> Option<PromptFrame> {
     let msg = |role: &str, content: &str| LlamaChatMessage::new(role.into(), content.into()).ok();
+    let Some(system) = system.map(str::trim_end) else {
+        let r = model
+            .apply_chat_template(template, &[msg("user", prompt::SENTINEL)?], true)
+            .ok()?;
+        return PromptFrame::split(&r);
+    };
     let with_system = [msg("system", system)?, msg("user", prompt::SENTINEL)?];
     if let Ok(r) = model.apply_chat_template(template, &with_system, true)
         && let Some(f) = PromptFrame::split(&r)
@@ -293,7 +344,7 @@ impl<'m> Engine<'m> {
             ctx,
             batch: LlamaBatch::new(PREFILL_CHUNK, 1),
             cached_prefix: 0,
-            template_version: prompt::template_version(),
+            template_version: lm.profile.template_version(),
         })
     }
 
@@ -335,6 +386,14 @@ impl<'m> Engine<'m> {
     }
 
     /// Judge one case. `on` sees prefill progress and every generated section text; it may stop the run.
+    ///
+    /// The verdict is read, never sampled: generation runs until the profile's verdict opener
+    /// (`<verdict>`, `<answer>[[`, `[[`) — written by the model, or by rubricate once the
+    /// grammar is complete — and the probabilities of the choices are read from the logits
+    /// right after it. The stored verdict is the most probable choice; the choice the sampler
+    /// would have drawn is kept apart. If the model stops (end of text or the token limit)
+    /// without writing the opener, rubricate appends it, reads the verdict the same way and
+    /// marks the judgment as not parsed, saying so.
     pub fn run(
         &mut self,
         req: &JudgeRequest,
@@ -343,17 +402,15 @@ impl<'m> Engine<'m> {
     ) -> Result<RunOutcome, RunError> {
         let started = Instant::now();
         let lm = self.lm;
-        let given = match &req.mode {
-            JudgeMode::Full => None,
-            JudgeMode::RubricGiven(r) => Some(r.as_str()),
-        };
-        let case_text = lm.frame.case_text(&req.case, req.swapped, given);
+        let profile = &lm.profile;
+        let slot = &profile.verdict;
+        let case_text = lm.case_text(&req.case, req.swapped, &req.mode);
         let case_tokens = lm.model.vocab().tokenize(case_text.as_bytes(), false, true);
         let n_prefix = lm.prefix_tokens.len();
         let n_prompt = n_prefix + case_tokens.len();
         let n_ctx = self.ctx.n_ctx() as usize;
         // Room for at least a short judgment and the verdict.
-        if n_prompt + 64 > n_ctx {
+        if n_prompt + 2 * VERDICT_ROOM > n_ctx {
             return Err(RunError::Failed(format!(
                 "case {} is too long for the judge: {n_prompt} prompt tokens, the context holds {n_ctx}",
                 req.case.id
@@ -400,32 +457,29 @@ impl<'m> Engine<'m> {
 
         // Generation.
         let gen_started = Instant::now();
+        let grammar = if opts.grammar {
+            profile.grammar(&req.mode)
+        } else {
+            None
+        };
+        let grammar_end = grammar.as_ref().and(profile.grammar_end.as_deref());
         let mut sampler = JudgeSampler::new(
             &lm.model,
             &opts.sampler,
             opts.seed,
             opts.grammar_first,
-            opts.grammar.then_some((
-                prompt::GRAMMAR,
-                if given.is_some() {
-                    prompt::GRAMMAR_ROOT_GIVEN
-                } else {
-                    prompt::GRAMMAR_ROOT_FULL
-                },
-            )),
+            grammar.as_ref().map(|g| (g.text.as_str(), g.root.as_str())),
         )
         .map_err(RunError::Failed)?;
-        let mut parser = match given {
-            Some(r) => StreamParser::after_given_rubric(Dialect::Native, r),
-            None => StreamParser::new(Dialect::Native),
-        };
+        let mut parser = profile.stream_parser(&req.mode);
         let mut utf8 = Utf8Stream::default();
         let mut raw = String::new();
         let mut pos = n_prompt;
         let mut generated = 0usize;
         let mut ms_first_token = 0.0;
-        let mut probs: Option<[f64; 3]> = None;
-        let max_new = (opts.sampler.max_tokens as usize).min(n_ctx - n_prompt - 16);
+        let mut probs: Option<Vec<f64>> = None;
+        let mut forced: Option<String> = None;
+        let max_new = (opts.sampler.max_tokens as usize).min(n_ctx - n_prompt - VERDICT_ROOM);
         let mut hit_max = false;
         let vocab = lm.model.vocab();
         let mut piece = Vec::with_capacity(32);
@@ -454,37 +508,41 @@ impl<'m> Engine<'m> {
             generated += 1;
             piece.clear();
             vocab.token_to_piece_into(token, &mut piece, false, None);
-            let text = utf8.push(&piece);
+            let mut text = utf8.push(&piece);
+            // Did this token complete the verdict opener (possibly with more text after it)?
+            let opener_end = find_opener(&raw, &text, &slot.open, profile.parser.think);
+            let whole_token = opener_end.is_none_or(|e| e == text.len());
+            if let Some(end) = opener_end {
+                text.truncate(end);
+            }
             raw.push_str(&text);
-            let flow = emit(parser.push(&text), on);
-            if flow == Flow::Stop {
+            if emit(parser.push(&text), on) == Flow::Stop {
                 return Err(RunError::Stopped);
             }
-            if opts.grammar && raw.ends_with(prompt::ANALYSIS_CLOSE) {
-                // The grammar is complete: append the verdict tag ourselves and read the
-                // verdict from the logits right after it.
-                let mut forced = vec![token];
-                forced.extend(vocab.tokenize(prompt::VERDICT_OPEN.as_bytes(), false, false));
-                self.decode(&forced, pos, &mut |_| Flow::Continue)?;
-                let p = sampler::choice_probabilities(
-                    self.ctx.get_logits_ith(self.last_logits()),
-                    &lm.verdict_tokens,
-                );
-                let pick = sampler::draw(
-                    &p,
-                    opts.sampler.temperature,
-                    sampler::uniform(opts.seed as u64, req.case.id as u64),
-                );
-                let letter = ["A", "B", "tie"][pick];
-                let tail = format!("{}{letter}{}", prompt::VERDICT_OPEN, prompt::VERDICT_CLOSE);
-                raw.push_str(&tail);
-                emit(parser.push(&tail), on);
-                probs = Some([p[0], p[1], p[2]]);
-                generated += 1;
+            let grammar_done = grammar_end.is_some_and(|e| raw.ends_with(e));
+            if opener_end.is_some() || grammar_done {
+                // Bring the KV cache to "everything up to the opener" and read the logits there.
+                let mut tail = Vec::new();
+                if grammar_done {
+                    // The grammar is complete: rubricate writes the opener itself.
+                    tail.push(token);
+                    let opener = format!("{}{}", slot.lead, slot.open);
+                    tail.extend(vocab.tokenize(opener.as_bytes(), false, false));
+                    raw.push_str(&opener);
+                    emit(parser.push(&opener), on);
+                } else if whole_token {
+                    tail.push(token);
+                } else {
+                    // The token ran past the opener: evaluate only its part up to the opener.
+                    tail.extend(vocab.tokenize(text.as_bytes(), false, false));
+                }
+                self.decode(&tail, pos, &mut |_| Flow::Continue)?;
+                pos += tail.len();
+                probs = Some(self.read_choices());
                 break;
             }
             if parser.is_done() {
-                // The model closed the verdict itself (no grammar): nothing more to read.
+                // The verdict section closed without the opener being seen: nothing more to read.
                 break;
             }
             self.batch.clear();
@@ -497,29 +555,63 @@ impl<'m> Engine<'m> {
             })?;
             pos += 1;
             idx = 0;
-            if !opts.grammar {
-                // Without the grammar the model writes the verdict tag itself; the logits
-                // right after it are the verdict position.
-                if probs.is_none() && raw.ends_with("<verdict>") {
-                    let p = sampler::choice_probabilities(
-                        self.ctx.get_logits_ith(idx),
-                        &lm.verdict_tokens,
-                    );
-                    probs = Some([p[0], p[1], p[2]]);
-                }
-            }
             if on(Progress::Tick) == Flow::Stop {
                 return Err(RunError::Stopped);
             }
         }
         let rest = utf8.finish();
-        if !rest.is_empty() {
+        if probs.is_none() && !rest.is_empty() {
             raw.push_str(&rest);
             emit(parser.push(&rest), on);
         }
+        if probs.is_none() && !parser.is_done() {
+            // The model stopped without the opener: append it and read the verdict there.
+            let lead = match (&slot.lead_unclosed, parser.in_reasoning()) {
+                (Some(l), true) => l.as_str(),
+                _ => slot.lead.as_str(),
+            };
+            let opener = format!("{lead}{}", slot.open);
+            let tokens = vocab.tokenize(opener.as_bytes(), false, false);
+            if pos + tokens.len() + 4 <= n_ctx {
+                self.decode(&tokens, pos, &mut |_| Flow::Continue)?;
+                raw.push_str(&opener);
+                emit(parser.push(&opener), on);
+                probs = Some(self.read_choices());
+                forced = Some(format!(
+                    "the model stopped ({}) without writing {:?}; rubricate appended it and read the verdict there",
+                    if hit_max {
+                        format!("at the limit of {max_new} tokens")
+                    } else {
+                        "end of text".to_string()
+                    },
+                    slot.open
+                ));
+            }
+        }
+        let mut sampled = None;
+        if let Some(p) = &probs {
+            let best = argmax(p);
+            sampled = Some(
+                slot.choices[sampler::draw(
+                    p,
+                    opts.sampler.temperature,
+                    sampler::uniform(opts.seed as u64, req.case.id as u64),
+                )]
+                .1,
+            );
+            let tail = format!("{}{}", slot.choices[best].0, slot.close);
+            raw.push_str(&tail);
+            emit(parser.push(&tail), on);
+            generated += 1;
+        }
         let ms_generate = ms_since(gen_started);
         let mut parsed = parser.finish();
-        if hit_max && parsed.error.is_some() {
+        if let Some(f) = forced {
+            parsed.error = Some(match parsed.error {
+                Some(e) => format!("{f}; {e}"),
+                None => f,
+            });
+        } else if hit_max && parsed.error.is_some() {
             parsed.error = Some(format!(
                 "{} (generation stopped at the limit of {max_new} tokens)",
                 parsed.error.unwrap_or_default()
@@ -528,8 +620,10 @@ impl<'m> Engine<'m> {
         let judgment = self.judgment(
             req,
             opts,
+            grammar.is_some(),
             parsed,
             probs,
+            sampled,
             raw,
             n_prompt,
             generated,
@@ -552,13 +646,23 @@ impl<'m> Engine<'m> {
         })
     }
 
+    /// Probabilities of the profile's choices at the last evaluated position.
+    fn read_choices(&self) -> Vec<f64> {
+        sampler::choice_probabilities(
+            self.ctx.get_logits_ith(self.last_logits()),
+            &self.lm.verdict_tokens,
+        )
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn judgment(
         &self,
         req: &JudgeRequest,
         opts: &RunOptions,
+        grammar: bool,
         parsed: Parsed,
-        probs: Option<[f64; 3]>,
+        probs: Option<Vec<f64>>,
+        sampled: Option<Verdict>,
         raw: String,
         n_prompt: usize,
         generated: usize,
@@ -567,10 +671,28 @@ impl<'m> Engine<'m> {
     ) -> NewJudgment {
         // The model saw the answers in presented order; store everything in the case's own letters.
         let map = |v: Verdict| if req.swapped { v.swapped() } else { v };
-        let (p_a, p_b, p_tie) = match probs {
-            Some([a, b, t]) if req.swapped => (Some(b), Some(a), Some(t)),
-            Some([a, b, t]) => (Some(a), Some(b), Some(t)),
-            None => (None, None, None),
+        // Probabilities by meaning (the profile's choice order is A, B, tie).
+        let by = |v: Verdict| -> Option<f64> {
+            let p = probs.as_ref()?;
+            let i = self
+                .lm
+                .profile
+                .verdict
+                .choices
+                .iter()
+                .position(|(_, x)| *x == v)?;
+            p.get(i).copied()
+        };
+        let (pa, pb, pt) = (by(Verdict::A), by(Verdict::B), by(Verdict::Tie));
+        let (p_a, p_b, p_tie) = if req.swapped {
+            (pb, pa, pt)
+        } else {
+            (pa, pb, pt)
+        };
+        // The stored verdict is the most probable choice (greedy), never a sample.
+        let verdict = match &probs {
+            Some(p) => Some(self.lm.profile.verdict.choices[argmax(p)].1),
+            None => parsed.verdict,
         };
         let given = match &req.mode {
             JudgeMode::RubricGiven(r) => Some(r.clone()),
@@ -585,13 +707,13 @@ impl<'m> Engine<'m> {
             model_file: info.file_name.clone(),
             model_sha256: info.sha256.clone(),
             template_version: self.template_version.clone(),
-            grammar: opts.grammar,
+            grammar,
             sampler: opts.sampler.clone(),
             seed: Some(opts.seed),
             // In rubric-given mode the rubric is the reviewer's, verbatim.
             rubric: given.or(parsed.rubric),
             analysis: parsed.analysis,
-            verdict: parsed.verdict.map(map),
+            verdict: verdict.map(map),
             p_a,
             p_b,
             p_tie,
@@ -602,14 +724,110 @@ impl<'m> Engine<'m> {
             tokens_generated: Some(generated as u32),
             ms_prefill: Some(ms_prefill.round() as u32),
             ms_generate: Some(ms_generate.round() as u32),
-            provenance: Default::default(),
-            judge_type: None,
-            solution: None,
-            verdict_sampled: None,
+            provenance: JudgeProvenance {
+                profile: Some(self.lm.profile.name.clone()),
+                profile_hash: Some(self.lm.profile.hash.clone()),
+                backend: Some(BACKEND.to_string()),
+                server_url: None,
+                server_model: None,
+            },
+            judge_type: parsed.judge_type,
+            solution: parsed.solution,
+            verdict_sampled: sampled.map(map),
         }
     }
 }
 
+/// The backend name recorded with in-process judgments.
+pub const BACKEND: &str = "llama.cpp";
+
+/// Index of the largest probability (the first one on a tie).
+pub fn argmax(p: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, x) in p.iter().enumerate() {
+        if *x > p[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Where the verdict opener ends inside `text` (the new token's text), if `raw + text`
+/// now contains it and `raw` did not. With `think`, an opener inside the reasoning (the
+/// model quoting the format while thinking) does not count: `</think>` must come first.
+fn find_opener(raw: &str, text: &str, open: &str, think: bool) -> Option<usize> {
+    if text.is_empty() || open.is_empty() {
+        return None;
+    }
+    // Only the end of `raw` can hold the start of an opener that `text` completes.
+    let mut from = raw.len().saturating_sub(open.len());
+    while !raw.is_char_boundary(from) {
+        from -= 1;
+    }
+    let carried = raw.len() - from;
+    let window = format!("{}{}", &raw[from..], text);
+    for (at, _) in window.match_indices(open) {
+        let Some(end) = (at + open.len()).checked_sub(carried).filter(|e| *e > 0) else {
+            continue;
+        };
+        if think {
+            let before = from + at;
+            let thought = format!("{raw}{text}");
+            if !thought[..before].contains("</think>") {
+                continue;
+            }
+        }
+        return Some(end);
+    }
+    None
+}
+
 fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_takes_the_most_probable_choice() {
+        assert_eq!(argmax(&[0.2, 0.7, 0.1]), 1);
+        assert_eq!(argmax(&[0.55, 0.45]), 0);
+        assert_eq!(argmax(&[0.1, 0.3, 0.6]), 2);
+        assert_eq!(argmax(&[0.5, 0.5]), 0);
+    }
+
+    #[test]
+    fn the_opener_is_found_across_tokens_and_cut_after_it() {
+        // Completed exactly by the new token.
+        assert_eq!(
+            find_opener("x <answer>", "[[", "<answer>[[", false),
+            Some(2)
+        );
+        // The new token runs past it: the cut keeps only the opener.
+        assert_eq!(
+            find_opener("x <ans", "wer>[[A", "<answer>[[", false),
+            Some(6)
+        );
+        // Already seen earlier: not again.
+        assert_eq!(find_opener("<answer>[[", "A", "<answer>[[", false), None);
+        assert_eq!(find_opener("no", " opener", "<answer>[[", false), None);
+        // While thinking, a quoted format does not count; after </think> it does.
+        assert_eq!(
+            find_opener("the format is ", "<answer>[[", "<answer>[[", true),
+            None
+        );
+        assert_eq!(
+            find_opener(
+                "quoted <answer>[[A]]</answer>\n</think>\n\n",
+                "<answer>[[",
+                "<answer>[[",
+                true
+            ),
+            Some(10)
+        );
+        // Multi-byte text before the opener.
+        assert_eq!(find_opener("é‹", "[[", "[[", false), Some(2));
+    }
 }

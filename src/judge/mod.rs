@@ -11,6 +11,7 @@ pub mod config;
 pub mod engine;
 pub mod gguf;
 pub mod parse;
+pub mod profile;
 pub mod prompt;
 pub mod sampler;
 pub mod worker;

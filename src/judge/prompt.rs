@@ -1,4 +1,4 @@
-//! The judge prompt: instructions and grammar (text in `assets/judge/`, compiled in) and
+//! The judge prompt: instructions and grammar (text in `assets/judge/rubricate/`, compiled in; see profile.rs) and
 //! how a case is put into it. Pure: the chat template is applied by the caller.
 
 use crate::domain::{Case, Message};
@@ -6,11 +6,11 @@ use crate::sanitize;
 use sha2::{Digest, Sha256};
 
 /// Shared by every case: evaluated once per loaded model and kept in the KV cache.
-pub const SYSTEM_PROMPT: &str = include_str!("../../assets/judge/system.txt");
+pub const SYSTEM_PROMPT: &str = include_str!("../../assets/judge/rubricate/system.txt");
 /// One case: `{conversation}`, `{answer_a}`, `{answer_b}` are filled in.
-pub const USER_TEMPLATE: &str = include_str!("../../assets/judge/user.txt");
+pub const USER_TEMPLATE: &str = include_str!("../../assets/judge/rubricate/user.txt");
 /// GBNF with two roots: `root` (rubric and analysis) and `given` (analysis only).
-pub const GRAMMAR: &str = include_str!("../../assets/judge/judgment.gbnf");
+pub const GRAMMAR: &str = include_str!("../../assets/judge/rubricate/judgment.gbnf");
 pub const GRAMMAR_ROOT_FULL: &str = "root";
 pub const GRAMMAR_ROOT_GIVEN: &str = "given";
 
@@ -57,7 +57,7 @@ pub fn neutralize(text: &str) -> String {
 }
 
 /// The conversation before the two answers, as one block of text.
-fn conversation_text(prompt: &[Message]) -> String {
+pub(crate) fn conversation_text(prompt: &[Message]) -> String {
     if let [only] = prompt
         && only.role == "user"
     {
@@ -71,7 +71,7 @@ fn conversation_text(prompt: &[Message]) -> String {
 }
 
 /// Fill `{name}` placeholders in one pass, so placeholder-like text inside a value stays as is.
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
+pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
     let mut out =
         String::with_capacity(template.len() + values.iter().map(|v| v.1.len()).sum::<usize>());
     let mut rest = template;

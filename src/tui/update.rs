@@ -721,6 +721,9 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
                     match section {
                         Section::Rubric => j.pane.doc.push_heading("Rubric"),
                         Section::Analysis => j.pane.doc.push_heading("Analysis"),
+                        Section::Reasoning => j.pane.doc.push_heading("Reasoning"),
+                        Section::Type => j.pane.doc.push_heading("Task type"),
+                        Section::Solution => j.pane.doc.push_heading("Judge's solution"),
                         Section::Verdict => {}
                     }
                     j.section = Some(section);

@@ -38,6 +38,9 @@ fn job_status(app: &App, job: &Job) -> String {
                 crate::judge::Section::Rubric => "rubric",
                 crate::judge::Section::Analysis => "analysis",
                 crate::judge::Section::Verdict => "verdict",
+                crate::judge::Section::Reasoning => "reasoning",
+                crate::judge::Section::Type => "type",
+                crate::judge::Section::Solution => "solution",
             };
             match rate(job.tokens.saturating_sub(1), secs) {
                 Some(r) => format!("{what} · {section} · {} tok · {r:.0} tok/s", job.tokens),
