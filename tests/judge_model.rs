@@ -311,3 +311,83 @@ fn truncated_model_file_is_a_clear_error() {
     let (msg, _) = wait_unavailable(with_model(&path));
     assert!(msg.contains("not a usable GGUF model"), "{msg}");
 }
+
+fn most_probable(j: &NewJudgment) -> Option<Verdict> {
+    let mut best: Option<(Verdict, f64)> = None;
+    for (v, p) in [
+        (Verdict::A, j.p_a),
+        (Verdict::B, j.p_b),
+        (Verdict::Tie, j.p_tie),
+    ] {
+        if let Some(p) = p
+            && best.is_none_or(|(_, b)| p > b)
+        {
+            best = Some((v, p));
+        }
+    }
+    best.map(|(v, _)| v)
+}
+
+/// Issue 8: the stored verdict is the most probable choice at the verdict position, in
+/// both orders; the sampled one is kept apart.
+#[test]
+fn every_local_verdict_is_the_most_probable_choice() {
+    use rubricate::judge::profile::Profile;
+    let mut judge = judge();
+    for (id, swapped) in [
+        ("sample-003", false),
+        ("sample-004", true),
+        ("sample-010", false),
+    ] {
+        let j = judge.judge(sample(id), JudgeMode::Full, swapped).unwrap();
+        assert_probabilities(&j);
+        assert_eq!(j.verdict, most_probable(&j), "{id}: {j:?}");
+        assert!(j.verdict_sampled.is_some());
+        assert_eq!(j.provenance.profile.as_deref(), Some("rubricate"));
+        assert_eq!(
+            j.provenance.profile_hash,
+            Some(Profile::default_profile().hash)
+        );
+        assert_eq!(j.provenance.backend.as_deref(), Some("llama.cpp"));
+        assert_eq!(j.provenance.server_url, None);
+    }
+}
+
+/// A long-reasoning profile in-process, rubric given in the user turn, stopped early by the
+/// token limit: the verdict is still read (after the appended opener) and the judgment says so.
+#[test]
+fn rm_r1_reasoning_profile_reads_a_verdict_even_when_cut_short() {
+    use rubricate::judge::profile::Profile;
+    let mut config = config();
+    config.profile = Profile::builtin("rm-r1-reasoning").unwrap();
+    config.sampler = config.profile.sampler.clone();
+    config.sampler.max_tokens = 24;
+    let mut judge = BlockingJudge::start(config).expect("the model loads");
+    let j = judge
+        .judge(
+            sample("sample-002"),
+            JudgeMode::RubricGiven("1. Correctness (100%)".into()),
+            false,
+        )
+        .unwrap();
+    assert_eq!(j.provenance.profile.as_deref(), Some("rm-r1-reasoning"));
+    assert_eq!(j.p_tie, None, "RM-R1 has no tie");
+    let (a, b) = (j.p_a.unwrap(), j.p_b.unwrap());
+    assert!((a + b - 1.0).abs() < 1e-9);
+    assert_eq!(j.verdict, most_probable(&j));
+    assert_eq!(j.rubric.as_deref(), Some("1. Correctness (100%)"));
+    assert!(j.raw.contains("<answer>[["), "{}", j.raw);
+    if j.tokens_generated.unwrap() > 24 {
+        assert!(!j.parse_ok);
+        assert!(
+            j.parse_error.as_deref().unwrap().contains("appended"),
+            "{:?}",
+            j.parse_error
+        );
+        assert!(
+            j.raw.contains("</think>"),
+            "the reasoning was closed before the opener: {}",
+            j.raw
+        );
+    }
+}

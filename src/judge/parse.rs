@@ -656,6 +656,39 @@ fn read_verdict(text: &str, spec: &ParserSpec) -> Result<Verdict, String> {
     }
 }
 
+/// RM-R1's inline tags made readable for the judge pane (display only; the stored text keeps
+/// them): `<quote_A>x</quote_A>` becomes `A said: "x"`, `<summary_B>x</summary_B>` becomes
+/// `B, in short: x`, `<justify>x</justify>` becomes `Why: x`. Unknown or unclosed tags stay.
+pub fn readable(text: &str) -> String {
+    const TAGS: &[(&str, &str, &str)] = &[
+        ("quote_A", "A said: \"", "\""),
+        ("quote_B", "B said: \"", "\""),
+        ("summary_A", "A, in short: ", ""),
+        ("summary_B", "B, in short: ", ""),
+        ("justify", "Why: ", ""),
+    ];
+    let mut out = text.to_string();
+    for (name, before, after) in TAGS {
+        let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+        let mut result = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(&open) {
+            let body_start = at + open.len();
+            let Some(len) = rest[body_start..].find(&close) else {
+                break;
+            };
+            result.push_str(&rest[..at]);
+            result.push_str(before);
+            result.push_str(rest[body_start..body_start + len].trim());
+            result.push_str(after);
+            rest = &rest[body_start + len + close.len()..];
+        }
+        result.push_str(rest);
+        out = result;
+    }
+    out
+}
+
 /// Turns a stream of token bytes into text, holding back an incomplete UTF-8 sequence
 /// until the token that completes it arrives (a character can span tokens).
 #[derive(Debug, Default)]
@@ -1081,5 +1114,15 @@ mod tests {
             Dialect::Native,
         );
         assert!(!native.ok());
+    }
+
+    #[test]
+    fn rm_r1_inline_tags_read_as_plain_text() {
+        let t = "<quote_A>I can't</quote_A> vs <summary_B> lists steps </summary_B>\n<justify>safety first</justify> <quote_B>open";
+        assert_eq!(
+            readable(t),
+            "A said: \"I can't\" vs B, in short: lists steps\nWhy: safety first <quote_B>open"
+        );
+        assert_eq!(readable("plain"), "plain");
     }
 }

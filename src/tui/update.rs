@@ -480,13 +480,28 @@ fn judge_doc(j: Option<&Judgment>, draft: Option<&Draft>) -> Doc {
     let draft_analysis = draft.and_then(|d| d.analysis.as_deref());
     let rubric = draft_rubric.or(j.j.rubric.as_deref());
     let analysis = draft_analysis.or(j.j.analysis.as_deref());
+    if let Some(t) = j.j.judge_type.as_deref() {
+        d.push_heading(&format!("Task type: {t}"));
+    }
+    // RM-R1's quote/summary tags are shown as plain sentences; edits start from the stored text.
+    let shown = |text: &str, edited: bool| {
+        if edited {
+            text.to_string()
+        } else {
+            crate::judge::parse::readable(text)
+        }
+    };
     if let Some(r) = rubric {
         d.push_heading(match (draft_rubric.is_some(), j.j.rubric_given) {
             (true, _) => "Rubric · edited",
             (false, true) => "Rubric · given by the reviewer",
             (false, false) => "Rubric",
         });
-        d.push(r);
+        d.push(&shown(r, draft_rubric.is_some()));
+    }
+    if let Some(s) = j.j.solution.as_deref() {
+        d.push_heading("Judge's own solution");
+        d.push(s);
     }
     if let Some(a) = analysis {
         d.push_heading(if draft_analysis.is_some() {
@@ -494,7 +509,7 @@ fn judge_doc(j: Option<&Judgment>, draft: Option<&Draft>) -> Doc {
         } else {
             "Analysis"
         });
-        d.push(a);
+        d.push(&shown(a, draft_analysis.is_some()));
     }
     if !j.j.parse_ok {
         d.push_heading(&format!(
