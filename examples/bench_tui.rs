@@ -176,6 +176,7 @@ fn open(store: Store) -> (App, Edge<'static>) {
         judge: None,
         reviewer: "bench".into(),
         source: None,
+        writer: None,
     };
     for fx in app.init() {
         if let Some(m) = edge.execute(fx) {
@@ -322,6 +323,7 @@ fn latency() {
         judge: Some(injector),
         reviewer: "bench".into(),
         source: None,
+        writer: None,
     };
     let info = ModelInfo {
         file_name: "bench.gguf".into(),

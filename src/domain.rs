@@ -229,11 +229,13 @@ pub struct Judgment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReviewAction {
+    /// Gave a verdict where the model had none (not judged, or its output did not parse).
+    Decide,
     /// Took the model's verdict (and its rubric and analysis) as they are.
     Accept,
     /// Kept a verdict but changed the rubric or the analysis.
     Edit,
-    /// Chose a verdict different from the model's, or decided without one.
+    /// Chose a verdict different from the model's.
     Override,
     /// Set or cleared the flag.
     Flag,
@@ -246,6 +248,7 @@ pub enum ReviewAction {
 impl ReviewAction {
     pub fn as_str(self) -> &'static str {
         match self {
+            ReviewAction::Decide => "decide",
             ReviewAction::Accept => "accept",
             ReviewAction::Edit => "edit",
             ReviewAction::Override => "override",
@@ -256,6 +259,7 @@ impl ReviewAction {
     }
     pub fn parse(s: &str) -> Option<ReviewAction> {
         Some(match s {
+            "decide" => ReviewAction::Decide,
             "accept" => ReviewAction::Accept,
             "edit" => ReviewAction::Edit,
             "override" => ReviewAction::Override,
@@ -269,7 +273,10 @@ impl ReviewAction {
     pub fn is_decision(self) -> bool {
         matches!(
             self,
-            ReviewAction::Accept | ReviewAction::Edit | ReviewAction::Override
+            ReviewAction::Decide
+                | ReviewAction::Accept
+                | ReviewAction::Edit
+                | ReviewAction::Override
         )
     }
 }
@@ -290,6 +297,9 @@ pub struct NewReview {
     pub judgment_id: Option<i64>,
     /// For `Revert` rows: the row being undone.
     pub reverts_review_id: Option<i64>,
+    /// For decisions: whether the model's verdict, confidence and the answers' lengths
+    /// were hidden from the reviewer until then (blind mode).
+    pub blind: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -307,6 +317,9 @@ pub struct Review {
     pub seconds_spent: Option<f64>,
     pub judgment_id: Option<i64>,
     pub reverts_review_id: Option<i64>,
+    /// `None` on rows written before blind mode existed.
+    #[serde(default)]
+    pub blind: Option<bool>,
 }
 
 /// The current state of one case for one reviewer, folded from the append-only log.
@@ -386,6 +399,7 @@ mod tests {
             seconds_spent: None,
             judgment_id: None,
             reverts_review_id: reverts,
+            blind: None,
         }
     }
 

@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_reviews_rubrics",
         include_str!("../../migrations/0002_reviews_rubrics.sql"),
     ),
+    (
+        "0007_review_actions_blind",
+        include_str!("../../migrations/0007_review_actions_blind.sql"),
+    ),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

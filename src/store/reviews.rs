@@ -4,7 +4,7 @@ use anyhow::{Result, anyhow};
 use rusqlite::{Row, params};
 
 pub(super) const REVIEW_COLUMNS: &str = "id, created_at, case_id, reviewer, action, verdict, rubric, analysis, note, \
-     flagged, seconds_spent, judgment_id, reverts_review_id";
+     flagged, seconds_spent, judgment_id, reverts_review_id, blind";
 
 pub(super) fn review_from_row(r: &Row) -> rusqlite::Result<Review> {
     let action: String = r.get(4)?;
@@ -23,6 +23,7 @@ pub(super) fn review_from_row(r: &Row) -> rusqlite::Result<Review> {
         seconds_spent: r.get(10)?,
         judgment_id: r.get(11)?,
         reverts_review_id: r.get(12)?,
+        blind: r.get(13)?,
     })
 }
 
@@ -34,8 +35,8 @@ impl Store {
             .ok_or_else(|| anyhow!("a review row needs an action"))?;
         self.conn().execute(
             "INSERT INTO reviews (case_id, reviewer, action, verdict, rubric, analysis, note, flagged,
-                 seconds_spent, judgment_id, reverts_review_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 seconds_spent, judgment_id, reverts_review_id, blind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 r.case_id,
                 r.reviewer,
@@ -48,6 +49,7 @@ impl Store {
                 r.seconds_spent,
                 r.judgment_id,
                 r.reverts_review_id,
+                r.blind,
             ],
         )?;
         Ok(self.conn().last_insert_rowid())
