@@ -1,11 +1,13 @@
 //! rubricate: audit a reasoning reward model's judgments and curate preference data.
 
 pub mod cli;
+pub mod cli_docs;
 pub mod context;
 pub mod domain;
 pub mod formats;
 pub mod judge;
 pub mod logging;
+pub mod out;
 pub mod paths;
 pub mod sanitize;
 pub mod stats;
