@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod cli_docs;
+pub mod config;
 pub mod context;
 pub mod domain;
 pub mod formats;
@@ -9,6 +10,7 @@ pub mod judge;
 pub mod logging;
 pub mod out;
 pub mod paths;
+pub mod robust;
 pub mod sanitize;
 pub mod stats;
 pub mod store;

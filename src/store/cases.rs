@@ -15,6 +15,11 @@ pub enum CaseFilter {
     Flagged,
     /// Cases whose swap check contradicts the original judgment.
     Inconsistent,
+    /// Cases whose model verdict (position-robust when both orders are judged) differs
+    /// from the source's label, or whose two orders disagree with no probabilities to settle it.
+    ModelWrong,
+    /// Cases whose model verdict is within `LOW_MARGIN` of flipping.
+    LowMargin,
 }
 
 impl CaseFilter {
@@ -25,6 +30,8 @@ impl CaseFilter {
             CaseFilter::Disagree => "disagree",
             CaseFilter::Flagged => "flagged",
             CaseFilter::Inconsistent => "inconsistent",
+            CaseFilter::ModelWrong => "model-wrong",
+            CaseFilter::LowMargin => "low-margin",
         }
     }
     pub fn next(self) -> CaseFilter {
@@ -33,13 +40,14 @@ impl CaseFilter {
             CaseFilter::All => CaseFilter::Disagree,
             CaseFilter::Disagree => CaseFilter::Flagged,
             CaseFilter::Flagged => CaseFilter::Inconsistent,
-            CaseFilter::Inconsistent => CaseFilter::Unreviewed,
+            CaseFilter::Inconsistent => CaseFilter::ModelWrong,
+            CaseFilter::ModelWrong => CaseFilter::LowMargin,
+            CaseFilter::LowMargin => CaseFilter::Unreviewed,
         }
     }
 }
 
-pub(super) const CASE_COLUMNS: &str =
-    "id, source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json";
+pub(super) const CASE_COLUMNS: &str = "id, source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json, category, difficulty";
 
 pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
     let prompt_json: String = r.get(3)?;
@@ -57,6 +65,8 @@ pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
         source_label: label.as_deref().and_then(Verdict::parse),
         content_hash: r.get(7)?,
         meta: serde_json::from_str(&meta_json).unwrap_or(serde_json::Value::Null),
+        category: r.get(9)?,
+        difficulty: r.get(10)?,
     })
 }
 
@@ -64,8 +74,9 @@ pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
 /// same content is already stored (dedupe by content hash).
 pub fn insert_case(tx: &Transaction, case: &NewCase) -> Result<Option<i64>> {
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json,
+                            category, difficulty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (content_hash) DO NOTHING",
     )?;
     let changed = stmt.execute(params![
@@ -77,6 +88,8 @@ pub fn insert_case(tx: &Transaction, case: &NewCase) -> Result<Option<i64>> {
         case.source_label.map(Verdict::as_str),
         case.content_hash(),
         serde_json::to_string(&case.meta)?,
+        case.category,
+        case.difficulty,
     ])?;
     Ok((changed == 1).then(|| tx.last_insert_rowid()))
 }
@@ -170,15 +183,28 @@ impl Store {
                     .and_then(|j| j.j.verdict);
                 matches!((human, model), (Some(h), Some(m)) if h != m)
             }
-            CaseFilter::Inconsistent => {
-                let a = self
-                    .latest_judgment(case_id, false)?
-                    .and_then(|j| j.j.verdict);
-                let b = self
-                    .latest_judgment(case_id, true)?
-                    .and_then(|j| j.j.verdict);
-                matches!((a, b), (Some(x), Some(y)) if x != y)
+            CaseFilter::Inconsistent => self.model_view(case_id)?.inconsistent(),
+            CaseFilter::ModelWrong => {
+                let label: Option<String> = self.conn().query_row(
+                    "SELECT source_label FROM cases WHERE id = ?1",
+                    [case_id],
+                    |r| r.get(0),
+                )?;
+                match label.as_deref().and_then(Verdict::parse) {
+                    None => false,
+                    Some(l) => {
+                        let view = self.model_view(case_id)?;
+                        match view.verdict() {
+                            Some(m) => m != l,
+                            None => view.robust.basis == crate::robust::RobustBasis::Disagree,
+                        }
+                    }
+                }
             }
+            CaseFilter::LowMargin => self
+                .model_view(case_id)?
+                .margin()
+                .is_some_and(|m| m < super::LOW_MARGIN),
         })
     }
 }

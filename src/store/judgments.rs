@@ -1,5 +1,6 @@
 use super::Store;
 use crate::domain::{Judgment, JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
+use crate::robust::{OrderVerdict, Robust, RobustBasis, combine, margin};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -44,6 +45,61 @@ pub(super) fn judgment_from_row(r: &Row) -> rusqlite::Result<Judgment> {
             ms_generate: r.get(24)?,
         },
     })
+}
+
+/// What the model said about a case: the newest judgment in each order and the
+/// position-robust verdict of the two.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelView {
+    pub original: Option<Judgment>,
+    pub swapped: Option<Judgment>,
+    pub robust: Robust,
+}
+
+/// Below this margin (most probable minus runner-up, probabilities summing to 1) a verdict
+/// counts as "low margin": a nudge of a tenth either way would flip it.
+pub const LOW_MARGIN: f64 = 0.2;
+
+impl ModelView {
+    pub fn new(original: Option<Judgment>, swapped: Option<Judgment>) -> ModelView {
+        let o = original.as_ref().map(|j| OrderVerdict::of(&j.j));
+        let s = swapped.as_ref().map(|j| OrderVerdict::of(&j.j));
+        let robust = combine(o.as_ref(), s.as_ref());
+        ModelView {
+            original,
+            swapped,
+            robust,
+        }
+    }
+
+    /// Both orders are judged, so the robust verdict (or its absence) is what counts.
+    pub fn both_orders(&self) -> bool {
+        self.robust.basis != RobustBasis::Incomplete
+    }
+
+    /// The model's verdict in force: the position-robust one when both orders are judged
+    /// (`None` when they disagree without probabilities), otherwise the original order's.
+    pub fn verdict(&self) -> Option<Verdict> {
+        if self.both_orders() {
+            self.robust.verdict
+        } else {
+            self.original.as_ref().and_then(|j| j.j.verdict)
+        }
+    }
+
+    /// The margin of the verdict in force, when probabilities exist.
+    pub fn margin(&self) -> Option<f64> {
+        if self.robust.basis == RobustBasis::Probabilities {
+            return self.robust.margin;
+        }
+        let j = &self.original.as_ref()?.j;
+        margin([j.p_a?, j.p_b?, j.p_tie?])
+    }
+
+    /// The orders were both judged and their verdicts differ.
+    pub fn inconsistent(&self) -> bool {
+        self.robust.consistent == Some(false)
+    }
 }
 
 impl Store {
@@ -105,6 +161,13 @@ impl Store {
                 judgment_from_row,
             )
             .optional()?)
+    }
+
+    /// The newest judgment in each order and their position-robust combination.
+    pub fn model_view(&self, case_id: i64) -> Result<ModelView> {
+        let original = self.latest_judgment(case_id, false)?;
+        let swapped = self.latest_judgment(case_id, true)?;
+        Ok(ModelView::new(original, swapped))
     }
 
     pub fn judgments_for_case(&self, case_id: i64) -> Result<Vec<Judgment>> {

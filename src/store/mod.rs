@@ -6,6 +6,7 @@ mod reviews;
 mod rubrics;
 
 pub use cases::{CaseFilter, CaseSummary, insert_case};
+pub use judgments::{LOW_MARGIN, ModelView};
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
@@ -21,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_reviews_rubrics",
         include_str!("../../migrations/0002_reviews_rubrics.sql"),
+    ),
+    (
+        "0005_case_category",
+        include_str!("../../migrations/0005_case_category.sql"),
     ),
 ];
 
