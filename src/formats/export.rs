@@ -355,7 +355,7 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         .out
         .as_ref()
         .map_or(String::new(), |p| format!(" to {}", p.display()));
-    eprintln!(
+    crate::errln!(
         "{}",
         visible_line(&format!("export {what}{whose}{dest}: {}", report.summary()))
     );

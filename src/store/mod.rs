@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_case_category",
         include_str!("../../migrations/0005_case_category.sql"),
     ),
+    // Numbers are per engineer, not order: the list order is what `user_version` counts.
+    (
+        "0003_judge_profiles",
+        include_str!("../../migrations/0003_judge_profiles.sql"),
+    ),
     (
         "0007_review_actions_blind",
         include_str!("../../migrations/0007_review_actions_blind.sql"),
