@@ -428,7 +428,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", visible_line(&name));
+                crate::errln!("error: cannot read {}: {e}", visible_line(&name));
                 failed = true;
                 continue;
             }
@@ -447,7 +447,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
             &options,
             |bad| {
                 if args.skip_invalid || shown < MAX_LISTED_BAD_LINES {
-                    eprintln!(
+                    crate::errln!(
                         "{}:{}: {}",
                         visible_line(&name),
                         bad.line,
@@ -462,25 +462,25 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
         let report = match result {
             Ok(report) => report,
             Err(e) => {
-                eprintln!("error: {}", visible_line(&format!("{e:#}")));
+                crate::errln!("error: {}", visible_line(&format!("{e:#}")));
                 failed = true;
                 continue;
             }
         };
         if report.committed {
-            println!("{}", visible_line(&report.summary()));
+            crate::outln!("{}", visible_line(&report.summary()));
         } else {
             failed = true;
             let more = report.bad_total.saturating_sub(MAX_LISTED_BAD_LINES as u64);
             if more > 0 {
-                eprintln!("{}: … and {more} more bad lines", visible_line(&name));
+                crate::errln!("{}: … and {more} more bad lines", visible_line(&name));
             }
             let hint = if report.format.is_none() && args.format == ImportFormat::Auto {
                 " If the format was not recognised, name it with --format."
             } else {
                 ""
             };
-            eprintln!("error: {}{hint}", visible_line(&report.refusal()));
+            crate::errln!("error: {}{hint}", visible_line(&report.refusal()));
         }
     }
     Ok(if failed {

@@ -6,6 +6,7 @@ mod reviews;
 mod rubrics;
 
 pub use cases::{CaseFilter, CaseSummary, insert_case};
+pub use judgments::{LOW_MARGIN, ModelView};
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
@@ -25,6 +26,11 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_case_category",
         include_str!("../../migrations/0005_case_category.sql"),
+    ),
+    // Numbers are per engineer, not order: the list order is what `user_version` counts.
+    (
+        "0003_judge_profiles",
+        include_str!("../../migrations/0003_judge_profiles.sql"),
     ),
 ];
 
