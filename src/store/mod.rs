@@ -1,11 +1,16 @@
 //! SQLite storage: one connection, migrations applied at open, typed queries.
 
 mod cases;
+mod curation;
 mod judgments;
 mod reviews;
 mod rubrics;
 
 pub use cases::{CaseFilter, CaseSummary, insert_case};
+pub use curation::{AnswerRevision, Collection, CurrentAnswers, DerivedLink};
+pub use rubrics::{
+    RubricSummary, StoredRubric, check_rubric_name, is_case_rubric_name, parse_rubric_ref,
+};
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
@@ -21,6 +26,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_reviews_rubrics",
         include_str!("../../migrations/0002_reviews_rubrics.sql"),
+    ),
+    (
+        "0008_curation",
+        include_str!("../../migrations/0008_curation.sql"),
     ),
 ];
 
