@@ -106,6 +106,8 @@ fn store_with_big_cases(breaks: bool) -> Store {
                 answer_b: big_text(200, 10 * i + 3, breaks),
                 source_label: Some(Verdict::A),
                 meta: serde_json::Value::Null,
+                category: None,
+                difficulty: None,
             })
             .expect("insert")
             .expect("new case");

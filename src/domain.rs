@@ -91,6 +91,13 @@ pub struct NewCase {
     pub source_label: Option<Verdict>,
     /// Anything else the source carried (scores, model names, subset), kept for export.
     pub meta: serde_json::Value,
+    /// The kind of case, as the source groups them (a benchmark section or domain), for
+    /// filtering and per-category accuracy. `None` when the source has no such field.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The source's own difficulty grade (RM-Bench: easy, normal, hard), if it has one.
+    #[serde(default)]
+    pub difficulty: Option<String>,
 }
 
 impl NewCase {
@@ -129,6 +136,12 @@ pub struct Case {
     pub source_label: Option<Verdict>,
     pub content_hash: String,
     pub meta: serde_json::Value,
+    /// See [`NewCase::category`].
+    #[serde(default)]
+    pub category: Option<String>,
+    /// See [`NewCase::difficulty`].
+    #[serde(default)]
+    pub difficulty: Option<String>,
 }
 
 impl Case {

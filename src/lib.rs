@@ -1,6 +1,7 @@
 //! rubricate: audit a reasoning reward model's judgments and curate preference data.
 
 pub mod cli;
+pub mod config;
 pub mod context;
 pub mod domain;
 pub mod formats;

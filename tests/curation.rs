@@ -64,7 +64,7 @@ fn decision(
 /// pw-1 `a` (approved), pw-2 a kept edit (own), pw-5 a verdict key, pw-6 "reasoning wrong".
 fn four_approvals(db: &Path, cases: &[Case]) {
     let store = Store::open(db).unwrap();
-    let mut add = |id: &str, v: Verdict, action, reasoning, own: bool| {
+    let add = |id: &str, v: Verdict, action, reasoning, own: bool| {
         let c = by(cases, id);
         let j = store
             .insert_judgment(&judgment(c.id, Some(v), false))

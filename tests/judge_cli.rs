@@ -15,6 +15,8 @@ fn case(source_id: &str, question: &str, a: &str, b: &str) -> NewCase {
         answer_b: b.into(),
         source_label: None,
         meta: serde_json::json!({}),
+        category: None,
+        difficulty: None,
     }
 }
 
@@ -188,4 +190,42 @@ fn a_case_too_long_for_the_context_fails_alone() {
     let long_id = store.find_case("long").unwrap().unwrap().id;
     assert!(store.latest_judgment(ok, false).unwrap().is_some());
     assert!(store.latest_judgment(long_id, false).unwrap().is_none());
+}
+
+#[test]
+fn a_bad_config_file_is_named_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("rubricate");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let config = config_dir.join("config.toml");
+    std::fs::write(
+        &config,
+        "# mine\ntemplate = \"chatml\"\nmodel = /no/quotes.gguf\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rubricate"))
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env_remove("RUBRICATE_MODEL")
+        .arg("model")
+        .output()
+        .expect("run rubricate");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:3:", config.display())),
+        "the file and line are named: {err}"
+    );
+    // The model named in a good config file is the one used.
+    std::fs::write(&config, "model = \"/nowhere/x.gguf\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rubricate"))
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env_remove("RUBRICATE_MODEL")
+        .arg("model")
+        .output()
+        .expect("run rubricate");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("/nowhere/x.gguf"),
+        "{err}"
+    );
 }

@@ -2,7 +2,7 @@
 //! newer rubricate.
 
 use rubricate::domain::{Message, NewCase, Verdict};
-use rubricate::store::{MIGRATIONS, SCHEMA_VERSION, Store, insert_case, migrate};
+use rubricate::store::{MIGRATIONS, SCHEMA_VERSION, Store, migrate};
 use rusqlite::Connection;
 
 fn tables(conn: &Connection) -> Vec<String> {
@@ -58,6 +58,8 @@ fn version_1_database_is_upgraded_and_keeps_its_cases() {
         answer_b: "No, it is flat.".into(),
         source_label: Some(Verdict::A),
         meta: serde_json::json!({"format": "pairwise"}),
+        category: None,
+        difficulty: None,
     };
     {
         let mut conn = Connection::open(&path).unwrap();
@@ -70,9 +72,8 @@ fn version_1_database_is_upgraded_and_keeps_its_cases() {
             !tables(&conn).iter().any(|t| t == "reviews"),
             "reviews come with migration 2"
         );
-        let tx = conn.transaction().unwrap();
-        insert_case(&tx, &case).unwrap().expect("inserted");
-        tx.commit().unwrap();
+        // Version 1's own columns: today's insert_case writes columns added later.
+        insert_v1_case(&conn, &case);
     }
     let store = Store::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
@@ -89,6 +90,83 @@ fn version_1_database_is_upgraded_and_keeps_its_cases() {
     // Opening again changes nothing.
     drop(store);
     assert_eq!(Store::open(&path).unwrap().case_count().unwrap(), 1);
+}
+
+/// Insert a case with only the columns schema version 1 has.
+fn insert_v1_case(conn: &Connection, case: &NewCase) {
+    conn.execute(
+        "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        rusqlite::params![
+            case.source,
+            case.source_id,
+            serde_json::to_string(&case.prompt).unwrap(),
+            case.answer_a,
+            case.answer_b,
+            case.source_label.map(Verdict::as_str),
+            case.content_hash(),
+            serde_json::to_string(&case.meta).unwrap(),
+        ],
+    )
+    .unwrap();
+}
+
+#[test]
+fn categories_are_filled_for_cases_imported_before_they_existed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let case = |id: &str, meta: serde_json::Value| NewCase {
+        source: "old".into(),
+        source_id: Some(id.into()),
+        prompt: vec![Message::user(format!("question {id}"))],
+        answer_a: "yes".into(),
+        answer_b: "no".into(),
+        source_label: Some(Verdict::A),
+        meta,
+        category: None,
+        difficulty: None,
+    };
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..2]).unwrap();
+        for c in [
+            case(
+                "rb-known",
+                serde_json::json!({"format": "rewardbench", "extra": {"subset": "llmbar-natural"}}),
+            ),
+            case(
+                "rb-unknown",
+                serde_json::json!({"format": "rewardbench", "extra": {"subset": "custom-set"}}),
+            ),
+            case(
+                "trl-cat",
+                serde_json::json!({"format": "trl", "extra": {"category": "coding"}}),
+            ),
+            // A subset outside RewardBench is not a category.
+            case(
+                "trl-subset",
+                serde_json::json!({"format": "trl", "extra": {"subset": "x"}}),
+            ),
+            case("plain", serde_json::json!({"format": "pairwise"})),
+        ] {
+            insert_v1_case(&conn, &c);
+        }
+    }
+    let store = Store::open(&path).unwrap();
+    let category = |id: &str| store.find_case(id).unwrap().unwrap().category;
+    assert_eq!(category("rb-known").as_deref(), Some("Chat Hard"));
+    assert_eq!(category("rb-unknown").as_deref(), Some("custom-set"));
+    assert_eq!(category("trl-cat").as_deref(), Some("coding"));
+    assert_eq!(category("trl-subset"), None);
+    assert_eq!(category("plain"), None);
+    assert!(
+        store
+            .find_case("plain")
+            .unwrap()
+            .unwrap()
+            .difficulty
+            .is_none()
+    );
 }
 
 #[test]

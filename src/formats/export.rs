@@ -118,7 +118,7 @@ pub(super) fn write_json_line(out: &mut dyn Write, record: &impl serde::Serializ
 /// and analysis that go with it.
 #[derive(Debug, Clone)]
 pub(super) enum Origin {
-    Review(Review),
+    Review(Box<Review>),
     Label,
     Judgment(i64),
 }
@@ -189,7 +189,7 @@ fn decide(
                 Some(review) => match review.verdict {
                     Some(verdict) => Ok(Decided {
                         verdict,
-                        origin: Origin::Review(review),
+                        origin: Origin::Review(Box::new(review)),
                     }),
                     None => Err("no decision"),
                 },

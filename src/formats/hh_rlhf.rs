@@ -25,6 +25,8 @@ pub fn parse(mut record: Map<String, Value>) -> Result<ParsedPair, LineError> {
         },
         source_id,
         extra: record,
+        category: None,
+        difficulty: None,
     })
 }
 

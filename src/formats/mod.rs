@@ -123,6 +123,11 @@ pub struct ParsedPair {
     pub source_id: Option<SourceId>,
     /// Top-level source fields rubricate has no column for, kept verbatim.
     pub extra: Map<String, Value>,
+    /// The format's own grouping of records (see [`NewCase::category`]). When `None`, a
+    /// top-level string field `category` in `extra` is used.
+    pub category: Option<String>,
+    /// The format's own difficulty grade (see [`NewCase::difficulty`]).
+    pub difficulty: Option<String>,
 }
 
 /// The source's own id for a record, and where it came from so export can give it back.
@@ -186,6 +191,10 @@ impl ParsedPair {
                 (a, b, Some(label))
             }
         };
+        let category = self.category.or_else(|| match self.extra.get("category") {
+            Some(Value::String(c)) if !c.trim().is_empty() => Some(c.trim().to_string()),
+            _ => None,
+        });
         if !self.extra.is_empty() {
             meta.insert("extra".into(), Value::Object(self.extra));
         }
@@ -197,6 +206,8 @@ impl ParsedPair {
             answer_b,
             source_label,
             meta: Value::Object(meta),
+            category,
+            difficulty: self.difficulty,
         }
     }
 }

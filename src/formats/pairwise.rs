@@ -24,6 +24,8 @@ pub fn parse(mut record: Map<String, Value>) -> Result<ParsedPair, LineError> {
         answers: Answers::Placed { a, b, label },
         source_id,
         extra: record,
+        category: None,
+        difficulty: None,
     })
 }
 

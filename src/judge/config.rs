@@ -4,6 +4,7 @@
 use super::api::JudgeConfig;
 use super::gguf::{self, GgufError, GgufSummary};
 use crate::cli::ModelSelect;
+use crate::config::Config;
 use crate::domain::SamplerSettings;
 use crate::paths;
 use anyhow::{Context as _, Result, bail};
@@ -21,96 +22,20 @@ pub const DEFAULT_N_CTX: u32 = 4096;
 /// Model lookup order: `--model`, `RUBRICATE_MODEL`, the config file's `model = "..."`,
 /// then the default path in the data dir.
 pub fn resolve_model_path(select: &ModelSelect) -> Result<PathBuf> {
+    resolve_model_path_with(select, &Config::load()?)
+}
+
+fn resolve_model_path_with(select: &ModelSelect, config: &Config) -> Result<PathBuf> {
     if let Some(p) = &select.model {
         return Ok(p.clone());
     }
     if let Some(p) = std::env::var_os(MODEL_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(p));
     }
-    let config = paths::config_file()?;
-    if let Some(p) = model_from_config_file(&config)? {
+    if let Some(p) = config.model_path() {
         return Ok(p);
     }
     paths::default_model()
-}
-
-fn model_from_config_file(path: &Path) -> Result<Option<PathBuf>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(e)
-                .with_context(|| format!("cannot read the config file {}", path.display()));
-        }
-    };
-    match config_model_value(&text) {
-        Ok(v) => Ok(v.map(|s| expand_home(&s))),
-        Err((line, msg)) => bail!(
-            "{}:{line}: {msg}; write it as model = \"/path/to/model.gguf\"",
-            path.display()
-        ),
-    }
-}
-
-/// The `model = "..."` value of a TOML config (top-level key; basic or literal string).
-/// Returns the 1-based line and a message for a malformed value.
-pub fn config_model_value(text: &str) -> Result<Option<String>, (usize, String)> {
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.starts_with('[') {
-            // A table starts: later keys are not top-level.
-            return Ok(None);
-        }
-        let Some(rest) = line.strip_prefix("model") else {
-            continue;
-        };
-        let Some(value) = rest.trim_start().strip_prefix('=') else {
-            continue;
-        };
-        let value = value.trim();
-        let parsed = if let Some(body) = value.strip_prefix('\'') {
-            body.find('\'').map(|end| body[..end].to_string())
-        } else if let Some(body) = value.strip_prefix('"') {
-            unescape_basic(body)
-        } else {
-            None
-        };
-        return match parsed {
-            Some(v) if !v.is_empty() => Ok(Some(v)),
-            Some(_) => Err((i + 1, "the model path is empty".into())),
-            None => Err((i + 1, "the model path must be a quoted string".into())),
-        };
-    }
-    Ok(None)
-}
-
-/// Body of a TOML basic string up to its closing quote, with the common escapes.
-fn unescape_basic(body: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut chars = body.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out),
-            '\\' => match chars.next()? {
-                '\\' => out.push('\\'),
-                '"' => out.push('"'),
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                _ => return None,
-            },
-            c => out.push(c),
-        }
-    }
-    None
-}
-
-fn expand_home(p: &str) -> PathBuf {
-    if let Some(rest) = p.strip_prefix("~/")
-        && let Some(home) = directories::BaseDirs::new()
-    {
-        return home.home_dir().join(rest);
-    }
-    PathBuf::from(p)
 }
 
 /// The worker configuration for a model selection from the command line.
@@ -122,11 +47,12 @@ pub fn config_from_select(select: &ModelSelect, seed: u32, grammar: bool) -> Res
             .map(|n| n.get() as u32)
             .unwrap_or(2),
     };
+    let config = Config::load()?;
     Ok(JudgeConfig {
-        model_path: resolve_model_path(select)?,
+        model_path: resolve_model_path_with(select, &config)?,
         threads,
         n_ctx: DEFAULT_N_CTX,
-        template: select.template.clone(),
+        template: select.template.clone().or(config.template),
         grammar,
         seed,
         sampler: SamplerSettings::default(),
@@ -292,28 +218,6 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn config_model_line() {
-        assert_eq!(
-            config_model_value("model = \"/m/x.gguf\"\n"),
-            Ok(Some("/m/x.gguf".into()))
-        );
-        assert_eq!(
-            config_model_value("# c\nmodel='/a b.gguf'"),
-            Ok(Some("/a b.gguf".into()))
-        );
-        assert_eq!(config_model_value("model_dir = \"x\"\n"), Ok(None));
-        assert_eq!(config_model_value("[other]\nmodel = \"x\""), Ok(None));
-        assert_eq!(
-            config_model_value("model = \"C:\\\\m.gguf\""),
-            Ok(Some("C:\\m.gguf".into()))
-        );
-        assert_eq!(
-            config_model_value("\nmodel = /x"),
-            Err((2, "the model path must be a quoted string".into()))
-        );
-    }
 
     #[test]
     fn hash_cache_is_used_and_invalidated_by_a_change() {

@@ -177,6 +177,8 @@ mod tests {
             source_label: None,
             content_hash: String::new(),
             meta: serde_json::Value::Null,
+            category: None,
+            difficulty: None,
         }
     }
 

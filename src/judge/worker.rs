@@ -323,6 +323,8 @@ mod tests {
                 source_label: None,
                 content_hash: String::new(),
                 meta: serde_json::Value::Null,
+                category: None,
+                difficulty: None,
             },
             mode: JudgeMode::Full,
             swapped: false,

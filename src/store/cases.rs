@@ -38,8 +38,7 @@ impl CaseFilter {
     }
 }
 
-pub(super) const CASE_COLUMNS: &str =
-    "id, source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json";
+pub(super) const CASE_COLUMNS: &str = "id, source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json, category, difficulty";
 
 pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
     let prompt_json: String = r.get(3)?;
@@ -57,6 +56,8 @@ pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
         source_label: label.as_deref().and_then(Verdict::parse),
         content_hash: r.get(7)?,
         meta: serde_json::from_str(&meta_json).unwrap_or(serde_json::Value::Null),
+        category: r.get(9)?,
+        difficulty: r.get(10)?,
     })
 }
 
@@ -64,8 +65,9 @@ pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
 /// same content is already stored (dedupe by content hash).
 pub fn insert_case(tx: &Transaction, case: &NewCase) -> Result<Option<i64>> {
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json,
+                            category, difficulty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (content_hash) DO NOTHING",
     )?;
     let changed = stmt.execute(params![
@@ -77,6 +79,8 @@ pub fn insert_case(tx: &Transaction, case: &NewCase) -> Result<Option<i64>> {
         case.source_label.map(Verdict::as_str),
         case.content_hash(),
         serde_json::to_string(&case.meta)?,
+        case.category,
+        case.difficulty,
     ])?;
     Ok((changed == 1).then(|| tx.last_insert_rowid()))
 }

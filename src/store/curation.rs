@@ -377,6 +377,8 @@ mod tests {
             answer_b: b.into(),
             source_label: None,
             meta: serde_json::json!({}),
+            category: None,
+            difficulty: None,
         }
     }
 

@@ -28,6 +28,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0002_reviews_rubrics.sql"),
     ),
     (
+        "0005_case_category",
+        include_str!("../../migrations/0005_case_category.sql"),
+    ),
+    (
         "0008_curation",
         include_str!("../../migrations/0008_curation.sql"),
     ),

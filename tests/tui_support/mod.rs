@@ -44,6 +44,8 @@ pub fn case(id: i64) -> Case {
         source_label: Some(Verdict::A),
         content_hash: format!("hash{id}"),
         meta: serde_json::Value::Null,
+        category: None,
+        difficulty: None,
     }
 }
 
