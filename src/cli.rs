@@ -98,6 +98,9 @@ pub enum ExportFrom {
     Labels,
     /// The latest model verdict
     Model,
+    /// The position-robust model verdict (both orders judged, combined); cases judged in
+    /// one order only, or whose orders disagree without probabilities, are left out
+    ModelRobust,
 }
 
 #[derive(Debug, Args)]
@@ -161,8 +164,9 @@ pub struct JudgeArgs {
     /// Judge at most N cases
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Also run the swap check (A and B exchanged) on each case
-    #[arg(long)]
+    /// Judge every case in both orders (as stored, then A and B exchanged): the swap check,
+    /// and what the position-robust verdict combines
+    #[arg(long, visible_alias = "both-orders")]
     pub swap: bool,
     /// Judge cases again even if they already have a judgment
     #[arg(long)]

@@ -228,6 +228,32 @@ pub struct NewJudgment {
     pub tokens_generated: Option<u32>,
     pub ms_prefill: Option<u32>,
     pub ms_generate: Option<u32>,
+    /// Which judge contract and backend produced it.
+    #[serde(flatten)]
+    pub provenance: JudgeProvenance,
+    /// RM-R1's task classification (`<type>Chat</type>` / `<type>Reasoning</type>`), as written.
+    pub judge_type: Option<String>,
+    /// The judge's own solution (`<solution>`), for reasoning tasks.
+    pub solution: Option<String>,
+    /// The choice drawn at the verdict position with the sampler's temperature (kept for
+    /// comparison only); `verdict` is always the most probable choice there.
+    pub verdict_sampled: Option<Verdict>,
+}
+
+/// Where a judgment came from beyond the model file: the profile (prompt contract) and
+/// the backend that ran it. `None` in rows made before these were recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct JudgeProvenance {
+    /// Profile name (`rubricate profiles`).
+    pub profile: Option<String>,
+    /// SHA-256 of the profile's files, so an edited profile is told apart.
+    pub profile_hash: Option<String>,
+    /// `llama.cpp` (in-process) or the server kind, e.g. `openai`.
+    pub backend: Option<String>,
+    /// Base URL of the judge server, without credentials.
+    pub server_url: Option<String>,
+    /// The model id the server reports.
+    pub server_model: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,6 +8,7 @@ pub mod formats;
 pub mod judge;
 pub mod logging;
 pub mod paths;
+pub mod robust;
 pub mod sanitize;
 pub mod stats;
 pub mod store;

@@ -11,6 +11,7 @@ use super::{dpo, reviews, sft};
 use crate::cli::{ExportArgs, ExportFormat, ExportFrom, RefinedPairs};
 use crate::context::Context;
 use crate::domain::{Case, Review, Verdict};
+use crate::robust::RobustBasis;
 use crate::sanitize::visible_line;
 use crate::store::Store;
 use anyhow::{Context as _, Result};
@@ -104,6 +105,7 @@ pub fn from_name(from: ExportFrom) -> &'static str {
         ExportFrom::Reviews => "reviews",
         ExportFrom::Labels => "labels",
         ExportFrom::Model => "model",
+        ExportFrom::ModelRobust => "model-robust",
     }
 }
 
@@ -183,6 +185,27 @@ fn decide(
                 origin: Origin::Judgment(id),
             }),
         },
+        ExportFrom::ModelRobust => {
+            let view = store.model_view(case.id)?;
+            match (view.robust.verdict, view.robust.basis) {
+                (Some(verdict), _) => {
+                    // The reasoning shown with it is a judgment that reached the same verdict,
+                    // the original order's first.
+                    let agreeing = [&view.original, &view.swapped]
+                        .into_iter()
+                        .flatten()
+                        .find(|j| j.j.verdict == Some(verdict))
+                        .or(view.original.as_ref());
+                    Ok(Decided {
+                        verdict,
+                        origin: Origin::Judgment(agreeing.map_or(0, |j| j.id)),
+                    })
+                }
+                (None, RobustBasis::Disagree) => Err("orders disagree"),
+                (None, _) if view.original.is_none() => Err("no judgment"),
+                (None, _) => Err("not judged in both orders"),
+            }
+        }
         ExportFrom::Reviews => {
             let state = human_state(store, case.id, options.reviewer.as_deref())?;
             match state.decision {

@@ -309,6 +309,10 @@ fn imported_judgment(case_id: i64, rec: &ImportLine) -> NewJudgment {
         tokens_generated: None,
         ms_prefill: None,
         ms_generate: None,
+        provenance: Default::default(),
+        judge_type: None,
+        solution: None,
+        verdict_sampled: None,
     }
 }
 

@@ -74,6 +74,10 @@ pub fn new_judgment(case_id: i64, verdict: Verdict, swapped: bool) -> NewJudgmen
         tokens_generated: Some(120),
         ms_prefill: Some(370),
         ms_generate: Some(2000),
+        provenance: Default::default(),
+        judge_type: None,
+        solution: None,
+        verdict_sampled: None,
     }
 }
 
