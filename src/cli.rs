@@ -47,6 +47,30 @@ pub enum Command {
     Bench(BenchArgs),
     /// Open the review workbench (the default when no subcommand is given)
     Review(ReviewArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Install, e.g.:\n  rubricate completions bash > ~/.local/share/bash-completion/completions/rubricate\n  rubricate completions zsh > ~/.zfunc/_rubricate   (with fpath+=~/.zfunc before compinit)\n  rubricate completions fish > ~/.config/fish/completions/rubricate.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), generated from the same definitions as --help
+    #[command(
+        after_help = "Read it with: rubricate man | man -l -\nInstall: rubricate man > ~/.local/share/man/man1/rubricate.1"
+    )]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A subcommand's own page (e.g. `import`) instead of the main page
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -498,7 +498,7 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         .out
         .as_ref()
         .map_or(String::new(), |p| format!(" to {}", p.display()));
-    eprintln!(
+    crate::errln!(
         "{}",
         visible_line(&format!(
             "export {what}{which}{whose}{dest}: {}",

@@ -290,7 +290,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", visible_line(&name));
+                crate::errln!("error: cannot read {}: {e}", visible_line(&name));
                 failed = true;
                 continue;
             }
@@ -309,7 +309,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
             &options,
             |bad| {
                 if args.skip_invalid || shown < MAX_LISTED_BAD_LINES {
-                    eprintln!(
+                    crate::errln!(
                         "{}:{}: {}",
                         visible_line(&name),
                         bad.line,
@@ -320,19 +320,19 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
             },
         )?;
         if report.committed {
-            println!("{}", visible_line(&report.summary()));
+            crate::outln!("{}", visible_line(&report.summary()));
         } else {
             failed = true;
             let more = report.bad_total.saturating_sub(MAX_LISTED_BAD_LINES as u64);
             if more > 0 {
-                eprintln!("{}: … and {more} more bad lines", visible_line(&name));
+                crate::errln!("{}: … and {more} more bad lines", visible_line(&name));
             }
             let hint = if report.format.is_none() && args.format == ImportFormat::Auto {
                 " If the format was not recognised, name it with --format."
             } else {
                 ""
             };
-            eprintln!(
+            crate::errln!(
                 "error: {}: {} bad line{}; nothing from this file was imported. Fix the line{} above, \
                  or pass --skip-invalid to import the good lines.{hint}",
                 visible_line(&name),
