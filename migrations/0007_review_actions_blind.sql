@@ -27,6 +27,9 @@ CREATE TABLE reviews (
     judgment_id        INTEGER REFERENCES judgments (id),
     reverts_review_id  INTEGER REFERENCES reviews (id),
     created_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    -- From 0008_curation (which comes before this one in the list).
+    reasoning          TEXT CHECK (reasoning IN ('approved', 'own', 'verdict_only', 'wrong')),
+    flag_reason        TEXT,
     blind              INTEGER
 );
 
@@ -34,7 +37,8 @@ CREATE TABLE reviews (
 -- decision without a model verdict. The others stay as they were: where a judgment with
 -- a verdict was on screen, `override` was right.
 INSERT INTO reviews (id, case_id, reviewer, action, verdict, rubric, analysis, note, flagged,
-                     seconds_spent, judgment_id, reverts_review_id, created_at, blind)
+                     seconds_spent, judgment_id, reverts_review_id, created_at, reasoning,
+                     flag_reason, blind)
 SELECT r.id, r.case_id, r.reviewer,
        CASE
            WHEN r.action = 'override'
@@ -44,7 +48,7 @@ SELECT r.id, r.case_id, r.reviewer,
            ELSE r.action
        END,
        r.verdict, r.rubric, r.analysis, r.note, r.flagged, r.seconds_spent, r.judgment_id,
-       r.reverts_review_id, r.created_at, NULL
+       r.reverts_review_id, r.created_at, r.reasoning, r.flag_reason, NULL
 FROM reviews_before_0007 r
 ORDER BY r.id;
 

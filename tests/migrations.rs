@@ -22,7 +22,16 @@ fn empty_database_gets_every_migration() {
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(SCHEMA_VERSION, MIGRATIONS.len() as i64);
     let names = tables(store.conn());
-    for t in ["cases", "judgments", "reviews", "rubrics"] {
+    for t in [
+        "cases",
+        "judgments",
+        "reviews",
+        "rubrics",
+        "answer_revisions",
+        "case_links",
+        "collections",
+        "collection_items",
+    ] {
         assert!(names.iter().any(|n| n == t), "table {t} missing: {names:?}");
     }
     let mode: String = store
@@ -274,11 +283,11 @@ fn version_2_judgments_are_kept_and_new_ones_record_their_profile() {
 fn old_overrides_without_a_model_verdict_become_decide_and_reviews_stay_append_only() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v2.db");
+    // Every migration before this one (the list order is what counts).
     let v2 = MIGRATIONS
         .iter()
-        .position(|(name, _)| *name == "0002_reviews_rubrics")
-        .unwrap()
-        + 1;
+        .position(|(name, _)| *name == "0007_review_actions_blind")
+        .unwrap();
     {
         let mut conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "foreign_keys", true).unwrap();
@@ -319,6 +328,13 @@ fn old_overrides_without_a_model_verdict_become_decide_and_reviews_stay_append_o
             )
             .unwrap();
         }
+        // Columns from earlier migrations survive the rebuild.
+        conn.execute(
+            "INSERT INTO reviews (id, case_id, reviewer, action, flagged, flag_reason)
+             VALUES (6, ?1, 'ann', 'flag', 1, 'typo in A')",
+            [id],
+        )
+        .unwrap();
     }
     let store = Store::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
@@ -339,8 +355,16 @@ fn old_overrides_without_a_model_verdict_become_decide_and_reviews_stay_append_o
             (3, "decide".into(), None, None),
             (4, "accept".into(), None, None),
             (5, "revert".into(), Some(4), None),
+            (6, "flag".into(), None, None),
         ]
     );
+    let reason: Option<String> = store
+        .conn()
+        .query_row("SELECT flag_reason FROM reviews WHERE id = 6", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(reason.as_deref(), Some("typo in A"));
     // The log is still append-only on the rebuilt table.
     for sql in [
         "UPDATE reviews SET verdict = 'A' WHERE id = 1",
@@ -368,4 +392,45 @@ fn old_overrides_without_a_model_verdict_become_decide_and_reviews_stay_append_o
         .map(Result::unwrap)
         .collect();
     assert!(fk.is_empty(), "{fk:?}");
+}
+
+#[test]
+fn curation_upgrade_keeps_old_decisions_unapproved() {
+    // A database at the schema just before curation with an `accept` row: after
+    // the upgrade the row is kept as it was, its reasoning approval unknown (NULL), and
+    // the new append-only tables refuse rewrites.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let before = MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == "0008_curation")
+        .unwrap();
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..before]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO cases (source, prompt_json, answer_a, answer_b, content_hash)
+                 VALUES ('s', '[]', 'a', 'b', 'h');
+             INSERT INTO reviews (case_id, reviewer, action, verdict) VALUES (1, 'ann', 'accept', 'A');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let state = store.review_state(1, "ann").unwrap();
+    let d = state.decision.unwrap();
+    assert_eq!(d.verdict, Some(Verdict::A));
+    assert_eq!(d.reasoning, None);
+    assert!(!d.reasoning_is_human());
+    store
+        .conn()
+        .execute(
+            "INSERT INTO answer_revisions (case_id, side, body, author) VALUES (1, 'A', 'x', 'ann')",
+            [],
+        )
+        .unwrap();
+    let err = store
+        .conn()
+        .execute("UPDATE answer_revisions SET body = 'y'", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
 }
