@@ -81,11 +81,17 @@ pub enum ImportFormat {
     HhRlhf,
     Ultrafeedback,
     Rewardbench,
+    /// RM-Bench: chosen/rejected as 3 style variants; 9 pairs per item
+    RmBench,
+    /// RMB pairwise set: conversation_input, chosen.answer, reject.answer
+    RmbPairwise,
+    /// RMB best-of-N set: bon_best against each of loser_list
+    RmbBon,
 }
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// JSONL files to import
+    /// Files to import: JSON Lines or JSON arrays, optionally gzip-compressed
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Input format; auto detects it per file from the first record's fields
