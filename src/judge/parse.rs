@@ -430,9 +430,7 @@ impl StreamParser {
             return best;
         }
         for (i, t) in self.tags.iter().enumerate() {
-            if self.state == State::Inside(i) {
-                consider(self.pending.find(&t.close), t.close.len(), i, true);
-            } else if self.stray_close_counts(t) {
+            if self.state == State::Inside(i) || self.stray_close_counts(t) {
                 consider(self.pending.find(&t.close), t.close.len(), i, true);
             }
             consider(self.pending.find(&t.open), t.open.len(), i, false);
