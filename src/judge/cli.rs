@@ -30,6 +30,8 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     if let Some(file) = &args.import {
         return import_judgments(ctx, file);
     }
+    // Options first: a wrong profile or config is reported even when nothing is left to judge.
+    let config = config_from_select(&args.model, args.seed, !args.no_grammar)?;
     let store = ctx.open_store()?;
     let jobs = plan_jobs(&store, ctx, args)?;
     if jobs.is_empty() {
@@ -39,7 +41,6 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let config = config_from_select(&args.model, args.seed, !args.no_grammar)?;
     let profile = config.profile.clone();
     let has_grammar = profile.grammar(&JudgeMode::Full).is_some();
     let interrupted = Arc::new(AtomicBool::new(false));
