@@ -283,7 +283,14 @@ fn default_source(path: &Path) -> String {
 }
 
 pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
-    let mut store = ctx.open_store()?;
+    let existed = ctx.db_path.exists();
+    let mut store = ctx.open_store_creating()?;
+    if !existed {
+        crate::errln!(
+            "created a new database at {}",
+            visible_line(&ctx.db_path.display().to_string())
+        );
+    }
     let mut failed = false;
     for path in &args.files {
         let name = path.display().to_string();
