@@ -395,4 +395,28 @@ fn replace_cannot_rewrite_a_review_from_any_client() {
         )
         .unwrap();
     assert_eq!(review_rows(&db).len(), 2);
+
+    // The other append-only logs too.
+    plain
+        .execute_batch(
+            "INSERT INTO collections (id, name, created_by) VALUES (7, 'keep', 'me');
+             INSERT INTO collection_items (id, collection_id, case_id, added, author) VALUES (9, 7, 1, 1, 'me');
+             INSERT INTO answer_revisions (id, case_id, side, body, author) VALUES (5, 1, 'A', 'text', 'me');",
+        )
+        .unwrap();
+    for sql in [
+        "REPLACE INTO collections (id, name, created_by) VALUES (7, 'renamed', 'me')",
+        "REPLACE INTO collection_items (id, collection_id, case_id, added, author) VALUES (9, 7, 1, 0, 'me')",
+        "REPLACE INTO answer_revisions (id, case_id, side, body, author) VALUES (5, 1, 'A', 'other', 'me')",
+    ] {
+        let e = plain.execute(sql, []).unwrap_err().to_string();
+        assert!(e.contains("append-only"), "{sql}: {e}");
+    }
+    // Creating a collection that exists is still a quiet no-op for rubricate's own insert.
+    plain
+        .execute(
+            "INSERT INTO collections (name, created_by) VALUES ('keep', 'me') ON CONFLICT (name) DO NOTHING",
+            [],
+        )
+        .unwrap();
 }

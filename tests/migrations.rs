@@ -22,7 +22,16 @@ fn empty_database_gets_every_migration() {
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(SCHEMA_VERSION, MIGRATIONS.len() as i64);
     let names = tables(store.conn());
-    for t in ["cases", "judgments", "reviews", "rubrics"] {
+    for t in [
+        "cases",
+        "judgments",
+        "reviews",
+        "rubrics",
+        "answer_revisions",
+        "case_links",
+        "collections",
+        "collection_items",
+    ] {
         assert!(names.iter().any(|n| n == t), "table {t} missing: {names:?}");
     }
     let mode: String = store
@@ -268,4 +277,45 @@ fn version_2_judgments_are_kept_and_new_ones_record_their_profile() {
     store.insert_judgment(&new).unwrap();
     let back = store.latest_judgment(id, false).unwrap().unwrap().j;
     assert_eq!(back, new);
+}
+
+#[test]
+fn curation_upgrade_keeps_old_decisions_unapproved() {
+    // A database at the schema just before curation with an `accept` row: after
+    // the upgrade the row is kept as it was, its reasoning approval unknown (NULL), and
+    // the new append-only tables refuse rewrites.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let before = MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == "0008_curation")
+        .unwrap();
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..before]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO cases (source, prompt_json, answer_a, answer_b, content_hash)
+                 VALUES ('s', '[]', 'a', 'b', 'h');
+             INSERT INTO reviews (case_id, reviewer, action, verdict) VALUES (1, 'ann', 'accept', 'A');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let state = store.review_state(1, "ann").unwrap();
+    let d = state.decision.unwrap();
+    assert_eq!(d.verdict, Some(Verdict::A));
+    assert_eq!(d.reasoning, None);
+    assert!(!d.reasoning_is_human());
+    store
+        .conn()
+        .execute(
+            "INSERT INTO answer_revisions (case_id, side, body, author) VALUES (1, 'A', 'x', 'ann')",
+            [],
+        )
+        .unwrap();
+    let err = store
+        .conn()
+        .execute("UPDATE answer_revisions SET body = 'y'", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
 }

@@ -1,6 +1,7 @@
 //! SQLite storage: one connection, migrations applied at open, typed queries.
 
 mod cases;
+mod curation;
 pub mod errors;
 pub mod exports;
 mod judgments;
@@ -8,7 +9,11 @@ mod reviews;
 mod rubrics;
 
 pub use cases::{CaseFilter, CaseSummary, insert_case};
+pub use curation::{AnswerRevision, Collection, CurrentAnswers, DerivedLink};
 pub use judgments::{LOW_MARGIN, ModelView};
+pub use rubrics::{
+    RubricSummary, StoredRubric, check_rubric_name, is_case_rubric_name, parse_rubric_ref,
+};
 
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags};
@@ -33,6 +38,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_judge_profiles",
         include_str!("../../migrations/0003_judge_profiles.sql"),
+    ),
+    (
+        "0008_curation",
+        include_str!("../../migrations/0008_curation.sql"),
     ),
     (
         "0004_append_only_replace_exports",

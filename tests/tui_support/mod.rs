@@ -85,6 +85,7 @@ pub fn judgment(id: i64, case_id: i64, verdict: Verdict) -> Judgment {
     Judgment {
         id,
         created_at: "2026-01-01T00:00:00.000Z".into(),
+        library_rubric_id: None,
         j: new_judgment(case_id, verdict, false),
     }
 }
