@@ -182,6 +182,7 @@ fn open(store: Store) -> (App, Edge<'static>) {
         judge: None,
         reviewer: "bench".into(),
         source: None,
+        writer: None,
     };
     for fx in app.init() {
         if let Some(m) = edge.execute(fx) {
@@ -328,6 +329,7 @@ fn latency() {
         judge: Some(injector),
         reviewer: "bench".into(),
         source: None,
+        writer: None,
     };
     let info = ModelInfo {
         file_name: "bench.gguf".into(),

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0008_curation.sql"),
     ),
     (
+        "0007_review_actions_blind",
+        include_str!("../../migrations/0007_review_actions_blind.sql"),
+    ),
+    // After 0007, which rebuilds `reviews` (and with it drops any trigger on the old table).
+    (
         "0004_append_only_replace_exports",
         include_str!("../../migrations/0004_append_only_replace_exports.sql"),
     ),

@@ -43,17 +43,57 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             case_id,
             action,
             state,
-        } => on_review_saved(app, case_id, action, state, &mut fx),
+        } => on_review_saved(app, case_id, action, state),
         Msg::Undone {
             case_id,
             undid,
             state,
         } => {
+            settle(app, case_id);
             set_review_state(app, case_id, state);
             match undid {
-                Some(a) => app.info(format!("undone: {} (a revert row was added)", a.as_str())),
-                None => app.warn("nothing to undo on this case"),
+                Some(a) => app.info(format!(
+                    "undone on case {case_id}: {} (a revert row was added)",
+                    a.as_str()
+                )),
+                None => app.warn(format!("nothing to undo on case {case_id}")),
             }
+            app.dirty = true;
+        }
+        Msg::WriteWaiting { case_id, what } => {
+            for p in app.pending.iter_mut() {
+                p.waiting = true;
+            }
+            let n = app.pending.len();
+            let whose = case_id.map_or(String::new(), |c| format!(" (case {c} first)"));
+            app.warn(format!(
+                "the database is busy (another program is writing): {what} waits{whose}; \
+                 {n} change(s) queued, retrying — keep working"
+            ));
+            app.dirty = true;
+        }
+        Msg::WriteFailed {
+            case_id,
+            review,
+            what,
+            error,
+        } => {
+            if review && let Some(c) = case_id {
+                settle(app, c);
+                if let Some(at) = app.history.iter().rposition(|&h| h == c) {
+                    app.history.remove(at);
+                }
+                // The optimistic marks may be wrong now: read the queue again.
+                fx.push(Effect::LoadQueue {
+                    filter: app.filter,
+                    keep: app.current_id(),
+                });
+            }
+            let on = case_id.map_or(String::new(), |c| format!(" on case {c}"));
+            app.error(format!(
+                "NOT saved: {what}{on}: {}; do it again",
+                sanitize::visible_line(&error)
+            ));
             app.dirty = true;
         }
         Msg::RubricSaved { name, version } => {
@@ -222,7 +262,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     }
     match action {
         Action::Quit => {
-            if app.has_unsaved_edits() {
+            if app.has_unsaved_edits() || !app.pending.is_empty() {
                 app.mode = Mode::ConfirmQuit;
             } else {
                 quit(app, fx);
@@ -283,14 +323,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::EditAnalysis => open_editor(app, EditTarget::Analysis),
         Action::Note => open_editor(app, EditTarget::Note),
         Action::Flag => flag(app, fx),
-        Action::Undo => {
-            let id = app
-                .case
-                .as_ref()
-                .map(|c| c.case.id)
-                .expect("case checked above");
-            fx.push(Effect::Undo { case_id: id });
-        }
+        Action::Undo => undo(app, fx),
         Action::Keep
         | Action::Discard
         | Action::Close
@@ -432,6 +465,11 @@ fn on_case(app: &mut App, loaded: LoadedCase) {
         q.model = loaded.judgment.as_ref().and_then(|j| j.j.verdict);
         q.decided = loaded.review.verdict();
         q.flagged = loaded.review.flagged;
+    }
+    if let Some(v) = app.pending_decision(id).and_then(|p| p.verdict)
+        && let Some(q) = queue_item(app, id)
+    {
+        q.decided = Some(v);
     }
     let same = app.case.as_ref().is_some_and(|c| c.case.id == id);
     let mut prompt = Doc::new();
@@ -902,15 +940,20 @@ fn decide_with(
     let model = j.and_then(|j| j.j.verdict);
     let draft_kept = !draft.is_empty();
     let edited = draft_kept || j.is_some_and(|j| j.j.rubric_given);
-    let action = if model != Some(verdict) {
+    let action = if model.is_none() {
+        // Nothing to accept or override: the model gave no verdict (yet).
+        ReviewAction::Decide
+    } else if model != Some(verdict) {
         ReviewAction::Override
     } else if edited {
         ReviewAction::Edit
     } else {
         ReviewAction::Accept
     };
+    let case_id = c.case.id;
+    let label = c.case.source_label;
     let review = NewReview {
-        case_id: c.case.id,
+        case_id,
         reviewer: app.reviewer.clone(),
         action: Some(action),
         verdict: Some(verdict),
@@ -929,13 +972,78 @@ fn decide_with(
             reasoning
         }),
         flag_reason: None,
+        blind: None,
     };
+    append_review(app, review, fx);
+    if let Some(p) = app.pending.back_mut() {
+        p.source_label = label;
+    }
+    // The kept edits are part of this row now.
+    app.drafts.remove(&case_id);
+    refresh_judge_doc(app);
+    if let Some(q) = queue_item(app, case_id) {
+        q.decided = Some(verdict);
+    }
+    let mut msg = format!("case {case_id}: {} {verdict} · saving…", action.as_str());
+    // The next case opens at once: the row is bound to its case already, and the
+    // writer stores it in order even if the database is busy for a while.
+    if app.auto_advance && app.current_id() == Some(case_id) {
+        if app.cursor + 1 < app.queue.len() {
+            select(app, app.cursor + 1, fx);
+        } else {
+            msg.push_str(" · end of the queue");
+        }
+    }
+    app.info(msg);
+}
+
+/// Hand a review row to the writer and remember it until it is reported written.
+fn append_review(app: &mut App, review: NewReview, fx: &mut Vec<Effect>) {
+    app.pending.push_back(PendingWrite {
+        case_id: review.case_id,
+        action: review.action,
+        verdict: review.verdict,
+        source_label: None,
+        waiting: false,
+    });
+    app.history.push(review.case_id);
     fx.push(Effect::AppendReview(review));
+}
+
+/// The writer reported the oldest pending write on a case (writes are done in order).
+fn settle(app: &mut App, case_id: i64) -> Option<PendingWrite> {
+    let at = app.pending.iter().position(|p| p.case_id == case_id)?;
+    app.pending.remove(at)
+}
+
+/// Undo the reviewer's latest change: on the case of the last change made in this
+/// session (going back to it), else on the case on screen.
+fn undo(app: &mut App, fx: &mut Vec<Effect>) {
+    let Some(case_id) = app.history.pop().or(app.current_id()) else {
+        app.info("nothing to undo");
+        return;
+    };
+    if app.current_id() != Some(case_id) {
+        match app.queue.iter().position(|q| q.id == case_id) {
+            Some(i) => select(app, i, fx),
+            None => app.info(format!(
+                "undoing on case {case_id} (not in this queue; F changes the filter)"
+            )),
+        }
+    }
+    app.pending.push_back(PendingWrite {
+        case_id,
+        action: None,
+        verdict: None,
+        source_label: None,
+        waiting: false,
+    });
+    fx.push(Effect::Undo { case_id });
 }
 
 fn flag(app: &mut App, fx: &mut Vec<Effect>) {
     let c = app.case.as_ref().expect("case open");
-    fx.push(Effect::AppendReview(NewReview {
+    let review = NewReview {
         case_id: c.case.id,
         reviewer: app.reviewer.clone(),
         action: Some(ReviewAction::Flag),
@@ -943,12 +1051,15 @@ fn flag(app: &mut App, fx: &mut Vec<Effect>) {
         seconds_spent: seconds_spent(app),
         judgment_id: c.judgment.as_ref().map(|j| j.id),
         ..Default::default()
-    }));
+    };
+    append_review(app, review, fx);
 }
 
 fn set_review_state(app: &mut App, case_id: i64, state: crate::domain::ReviewState) {
+    // A decision still on its way stays the one shown.
+    let pending = app.pending_decision(case_id).and_then(|p| p.verdict);
     if let Some(q) = queue_item(app, case_id) {
-        q.decided = state.verdict();
+        q.decided = pending.or(state.verdict());
         q.flagged = state.flagged;
     }
     if let Some(c) = app.case.as_mut().filter(|c| c.case.id == case_id) {
@@ -961,43 +1072,38 @@ fn on_review_saved(
     case_id: i64,
     action: ReviewAction,
     state: crate::domain::ReviewState,
-    fx: &mut Vec<Effect>,
 ) {
+    let done = settle(app, case_id);
     let verdict = state.verdict();
     let flagged = state.flagged;
     set_review_state(app, case_id, state);
     app.dirty = true;
-    if !action.is_decision() {
-        app.info(match action {
-            ReviewAction::Flag if flagged => "flagged".to_string(),
-            ReviewAction::Flag => "flag cleared".to_string(),
-            _ => "note saved".to_string(),
-        });
+    // An error about another write stays on screen until it expires.
+    if app
+        .message
+        .as_ref()
+        .is_some_and(|m| m.level == Level::Error)
+    {
         return;
     }
-    app.drafts.remove(&case_id);
-    refresh_judge_doc(app);
-    let label = app
-        .case
-        .as_ref()
-        .filter(|c| c.case.id == case_id)
-        .and_then(|c| c.case.source_label);
-    let mut msg = format!(
-        "saved: {} {}",
-        action.as_str(),
-        verdict.map_or("-", Verdict::as_str)
-    );
-    if let Some(l) = label {
+    let mut msg = match action {
+        ReviewAction::Flag if flagged => format!("case {case_id} flagged"),
+        ReviewAction::Flag => format!("case {case_id}: flag cleared"),
+        ReviewAction::Note => format!("case {case_id}: note saved"),
+        _ => format!(
+            "saved: case {case_id} {} {}",
+            action.as_str(),
+            verdict.map_or("-", Verdict::as_str)
+        ),
+    };
+    if let Some(l) = done.and_then(|p| p.source_label) {
         msg.push_str(&format!(" (source label: {l})"));
     }
-    if app.auto_advance && app.current_id() == Some(case_id) {
-        if app.cursor + 1 < app.queue.len() {
-            select(app, app.cursor + 1, fx);
-        } else {
-            msg.push_str(" · end of the queue");
-        }
+    if !app.pending.is_empty() {
+        msg.push_str(&format!(" · {} more saving…", app.pending.len()));
     }
     app.info(msg);
+    refresh_judge_doc(app);
 }
 
 // ---------------------------------------------------------------------------------
@@ -1052,7 +1158,7 @@ fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
         .map(|j| &j.j);
     match editor.target {
         EditTarget::Note => {
-            fx.push(Effect::AppendReview(NewReview {
+            let review = NewReview {
                 case_id: id,
                 reviewer: app.reviewer.clone(),
                 action: Some(ReviewAction::Note),
@@ -1065,7 +1171,8 @@ fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
                     .and_then(|c| c.judgment.as_ref())
                     .map(|j| j.id),
                 ..Default::default()
-            }));
+            };
+            append_review(app, review, fx);
             return;
         }
         EditTarget::Rubric => {

@@ -117,7 +117,7 @@ fn verdict_line(case: &CaseView, job: Option<&Job>) -> Line<'static> {
     Line::from(spans)
 }
 
-fn decision_line(case: &CaseView, job: Option<&Job>) -> Line<'static> {
+fn decision_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> {
     let mut spans = vec![Span::raw("swap: ")];
     let original = case.judgment.as_ref().and_then(|j| j.j.verdict);
     match (job.filter(|j| j.swapped), &case.swap) {
@@ -137,17 +137,27 @@ fn decision_line(case: &CaseView, job: Option<&Job>) -> Line<'static> {
         (None, None) => spans.push(Span::raw("not checked (s)").fg(Color::DarkGray)),
     }
     spans.push(Span::raw(" │ ").fg(Color::DarkGray));
-    match &case.review.decision {
-        Some(d) => {
-            let v = d.verdict.map_or("-", Verdict::as_str);
-            spans.push(Span::raw(format!("you: {} {v}", d.action.as_str())).bold());
-            spans.push(Span::raw(" │ ").fg(Color::DarkGray));
-            spans.push(Span::raw(match case.case.source_label {
-                Some(l) => format!("source label: {l}"),
-                None => "source label: none".to_string(),
-            }));
+    if let Some(p) = app.pending_decision(case.case.id) {
+        let a = p.action.map_or("-", |a| a.as_str());
+        let v = p.verdict.map_or("-", Verdict::as_str);
+        spans.push(
+            Span::raw(format!("you: {a} {v} (saving…)"))
+                .bold()
+                .fg(Color::Yellow),
+        );
+    } else {
+        match &case.review.decision {
+            Some(d) => {
+                let v = d.verdict.map_or("-", Verdict::as_str);
+                spans.push(Span::raw(format!("you: {} {v}", d.action.as_str())).bold());
+                spans.push(Span::raw(" │ ").fg(Color::DarkGray));
+                spans.push(Span::raw(match case.case.source_label {
+                    Some(l) => format!("source label: {l}"),
+                    None => "source label: none".to_string(),
+                }));
+            }
+            None => spans.push(Span::raw("undecided · source label hidden").fg(Color::DarkGray)),
         }
-        None => spans.push(Span::raw("undecided · source label hidden").fg(Color::DarkGray)),
     }
     if case.review.flagged {
         spans.push(Span::raw(" │ ").fg(Color::DarkGray));
@@ -212,7 +222,8 @@ pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
     }
     let footer = areas.judge_footer();
     f.render_widget(
-        Paragraph::new(vec![verdict_line(case, job), decision_line(case, job)]).style(Style::new()),
+        Paragraph::new(vec![verdict_line(case, job), decision_line(app, case, job)])
+            .style(Style::new()),
         footer,
     );
 }
