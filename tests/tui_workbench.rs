@@ -137,3 +137,42 @@ fn a_database_locked_by_another_process_loses_no_decision() {
     tmux.keys(&["q"]);
     tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:0"));
 }
+
+#[test]
+fn a_kept_rubric_edit_is_on_screen_after_deciding_quitting_and_reopening() {
+    let b = bench();
+    let tmux = b.open("");
+    let s = tmux.wait("case 1 of 34", |s| position(s).as_deref() == Some("1/34"));
+    let first = case_on_screen(&s).unwrap();
+    tmux.keys(&["e"]);
+    tmux.wait("the rubric editor", |s| s.contains("Edit the rubric"));
+    tmux.text("1. Must cite its source.");
+    tmux.keys(&["C-s"]);
+    tmux.wait("the kept rubric", |s| {
+        s.contains("rubric kept as case-") && s.contains("Rubric · edited by day")
+    });
+    tmux.keys(&["1"]);
+    tmux.wait("case 2 after deciding", |s| {
+        position(s).as_deref() == Some("2/34") && s.contains("saved: case")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:0"));
+    drop(tmux);
+
+    let tmux = b.open("--filter all");
+    if case_on_screen(&tmux.screen()) != Some(first) {
+        tmux.keys(&["k"]);
+    }
+    let s = tmux.wait("the decided case with the reviewer's rubric", |s| {
+        case_on_screen(s) == Some(first) && s.contains("Rubric · edited by day")
+    });
+    assert!(s.contains("Must cite its source."), "{s}");
+    // The editor opens on it too.
+    tmux.keys(&["e"]);
+    let s = tmux.wait("the rubric editor", |s| s.contains("Edit the rubric"));
+    assert!(s.contains("Must cite its source."), "{s}");
+    tmux.keys(&["Escape"]);
+    tmux.wait("the editor closed", |s| !s.contains("Edit the rubric"));
+    tmux.keys(&["q"]);
+    tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:0"));
+}
