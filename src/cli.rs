@@ -26,6 +26,9 @@ pub struct GlobalArgs {
     /// SQLite database file [default: rubricate.db in the platform data dir]
     #[arg(long, global = true, env = "RUBRICATE_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Add rubricate's tables to an existing SQLite file that holds other tables (refused without it)
+    #[arg(long, global = true)]
+    pub init: bool,
     /// Reviewer name recorded with every decision [default: your login name]
     #[arg(long, global = true, env = "RUBRICATE_REVIEWER", value_name = "NAME")]
     pub reviewer: Option<String>,

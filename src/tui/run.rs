@@ -34,7 +34,7 @@ const FLUSH_GRACE: Duration = Duration::from_secs(2);
 const SEED: u32 = 42;
 
 pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
+    let store = ctx.open_store_creating()?;
     let log_path = log_file()?;
     let (tx, rx) = mpsc::channel::<Msg>();
 
