@@ -249,6 +249,10 @@ pub struct ReviewArgs {
     /// Stay on a case after deciding it instead of opening the next one (also a setting in `?`)
     #[arg(long)]
     pub no_advance: bool,
+    /// Blind review: hide the model's verdict, confidence and the answers' lengths until
+    /// you decide (also a setting in `?`, kept in the config file)
+    #[arg(long)]
+    pub blind: bool,
     #[command(flatten)]
     pub model: ModelSelect,
 }

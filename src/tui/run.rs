@@ -38,14 +38,28 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     let log_path = log_file()?;
     let (tx, rx) = mpsc::channel::<Msg>();
 
+    // Settings: the command line over the config file over the defaults. A broken config
+    // file is reported and the defaults are used (the reviewer can still work).
+    let (config, config_error) = match crate::config::Config::load() {
+        Ok(c) => (c, None),
+        Err(e) => (crate::config::Config::default(), Some(format!("{e:#}"))),
+    };
+    let wb = &config.workbench;
     let settings = Settings {
         db_label: ctx.db_path.display().to_string(),
         reviewer: ctx.reviewer.clone(),
         filter: args.filter,
         source: args.source.clone(),
-        auto_advance: !args.no_advance,
+        auto_advance: !args.no_advance && wb.auto_advance.unwrap_or(true),
+        blind: args.blind || wb.blind.unwrap_or(false),
+        blind_reasoning: wb.blind_reasoning.unwrap_or(false),
     };
     let mut app = App::new(settings, Instant::now());
+    app.show_queue = wb.show_queue;
+    let config_ok = config_error.is_none();
+    if let Some(e) = config_error {
+        app.warn(format!("{e}; settings will not be saved"));
+    }
 
     // stderr goes to the log before llama.cpp starts: it writes there directly, and that
     // would scribble over the screen. Without a log file the workbench still runs.
@@ -95,6 +109,7 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         reviewer: ctx.reviewer.clone(),
         source: args.source.clone(),
         writer: Some(writer),
+        settings_file: crate::paths::config_file().ok().filter(|_| config_ok),
     };
     let result = event_loop(&mut app, &mut edge, &rx, &mut terminal, &mut |_| {});
     // Writes already handed over get a moment to finish (the reviewer was asked before
@@ -250,6 +265,8 @@ pub struct Edge<'a> {
     pub source: Option<String>,
     /// `None`: writes run on the calling thread (tests, benchmark).
     pub writer: Option<Writer>,
+    /// Where settings changed in the workbench are kept; `None`: not kept (tests).
+    pub settings_file: Option<PathBuf>,
 }
 
 impl Edge<'_> {
@@ -345,6 +362,12 @@ impl Edge<'_> {
             Effect::Undo { case_id } => self.write(WriteOp::Undo { case_id }),
             Effect::SaveRubric { case_id, body } => self.write(WriteOp::Rubric { case_id, body }),
             Effect::ImportSample => self.write(WriteOp::ImportSample),
+            Effect::SaveSettings(wb) => {
+                if let Some(path) = &self.settings_file {
+                    crate::config::Config::save_workbench_to(path, &wb)?;
+                }
+                None
+            }
             Effect::LoadStats => {
                 let stats = crate::stats::compute(&self.store, Some(&self.reviewer))?;
                 Some(Msg::StatsLoaded(Box::new(StatsView::from_stats(&stats))))

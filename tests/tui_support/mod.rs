@@ -22,6 +22,8 @@ pub fn settings() -> Settings {
         filter: CaseFilter::Unreviewed,
         source: None,
         auto_advance: true,
+        blind: false,
+        blind_reasoning: false,
     }
 }
 
