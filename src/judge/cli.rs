@@ -166,7 +166,10 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
                 in_flight.remove(&job);
                 free.push(worker);
                 tally.failed += 1;
-                say(format!("case {case_id}: {}", sanitize::visible_line(&error)));
+                say(format!(
+                    "case {case_id}: {}",
+                    sanitize::visible_line(&error)
+                ));
                 bar.inc(1);
                 // A failure because the server went away stops the run: the rest would fail too.
                 if stopped.is_none()

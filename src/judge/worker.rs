@@ -130,7 +130,12 @@ impl Inbox<'_> {
     }
 
     /// Handle one command; true if it stops the running job.
-    pub(crate) fn take(&mut self, cmd: Command, current: Option<JobId>, emit: &dyn Fn(Event)) -> bool {
+    pub(crate) fn take(
+        &mut self,
+        cmd: Command,
+        current: Option<JobId>,
+        emit: &dyn Fn(Event),
+    ) -> bool {
         match cmd {
             Command::Judge(req) => {
                 self.queue.push_back(*req);

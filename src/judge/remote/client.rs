@@ -99,7 +99,11 @@ pub fn check_base_url(url: &str) -> Result<(), String> {
 impl Server {
     /// Ask the server for its models; `model` picks one (default: the first it lists).
     /// Every error message names the URL and says what to do.
-    pub fn connect(url: &str, api_key: Option<String>, model: Option<&str>) -> Result<Server, String> {
+    pub fn connect(
+        url: &str,
+        api_key: Option<String>,
+        model: Option<&str>,
+    ) -> Result<Server, String> {
         check_base_url(url)?;
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(CONNECT_TIMEOUT)
@@ -157,7 +161,11 @@ impl Server {
                     self.display_url
                 )
             })?;
-        let data = v.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
+        let data = v
+            .get("data")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let ids: Vec<String> = data
             .iter()
             .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string))
@@ -213,7 +221,9 @@ impl Server {
             .spawn(move || server.read_stream(&body, &flag, &tx));
         if let Err(e) = spawned {
             let (tx, rx2) = mpsc::channel();
-            let _ = tx.send(StreamItem::Failed(format!("cannot start the stream thread: {e}")));
+            let _ = tx.send(StreamItem::Failed(format!(
+                "cannot start the stream thread: {e}"
+            )));
             return ChatStream { rx: rx2, cancel };
         }
         ChatStream { rx, cancel }
@@ -389,7 +399,10 @@ mod tests {
             strip_credentials("https://user:secret@example.com:8443/v1/"),
             "https://example.com:8443/v1"
         );
-        assert_eq!(strip_credentials("http://127.0.0.1:8080/v1"), "http://127.0.0.1:8080/v1");
+        assert_eq!(
+            strip_credentials("http://127.0.0.1:8080/v1"),
+            "http://127.0.0.1:8080/v1"
+        );
         // An @ after the host is part of the path, not credentials.
         assert_eq!(strip_credentials("http://h/v1/a@b"), "http://h/v1/a@b");
     }
@@ -407,7 +420,10 @@ mod tests {
     #[test]
     fn status_messages_say_what_to_do() {
         let m = status_message("http://h/v1", 401, "Invalid API Key");
-        assert!(m.contains("401") && m.contains(API_KEY_ENV) && m.contains("Invalid API Key"), "{m}");
+        assert!(
+            m.contains("401") && m.contains(API_KEY_ENV) && m.contains("Invalid API Key"),
+            "{m}"
+        );
         assert!(status_message("http://h/v1", 404, "").contains("/v1"));
         assert!(status_message("http://h/v1", 503, "").contains("log"));
     }

@@ -244,7 +244,11 @@ mod tests {
     fn opener_ending_inside_a_token_and_bracket_choices() {
         let mut r = VerdictReader::new("<answer>[[", &["A", "B"]);
         r.push(&tok("<answer>", 0.0, &[]));
-        r.push(&tok("[[B", (0.8f64).ln(), &[("[[B", (0.8f64).ln()), ("[[A", (0.2f64).ln()), ("[", -5.0)]));
+        r.push(&tok(
+            "[[B",
+            (0.8f64).ln(),
+            &[("[[B", (0.8f64).ln()), ("[[A", (0.2f64).ln()), ("[", -5.0)],
+        ));
         assert!(close(&r.probabilities().unwrap(), &[0.2, 0.8]));
     }
 
