@@ -145,6 +145,10 @@ fn judgment(case_id: i64, kb: usize) -> NewJudgment {
         tokens_generated: Some(1),
         ms_prefill: Some(1),
         ms_generate: Some(1),
+        provenance: Default::default(),
+        judge_type: None,
+        solution: None,
+        verdict_sampled: None,
     }
 }
 

@@ -1,13 +1,16 @@
 //! rubricate: audit a reasoning reward model's judgments and curate preference data.
 
 pub mod cli;
+pub mod cli_docs;
 pub mod config;
 pub mod context;
 pub mod domain;
 pub mod formats;
 pub mod judge;
 pub mod logging;
+pub mod out;
 pub mod paths;
+pub mod robust;
 pub mod sanitize;
 pub mod stats;
 pub mod store;

@@ -114,6 +114,27 @@ pub fn cohens_kappa<L: Eq + std::hash::Hash + Copy>(
     Some((p_o - p_e) / (1.0 - p_e))
 }
 
+/// The 95 % Wilson score interval of a proportion `k / n` (a binomial rate), as (low, high).
+/// Unlike the normal approximation it stays inside [0, 1] and is honest for small `n` and
+/// for rates near 0 or 1. `None` when `n` is 0.
+pub fn wilson(k: u64, n: u64) -> Option<(f64, f64)> {
+    wilson_z(k, n, 1.959_963_984_540_054)
+}
+
+/// [`wilson`] for any z (1.96 for 95 %).
+pub fn wilson_z(k: u64, n: u64, z: f64) -> Option<(f64, f64)> {
+    if n == 0 || k > n {
+        return None;
+    }
+    let nf = n as f64;
+    let p = k as f64 / nf;
+    let z2 = z * z;
+    let denom = 1.0 + z2 / nf;
+    let centre = (p + z2 / (2.0 * nf)) / denom;
+    let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
 fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
@@ -149,6 +170,21 @@ pub struct LengthBias {
     pub label: LengthBiasStats,
 }
 
+/// The position-robust verdict (see `crate::robust`) over the cases judged in both orders.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct RobustStats {
+    /// Cases with a judgment in each order.
+    pub cases: u64,
+    /// Robust verdicts reached.
+    pub verdicts: VerdictCounts,
+    /// Cases whose orders disagree and no probabilities settle it (no robust verdict).
+    pub undecided: u64,
+    /// Robust verdict against the source label.
+    pub vs_label: AgreementStats,
+    /// Cases whose verdict in force is within `store::LOW_MARGIN` of flipping.
+    pub low_margin: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Stats {
     /// Whose decisions count; `None`: the most recent decision of any reviewer.
@@ -172,6 +208,8 @@ pub struct Stats {
     pub agreement: Agreements,
     pub swap_consistency: SwapConsistency,
     pub length_bias: LengthBias,
+    /// The position-robust verdict, where both orders are judged.
+    pub position_robust: RobustStats,
     /// Cases per source.
     pub sources: BTreeMap<String, u64>,
 }
@@ -213,6 +251,8 @@ pub fn compute(store: &Store, reviewer: Option<&str>) -> Result<Stats> {
     let mut human_vs_model = AgreementCounter::default();
     let mut model_vs_label = AgreementCounter::default();
     let mut swap = SwapConsistency::default();
+    let mut robust = RobustStats::default();
+    let mut robust_vs_label = AgreementCounter::default();
     let (mut len_model, mut len_human, mut len_label) = (
         LengthCounter::default(),
         LengthCounter::default(),
@@ -235,6 +275,22 @@ pub fn compute(store: &Store, reviewer: Option<&str>) -> Result<Stats> {
             if m == sw {
                 swap.consistent += 1;
             }
+        }
+        let view = store.model_view(case.id)?;
+        if view.both_orders() {
+            robust.cases += 1;
+            match view.robust.verdict {
+                Some(v) => {
+                    robust.verdicts.add(v);
+                    if let Some(l) = case.source_label {
+                        robust_vs_label.add(v, l);
+                    }
+                }
+                None => robust.undecided += 1,
+            }
+        }
+        if view.margin().is_some_and(|m| m < crate::store::LOW_MARGIN) {
+            robust.low_margin += 1;
         }
         let human_state = human_state(store, case.id, reviewer)?;
         if human_state.flagged {
@@ -274,6 +330,8 @@ pub fn compute(store: &Store, reviewer: Option<&str>) -> Result<Stats> {
         model_vs_label: model_vs_label.finish(),
     };
     swap.rate = ratio(swap.consistent, swap.n);
+    robust.vs_label = robust_vs_label.finish();
+    s.position_robust = robust;
     s.swap_consistency = swap;
     s.length_bias = LengthBias {
         model: len_model.finish(),
@@ -358,6 +416,25 @@ pub fn render_text(s: &Stats) -> String {
         pct(s.swap_consistency.rate),
         format!("{}/{}", s.swap_consistency.consistent, s.swap_consistency.n)
     ));
+    let r = &s.position_robust;
+    line(format!(
+        "{:<18}{:>8}   (both orders judged; {} without a verdict: orders disagree)",
+        "position-robust", r.cases, r.undecided
+    ));
+    line(format!("{:<18}{}", "  verdicts", counts(&r.verdicts)));
+    line(format!(
+        "{:<18}{:>8}{:>12}{:>8}",
+        "  vs label",
+        pct(r.vs_label.rate),
+        format!("{}/{}", r.vs_label.agree, r.vs_label.n),
+        num(r.vs_label.kappa)
+    ));
+    line(format!(
+        "{:<18}{:>8}   (margin under {:.2})",
+        "low margin",
+        r.low_margin,
+        crate::store::LOW_MARGIN
+    ));
     line(format!(
         "{:<18}{:>8}{:>12}",
         "longer answer won", "rate", "wins/n"
@@ -393,9 +470,9 @@ pub fn run(ctx: &Context, args: &StatsArgs) -> Result<ExitCode> {
     let reviewer = ctx.reviewer_given.then_some(ctx.reviewer.as_str());
     let stats = compute(&store, reviewer)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
-        print!("{}", render_text(&stats));
+        crate::out!("{}", render_text(&stats));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -406,6 +483,37 @@ mod tests {
 
     fn close(x: Option<f64>, want: f64) -> bool {
         x.is_some_and(|k| (k - want).abs() < 1e-9)
+    }
+
+    #[test]
+    fn wilson_reference_values() {
+        // Reference values computed separately (Python, the textbook formula, z = 1.959964).
+        let (lo, hi) = wilson(50, 100).unwrap();
+        assert!(
+            (lo - 0.403_832).abs() < 1e-5 && (hi - 0.596_168).abs() < 1e-5,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson(0, 10).unwrap();
+        assert!(lo == 0.0 && (hi - 0.277_533).abs() < 1e-5, "{lo} {hi}");
+        let (lo, hi) = wilson(10, 10).unwrap();
+        assert!(
+            (lo - 0.722_467).abs() < 1e-5 && (hi - 1.0).abs() < 1e-9,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson(1, 3).unwrap();
+        assert!(
+            (lo - 0.061_492).abs() < 1e-5 && (hi - 0.792_340).abs() < 1e-5,
+            "{lo} {hi}"
+        );
+        assert_eq!(wilson(0, 0), None);
+        assert_eq!(wilson(4, 3), None);
+        // Symmetric around one half, and narrowing as n grows.
+        let (a, b) = wilson(3, 10).unwrap();
+        let (c, d) = wilson(7, 10).unwrap();
+        assert!((a - (1.0 - d)).abs() < 1e-12 && (b - (1.0 - c)).abs() < 1e-12);
+        let (lo1, hi1) = wilson(30, 100).unwrap();
+        let (lo2, hi2) = wilson(300, 1000).unwrap();
+        assert!(hi2 - lo2 < hi1 - lo1);
     }
 
     #[test]

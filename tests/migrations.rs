@@ -22,7 +22,16 @@ fn empty_database_gets_every_migration() {
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(SCHEMA_VERSION, MIGRATIONS.len() as i64);
     let names = tables(store.conn());
-    for t in ["cases", "judgments", "reviews", "rubrics"] {
+    for t in [
+        "cases",
+        "judgments",
+        "reviews",
+        "rubrics",
+        "answer_revisions",
+        "case_links",
+        "collections",
+        "collection_items",
+    ] {
         assert!(names.iter().any(|n| n == t), "table {t} missing: {names:?}");
     }
     let mode: String = store
@@ -189,4 +198,124 @@ fn newer_database_is_refused() {
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("newer rubricate"));
+}
+
+#[test]
+fn version_2_judgments_are_kept_and_new_ones_record_their_profile() {
+    use rubricate::domain::{JudgeProvenance, JudgmentOrigin, NewJudgment, SamplerSettings};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..2]).unwrap();
+        let tx = conn.transaction().unwrap();
+        let case = NewCase {
+            source: "old".into(),
+            source_id: Some("k-2".into()),
+            prompt: vec![Message::user("2+2?")],
+            answer_a: "4".into(),
+            answer_b: "5".into(),
+            source_label: None,
+            meta: serde_json::json!({}),
+            category: None,
+            difficulty: None,
+        };
+        insert_v1_case(&tx, &case);
+        let id = tx.last_insert_rowid();
+        // A judgment row as rubricate wrote it before migration 3.
+        tx.execute(
+            "INSERT INTO judgments (case_id, model_file, model_sha256, template_version, grammar,
+                 sampler_json, verdict, parse_ok, raw) VALUES (?1, 'm.gguf', 'x', 'judge-v1+abc', 1, '{}', 'A', 1, 'raw')",
+            [id],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let id = store.find_case("k-2").unwrap().unwrap().id;
+    let old = store.latest_judgment(id, false).unwrap().unwrap().j;
+    assert_eq!(old.verdict, Some(Verdict::A));
+    assert_eq!(old.provenance, JudgeProvenance::default());
+    assert_eq!(old.verdict_sampled, None);
+
+    let new = NewJudgment {
+        case_id: id,
+        origin: JudgmentOrigin::Local,
+        swapped: false,
+        rubric_given: false,
+        model_file: "m.gguf".into(),
+        model_sha256: "x".into(),
+        template_version: "rm-r1+12345678".into(),
+        grammar: false,
+        sampler: SamplerSettings::default(),
+        seed: Some(1),
+        rubric: None,
+        analysis: Some("thinking".into()),
+        verdict: Some(Verdict::B),
+        p_a: Some(0.2),
+        p_b: Some(0.8),
+        p_tie: None,
+        parse_ok: true,
+        parse_error: None,
+        raw: "raw".into(),
+        tokens_prompt: None,
+        tokens_generated: None,
+        ms_prefill: None,
+        ms_generate: None,
+        provenance: JudgeProvenance {
+            profile: Some("rm-r1".into()),
+            profile_hash: Some("ab".repeat(32)),
+            backend: Some("llama.cpp".into()),
+            server_url: None,
+            server_model: None,
+        },
+        judge_type: Some("Reasoning".into()),
+        solution: Some("x = 4".into()),
+        verdict_sampled: Some(Verdict::A),
+    };
+    store.insert_judgment(&new).unwrap();
+    let back = store.latest_judgment(id, false).unwrap().unwrap().j;
+    assert_eq!(back, new);
+}
+
+#[test]
+fn curation_upgrade_keeps_old_decisions_unapproved() {
+    // A database at the schema just before curation with an `accept` row: after
+    // the upgrade the row is kept as it was, its reasoning approval unknown (NULL), and
+    // the new append-only tables refuse rewrites.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let before = MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == "0008_curation")
+        .unwrap();
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..before]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO cases (source, prompt_json, answer_a, answer_b, content_hash)
+                 VALUES ('s', '[]', 'a', 'b', 'h');
+             INSERT INTO reviews (case_id, reviewer, action, verdict) VALUES (1, 'ann', 'accept', 'A');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let state = store.review_state(1, "ann").unwrap();
+    let d = state.decision.unwrap();
+    assert_eq!(d.verdict, Some(Verdict::A));
+    assert_eq!(d.reasoning, None);
+    assert!(!d.reasoning_is_human());
+    store
+        .conn()
+        .execute(
+            "INSERT INTO answer_revisions (case_id, side, body, author) VALUES (1, 'A', 'x', 'ann')",
+            [],
+        )
+        .unwrap();
+    let err = store
+        .conn()
+        .execute("UPDATE answer_revisions SET body = 'y'", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
 }

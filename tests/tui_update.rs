@@ -66,6 +66,8 @@ fn saved(case_id: i64, action: ReviewAction, verdict: Verdict) -> Msg {
         seconds_spent: None,
         judgment_id: None,
         reverts_review_id: None,
+        reasoning: None,
+        flag_reason: None,
     };
     Msg::ReviewSaved {
         case_id,

@@ -37,7 +37,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
     let jobs = plan_jobs(&store, ctx, args)?;
     if jobs.is_empty() {
-        eprintln!(
+        crate::errln!(
             "nothing to judge: every case already has a judgment{} (use --rejudge to judge again, or `rubricate import` to add cases)",
             if args.swap { " and a swap check" } else { "" }
         );
@@ -71,11 +71,11 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         "grammar"
     };
     match &probe {
-        None => eprintln!(
+        None => crate::errln!(
             "judge: {} ({} threads, template {}, {grammar})",
             info.file_name, info.threads, info.template,
         ),
-        Some(engine) => eprintln!(
+        Some(engine) => crate::errln!(
             "judge: {} at {} ({}, {} case(s) in flight, {})",
             sanitize::visible_line(&engine.server.model),
             engine.server.display_url,
@@ -99,7 +99,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     let say = |line: String| {
         // A hidden bar (stderr is not a terminal) swallows println.
         if bar.is_hidden() {
-            eprintln!("{line}");
+            crate::errln!("{line}");
         } else {
             bar.println(line);
         }
@@ -197,7 +197,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         tally.rate()
     };
     let left = total - tally.saved - tally.failed;
-    eprintln!(
+    crate::errln!(
         "{} {} judgment(s) in {:.1} s: A {}, B {}, tie {}, unparsed {}, failed {}; {:.0} tokens/s, {:.1} cases/min{}",
         if was_interrupted {
             "interrupted after saving"
@@ -220,7 +220,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         }
     );
     if let Some(why) = &stopped {
-        eprintln!(
+        crate::errln!(
             "stopped: {}; {left} case(s) not judged yet. Once the server is back, run the same command again to judge the rest.",
             sanitize::visible_line(why)
         );
@@ -408,7 +408,7 @@ fn import_judgments(ctx: &Context, file: &Path) -> Result<ExitCode> {
     }
     tx.commit()?;
     let unparsed = pending.iter().filter(|j| !j.parse_ok).count();
-    eprintln!(
+    crate::errln!(
         "imported {added} judgment(s) from {shown} ({known} already present, {unparsed} that did not parse; their raw text is kept)"
     );
     Ok(ExitCode::SUCCESS)
@@ -444,6 +444,10 @@ fn imported_judgment(case_id: i64, rec: &ImportLine) -> NewJudgment {
         tokens_generated: None,
         ms_prefill: None,
         ms_generate: None,
+        provenance: Default::default(),
+        judge_type: None,
+        solution: None,
+        verdict_sampled: None,
     }
 }
 
@@ -451,7 +455,7 @@ pub fn run_model(args: &ModelArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_logging();
     let config = config_from_select(&args.model, 0, true)?;
     let lm = LoadedModel::load(&config, |_| {}).map_err(anyhow::Error::msg)?;
-    print!("{}", describe_model(&lm.info, lm.prefix_len()));
+    crate::out!("{}", describe_model(&lm.info, lm.prefix_len()));
     Ok(ExitCode::SUCCESS)
 }
 

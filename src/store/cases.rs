@@ -15,6 +15,11 @@ pub enum CaseFilter {
     Flagged,
     /// Cases whose swap check contradicts the original judgment.
     Inconsistent,
+    /// Cases whose model verdict (position-robust when both orders are judged) differs
+    /// from the source's label, or whose two orders disagree with no probabilities to settle it.
+    ModelWrong,
+    /// Cases whose model verdict is within `LOW_MARGIN` of flipping.
+    LowMargin,
 }
 
 impl CaseFilter {
@@ -25,6 +30,8 @@ impl CaseFilter {
             CaseFilter::Disagree => "disagree",
             CaseFilter::Flagged => "flagged",
             CaseFilter::Inconsistent => "inconsistent",
+            CaseFilter::ModelWrong => "model-wrong",
+            CaseFilter::LowMargin => "low-margin",
         }
     }
     pub fn next(self) -> CaseFilter {
@@ -33,7 +40,9 @@ impl CaseFilter {
             CaseFilter::All => CaseFilter::Disagree,
             CaseFilter::Disagree => CaseFilter::Flagged,
             CaseFilter::Flagged => CaseFilter::Inconsistent,
-            CaseFilter::Inconsistent => CaseFilter::Unreviewed,
+            CaseFilter::Inconsistent => CaseFilter::ModelWrong,
+            CaseFilter::ModelWrong => CaseFilter::LowMargin,
+            CaseFilter::LowMargin => CaseFilter::Unreviewed,
         }
     }
 }
@@ -174,15 +183,28 @@ impl Store {
                     .and_then(|j| j.j.verdict);
                 matches!((human, model), (Some(h), Some(m)) if h != m)
             }
-            CaseFilter::Inconsistent => {
-                let a = self
-                    .latest_judgment(case_id, false)?
-                    .and_then(|j| j.j.verdict);
-                let b = self
-                    .latest_judgment(case_id, true)?
-                    .and_then(|j| j.j.verdict);
-                matches!((a, b), (Some(x), Some(y)) if x != y)
+            CaseFilter::Inconsistent => self.model_view(case_id)?.inconsistent(),
+            CaseFilter::ModelWrong => {
+                let label: Option<String> = self.conn().query_row(
+                    "SELECT source_label FROM cases WHERE id = ?1",
+                    [case_id],
+                    |r| r.get(0),
+                )?;
+                match label.as_deref().and_then(Verdict::parse) {
+                    None => false,
+                    Some(l) => {
+                        let view = self.model_view(case_id)?;
+                        match view.verdict() {
+                            Some(m) => m != l,
+                            None => view.robust.basis == crate::robust::RobustBasis::Disagree,
+                        }
+                    }
+                }
             }
+            CaseFilter::LowMargin => self
+                .model_view(case_id)?
+                .margin()
+                .is_some_and(|m| m < super::LOW_MARGIN),
         })
     }
 }

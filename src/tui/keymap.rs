@@ -233,7 +233,7 @@ pub const SECTIONS: &[Section] = &[
             Binding {
                 shown: "F",
                 keys: &[(K::Char('F'), A::CycleFilter)],
-                help: "cycle filter: unreviewed, all, disagree, flagged, inconsistent",
+                help: "cycle filter: unreviewed, all, disagree, flagged, inconsistent, model-wrong, low-margin",
             },
             Binding {
                 shown: "S",

@@ -5,7 +5,7 @@ use super::keymap::{self, Action, KeyMode};
 use super::layout;
 use super::state::*;
 use super::text::{Doc, Pos};
-use crate::domain::{Judgment, NewReview, ReviewAction, Verdict};
+use crate::domain::{Judgment, NewReview, ReasoningApproval, ReviewAction, Verdict};
 use crate::judge::{Event, JobId, JudgeMode, Section};
 use crate::sanitize;
 use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
@@ -874,7 +874,7 @@ fn seconds_spent(app: &App) -> Option<f64> {
 fn accept(app: &mut App, fx: &mut Vec<Effect>) {
     let c = app.case.as_ref().expect("case open");
     match c.judgment.as_ref().map(|j| j.j.verdict) {
-        Some(Some(v)) => decide(app, v, fx),
+        Some(Some(v)) => decide_with(app, v, ReasoningApproval::Approved, fx),
         Some(None) => app.warn("the model gave no verdict here: decide with 1 / 2 / 3 / 4"),
         None if app.visible_job().is_some() => {
             app.warn("no verdict yet: wait for it, or decide now with 1 / 2 / 3 / 4")
@@ -883,12 +883,25 @@ fn accept(app: &mut App, fx: &mut Vec<Effect>) {
     }
 }
 
+/// A verdict key: the verdict is the reviewer's; the reasoning on screen is not vouched for.
 fn decide(app: &mut App, verdict: Verdict, fx: &mut Vec<Effect>) {
+    decide_with(app, verdict, ReasoningApproval::VerdictOnly, fx)
+}
+
+/// Record a decision. `reasoning` says what the key meant for the judge's reasoning; a
+/// kept edit of the rubric or analysis makes it the reviewer's own whatever the key.
+fn decide_with(
+    app: &mut App,
+    verdict: Verdict,
+    reasoning: ReasoningApproval,
+    fx: &mut Vec<Effect>,
+) {
     let c = app.case.as_ref().expect("case open");
     let draft = app.draft(c.case.id).cloned().unwrap_or_default();
     let j = c.judgment.as_ref();
     let model = j.and_then(|j| j.j.verdict);
-    let edited = !draft.is_empty() || j.is_some_and(|j| j.j.rubric_given);
+    let draft_kept = !draft.is_empty();
+    let edited = draft_kept || j.is_some_and(|j| j.j.rubric_given);
     let action = if model != Some(verdict) {
         ReviewAction::Override
     } else if edited {
@@ -910,6 +923,12 @@ fn decide(app: &mut App, verdict: Verdict, fx: &mut Vec<Effect>) {
         seconds_spent: seconds_spent(app),
         judgment_id: j.map(|j| j.id),
         reverts_review_id: None,
+        reasoning: Some(if draft_kept {
+            ReasoningApproval::Own
+        } else {
+            reasoning
+        }),
+        flag_reason: None,
     };
     fx.push(Effect::AppendReview(review));
 }

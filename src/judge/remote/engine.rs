@@ -4,7 +4,7 @@
 use super::client::{ChatStream, Flavor, Server, StreamItem};
 use super::sse::ServerTimings;
 use super::verdict::{VerdictReader, gbnf_literal, server_grammar};
-use crate::domain::{JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
+use crate::domain::{JudgeProvenance, JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
 use crate::judge::api::{JudgeMode, JudgeRequest, ModelInfo};
 use crate::judge::engine::{Flow, Progress, RunError};
 use crate::judge::parse::{Dialect, Parsed, Segment, StreamParser};
@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
+
+/// Recorded as the judgment's backend.
+pub const BACKEND: &str = "openai";
 
 /// How many alternatives to ask for at each position (the verdict position needs A, B and tie).
 pub const TOP_LOGPROBS: u32 = 10;
@@ -378,6 +381,16 @@ impl RemoteEngine {
             tokens_generated: Some(generated as u32),
             ms_prefill: Some(ms_first_token.round() as u32),
             ms_generate: Some(ms_generate.round() as u32),
+            provenance: JudgeProvenance {
+                profile: None,
+                profile_hash: None,
+                backend: Some(BACKEND.to_string()),
+                server_url: Some(self.server.display_url.clone()),
+                server_model: Some(self.server.model.clone()),
+            },
+            judge_type: None,
+            solution: None,
+            verdict_sampled: sampled,
         }
     }
 }

@@ -140,7 +140,9 @@ fn draw_empty(f: &mut Frame, app: &App, areas: &Areas) {
             Line::from(""),
             Line::from(vec![
                 Span::raw("F").bold().fg(Color::Yellow),
-                Span::raw(" cycles the filter: unreviewed, all, disagree, flagged, inconsistent."),
+                Span::raw(
+                    " cycles the filter: unreviewed, all, disagree, flagged, inconsistent, model-wrong, low-margin.",
+                ),
             ]),
         ],
     };
