@@ -315,7 +315,7 @@ fn streams_a_judgment_through_the_worker_and_cancels_mid_stream() {
     judge(&handle, 3, JudgeMode::Full, false);
     loop {
         match next(&rx) {
-            Event::Token { job, .. } if job == JobId(3) => {
+            Event::Token { job: JobId(3), .. } => {
                 handle.send(Command::Cancel(JobId(3)));
                 break;
             }
@@ -338,7 +338,7 @@ fn streams_a_judgment_through_the_worker_and_cancels_mid_stream() {
     judge(&handle, 4, JudgeMode::Full, false);
     loop {
         match next(&rx) {
-            Event::Done { job, .. } if job == JobId(4) => break,
+            Event::Done { job: JobId(4), .. } => break,
             Event::Failed { error, .. } => panic!("failed after a cancel: {error}"),
             _ => {}
         }
@@ -578,9 +578,8 @@ fn run_one(url: &str) -> Event {
     wait_ready(&rx);
     judge(&handle, 1, JudgeMode::Full, false);
     loop {
-        match next(&rx) {
-            e @ (Event::Done { .. } | Event::Failed { .. }) => return e,
-            _ => {}
+        if let e @ (Event::Done { .. } | Event::Failed { .. }) = next(&rx) {
+            return e;
         }
     }
 }

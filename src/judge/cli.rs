@@ -73,7 +73,9 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     match &probe {
         None => crate::errln!(
             "judge: {} ({} threads, template {}, {grammar})",
-            info.file_name, info.threads, info.template,
+            info.file_name,
+            info.threads,
+            info.template,
         ),
         Some(engine) => crate::errln!(
             "judge: {} at {} ({}, {} case(s) in flight, {})",

@@ -177,16 +177,13 @@ fn serve(config: &JudgeConfig, rx: &Receiver<Command>, emit: Rc<dyn Fn(Event)>) 
     });
 }
 
+/// Judges one request, reporting progress to the callback and stopping when it says so.
+pub(crate) type RunJob<'a> = dyn FnMut(&JudgeRequest, &mut dyn FnMut(Progress) -> Flow) -> Result<NewJudgment, RunError>
+    + 'a;
+
 /// One job after another until shutdown: the loop every backend shares. `run` judges one
 /// request, reporting progress to `on` and stopping when `on` says so.
-pub(crate) fn serve_jobs(
-    rx: &Receiver<Command>,
-    emit: &dyn Fn(Event),
-    run: &mut dyn FnMut(
-        &JudgeRequest,
-        &mut dyn FnMut(Progress) -> Flow,
-    ) -> Result<NewJudgment, RunError>,
-) {
+pub(crate) fn serve_jobs(rx: &Receiver<Command>, emit: &dyn Fn(Event), run: &mut RunJob<'_>) {
     let mut inbox = Inbox::new(rx);
     loop {
         if inbox.shutdown {
