@@ -1,7 +1,7 @@
 //! `rubricate judge`, `rubricate model` and `rubricate bench`.
 
 use super::api::{Command, Event, JobId, JudgeMode, JudgeRequest, ModelInfo};
-use super::config::{Backend, backend_from_select, config_from_select};
+use super::config::{Backend, backend_from_select};
 use super::engine::LoadedModel;
 use super::parse::{Dialect, parse_judgment};
 use super::prompt;
@@ -455,7 +455,25 @@ fn imported_judgment(case_id: i64, rec: &ImportLine) -> NewJudgment {
 
 pub fn run_model(args: &ModelArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_logging();
-    let config = config_from_select(&args.model, 0, true)?;
+    let config = match backend_from_select(&args.model, 0, true)? {
+        Backend::Local(c) => c,
+        Backend::Remote(rc) => {
+            let engine = rc.connect().map_err(anyhow::Error::msg)?;
+            let s = &engine.server;
+            crate::out!(
+                "server         {}\nkind           {}\nmodel          {}\ngrammar        {}\n",
+                s.display_url,
+                s.flavor.name(),
+                sanitize::visible_line(&s.model),
+                if engine.sends_grammar() {
+                    "sent with each request"
+                } else {
+                    "not sent (this server takes none rubricate knows)"
+                }
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let lm = LoadedModel::load(&config, |_| {}).map_err(anyhow::Error::msg)?;
     crate::out!("{}", describe_model(&lm.info, lm.prefix_len()));
     Ok(ExitCode::SUCCESS)
