@@ -236,9 +236,10 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct ReviewArgs {
-    /// Which cases the queue shows
-    #[arg(long, value_enum, default_value_t = CaseFilter::Unreviewed)]
-    pub filter: CaseFilter,
+    /// Which cases the queue shows [default: the filter of your last session on this
+    /// database, else unreviewed]. The workbench reopens on the case you left off at.
+    #[arg(long, value_enum)]
+    pub filter: Option<CaseFilter>,
     /// Only cases from this source
     #[arg(long)]
     pub source: Option<String>,
