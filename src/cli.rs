@@ -143,9 +143,13 @@ pub struct ExportArgs {
     /// Where the preference comes from
     #[arg(long, value_enum, default_value_t = ExportFrom::Reviews)]
     pub from: ExportFrom,
-    /// Output file [default: stdout]
+    /// Output file, or `-` for stdout [default: stdout]. An existing file is replaced only
+    /// if it is empty or an earlier export from this database, unchanged since
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace an existing --out file that is not an earlier export (never a read-only file)
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Only the cases in this collection
     #[arg(long, value_name = "NAME")]
     pub collection: Option<String>,
