@@ -82,6 +82,9 @@ fn settings() -> Settings {
         filter: CaseFilter::All,
         source: None,
         auto_advance: true,
+        blind: false,
+        blind_reasoning: false,
+        resume: None,
     }
 }
 
@@ -182,6 +185,8 @@ fn open(store: Store) -> (App, Edge<'static>) {
         judge: None,
         reviewer: "bench".into(),
         source: None,
+        writer: None,
+        settings_file: None,
     };
     for fx in app.init() {
         if let Some(m) = edge.execute(fx) {
@@ -328,6 +333,8 @@ fn latency() {
         judge: Some(injector),
         reviewer: "bench".into(),
         source: None,
+        writer: None,
+        settings_file: None,
     };
     let info = ModelInfo {
         file_name: "bench.gguf".into(),
