@@ -84,6 +84,7 @@ fn settings() -> Settings {
         auto_advance: true,
         blind: false,
         blind_reasoning: false,
+        resume: None,
     }
 }
 

@@ -195,6 +195,15 @@ pub struct ModelSelect {
     /// CPU threads for the judge [default: all cores]
     #[arg(long)]
     pub threads: Option<u32>,
+    /// Judge through an OpenAI-compatible server (llama-server, vLLM) at this base URL,
+    /// ending in /v1, instead of the in-process model; the API key comes from
+    /// RUBRICATE_API_KEY [default: the config file's judge_url]
+    #[arg(long, env = "RUBRICATE_JUDGE_URL", value_name = "URL")]
+    pub judge_url: Option<String>,
+    /// The model id to ask the server for [default: the config file's judge_model, then the
+    /// first model the server lists]
+    #[arg(long, value_name = "ID")]
+    pub judge_model: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -217,8 +226,11 @@ pub struct JudgeArgs {
     /// Sampling seed
     #[arg(long, default_value_t = 42)]
     pub seed: u32,
+    /// Cases in flight at once against a judge server (--judge-url); its batching does the rest
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub concurrency: usize,
     /// Import judgments produced elsewhere (JSONL: case source id or content hash, raw judge text)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar", "concurrency"])]
     pub import: Option<PathBuf>,
 }
 
@@ -243,9 +255,10 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct ReviewArgs {
-    /// Which cases the queue shows
-    #[arg(long, value_enum, default_value_t = CaseFilter::Unreviewed)]
-    pub filter: CaseFilter,
+    /// Which cases the queue shows [default: the filter of your last session on this
+    /// database, else unreviewed]. The workbench reopens on the case you left off at.
+    #[arg(long, value_enum)]
+    pub filter: Option<CaseFilter>,
     /// Only cases from this source
     #[arg(long)]
     pub source: Option<String>,

@@ -217,3 +217,26 @@ fn blind_mode_hides_the_verdict_and_lengths_until_a_decision() {
         .unwrap();
     assert_eq!((action.as_str(), blind), ("override", true));
 }
+
+#[test]
+fn reopening_lands_on_the_last_case_with_the_same_filter() {
+    let b = bench();
+    let tmux = b.open("--filter all");
+    tmux.wait("case 1 of 34", |s| position(s).as_deref() == Some("1/34"));
+    tmux.keys(&["j", "j", "j"]);
+    let s = tmux.wait("case 4", |s| position(s).as_deref() == Some("4/34"));
+    let fourth = case_on_screen(&s).unwrap();
+    tmux.keys(&["q"]);
+    tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:0"));
+    drop(tmux);
+
+    // No --filter: the last session's filter and case.
+    let tmux = b.open("");
+    let s = tmux.wait("the case left off at", |s| {
+        position(s).as_deref() == Some("4/34") && s.contains("back where you left off")
+    });
+    assert_eq!(case_on_screen(&s), Some(fourth));
+    assert!(s.lines().next().unwrap().contains("all"), "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:0"));
+}

@@ -45,14 +45,20 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         Err(e) => (crate::config::Config::default(), Some(format!("{e:#}"))),
     };
     let wb = &config.workbench;
+    // Where this reviewer left off in this database (the filter too, unless given).
+    let resume_file = super::resume::file().ok();
+    let place = resume_file
+        .as_deref()
+        .and_then(|f| super::resume::load(f, &ctx.db_path, &ctx.reviewer));
     let settings = Settings {
         db_label: ctx.db_path.display().to_string(),
         reviewer: ctx.reviewer.clone(),
-        filter: args.filter,
+        filter: args.filter.or(place.map(|p| p.filter)).unwrap_or_default(),
         source: args.source.clone(),
         auto_advance: !args.no_advance && wb.auto_advance.unwrap_or(true),
         blind: args.blind || wb.blind.unwrap_or(false),
         blind_reasoning: wb.blind_reasoning.unwrap_or(false),
+        resume: place.map(|p| p.case_id),
     };
     let mut app = App::new(settings, Instant::now());
     app.show_queue = wb.show_queue;
@@ -82,11 +88,11 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     let size = terminal.size()?;
     app.size = (size.width, size.height);
 
-    let judge = match judge::config_from_select(&args.model, SEED, true) {
-        Ok(config) => {
+    let judge = match judge::backend_from_select(&args.model, SEED, true) {
+        Ok(backend) => {
             let tx = tx.clone();
-            Some(JudgeHandle::spawn(
-                config,
+            Some(JudgeHandle::spawn_backend(
+                backend,
                 Box::new(move |ev| {
                     let _ = tx.send(Msg::Judge(ev));
                 }),
@@ -115,6 +121,15 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     // Writes already handed over get a moment to finish (the reviewer was asked before
     // quitting with writes still waiting for a busy database).
     let unwritten = edge.writer.take().is_some_and(|w| !w.finish(FLUSH_GRACE));
+    if let (Some(f), Some(case_id)) = (&resume_file, app.current_id()) {
+        let place = super::resume::Place {
+            case_id,
+            filter: app.filter,
+        };
+        if let Err(e) = super::resume::save(f, &ctx.db_path, &ctx.reviewer, place) {
+            tracing::warn!("cannot keep where the reviewer left off: {e:#}");
+        }
+    }
     drop(terminal);
     guard.restore();
     if unwritten {

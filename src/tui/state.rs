@@ -292,6 +292,8 @@ pub struct Settings {
     pub blind: bool,
     /// While blind, hide the model's rubric and analysis too.
     pub blind_reasoning: bool,
+    /// The case to open first (where the reviewer left off), if it is in the queue.
+    pub resume: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -305,6 +307,7 @@ pub struct App {
     pub auto_advance: bool,
     pub blind: bool,
     pub blind_reasoning: bool,
+    pub resume: Option<i64>,
     /// `None`: shown when the terminal is wide enough.
     pub show_queue: Option<bool>,
     pub size: (u16, u16),
@@ -351,6 +354,7 @@ impl App {
             auto_advance: settings.auto_advance,
             blind: settings.blind,
             blind_reasoning: settings.blind_reasoning,
+            resume: settings.resume,
             show_queue: None,
             size: (80, 24),
             total_cases: None,
@@ -382,7 +386,7 @@ impl App {
     pub fn init(&self) -> Vec<Effect> {
         vec![Effect::LoadQueue {
             filter: self.filter,
-            keep: None,
+            keep: self.resume,
         }]
     }
 

@@ -414,6 +414,14 @@ fn on_queue(
     app.cursor = keep
         .and_then(|k| app.queue.iter().position(|q| q.id == k))
         .unwrap_or(0);
+    if let Some(r) = app.resume.take()
+        && app.current_id() == Some(r)
+    {
+        app.info(format!(
+            "back where you left off: case {r} (filter {})",
+            app.filter.as_str()
+        ));
+    }
     if app.case.as_ref().map(|c| c.case.id) != app.current_id() {
         fx.push(Effect::LoadCase(app.queue[app.cursor].id));
     }

@@ -24,6 +24,7 @@ pub fn settings() -> Settings {
         auto_advance: true,
         blind: false,
         blind_reasoning: false,
+        resume: None,
     }
 }
 
