@@ -89,11 +89,11 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     let size = terminal.size()?;
     app.size = (size.width, size.height);
 
-    let judge = match judge::config_from_select(&args.model, SEED, true) {
-        Ok(config) => {
+    let judge = match judge::backend_from_select(&args.model, SEED, true) {
+        Ok(backend) => {
             let tx = tx.clone();
-            Some(JudgeHandle::spawn(
-                config,
+            Some(JudgeHandle::spawn_backend(
+                backend,
                 Box::new(move |ev| {
                     let _ = tx.send(Msg::Judge(ev));
                 }),
