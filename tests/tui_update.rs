@@ -299,7 +299,7 @@ fn edit_rubric_keep_rejudge_and_decide_records_an_edit() {
     assert!(matches!(a.mode, Mode::Review));
     assert!(a.has_unsaved_edits());
     let shown = a.case.as_ref().unwrap().judge.doc.as_str().to_string();
-    assert!(shown.contains("Rubric · edited\n1. Correctness\n2. Clarity\n3. qa"));
+    assert!(shown.contains("Rubric · edited by alice\n1. Correctness\n2. Clarity\n3. qa"));
 
     let fx = update(&mut a, key('R'));
     let j = judges(&fx);
@@ -572,4 +572,123 @@ fn undo_after_auto_advance_goes_back_and_walks_back() {
     let fx = update(&mut a, key('u'));
     assert_eq!(loads(&fx), vec![1]);
     assert!(matches!(fx.last(), Some(Effect::Undo { case_id: 1 })));
+}
+
+#[test]
+fn a_decided_edit_is_shown_and_edited_again_after_reopening_and_r_needs_your_rubric() {
+    use rubricate::domain::{ReasoningApproval, Review, fold_reviews};
+    let mut a = open_app(2, Some(Verdict::A));
+    update(&mut a, ready());
+    // R with no rubric of the reviewer's own: it says so and fixes nothing.
+    let fx = update(&mut a, key('R'));
+    assert!(judges(&fx).is_empty());
+    assert!(
+        a.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("no rubric of your own")
+    );
+
+    // Reopened later: the decision in force carries the reviewer's rubric and analysis.
+    let row = Review {
+        id: 7,
+        created_at: String::new(),
+        case_id: 1,
+        reviewer: "alice".into(),
+        action: ReviewAction::Edit,
+        verdict: Some(Verdict::A),
+        rubric: Some("1. Cites a source".into()),
+        analysis: Some("Only A cites.".into()),
+        note: Some("check the date".into()),
+        flagged: None,
+        seconds_spent: None,
+        judgment_id: Some(100),
+        reverts_review_id: None,
+        reasoning: Some(ReasoningApproval::Own),
+        flag_reason: None,
+        blind: None,
+    };
+    let mut l = match loaded(case(1), Some(judgment(100, 1, Verdict::A))) {
+        Msg::CaseLoaded(l) => l,
+        _ => unreachable!(),
+    };
+    l.review = fold_reviews([&row]);
+    update(&mut a, Msg::CaseLoaded(l));
+    let shown = a.case.as_ref().unwrap().judge.doc.as_str().to_string();
+    assert!(
+        shown.contains("Rubric · edited by alice\n1. Cites a source"),
+        "{shown}"
+    );
+    assert!(shown.contains("Analysis · edited by alice\nOnly A cites."));
+    assert!(
+        !shown.contains("Correctness"),
+        "the model's rubric is not shown: {shown}"
+    );
+    // The editor opens on the reviewer's text, not the model's.
+    update(&mut a, key('e'));
+    match &a.mode {
+        Mode::Edit(e) => assert_eq!(e.area.lines().join("\n"), "1. Cites a source"),
+        m => panic!("{m:?}"),
+    }
+    // Keeping it unchanged keeps it; a decision stores it again, as an edit of the reviewer's.
+    update(&mut a, ctrl('s'));
+    let fx = update(&mut a, key('a'));
+    let r = &reviews(&fx)[0];
+    assert_eq!(r.rubric.as_deref(), Some("1. Cites a source"));
+    assert_eq!(r.analysis.as_deref(), Some("Only A cites."));
+    assert_eq!(r.action, Some(ReviewAction::Edit));
+    // R uses the reviewer's rubric now that there is one.
+    update(&mut a, key('k'));
+    let mut l = match loaded(case(1), Some(judgment(100, 1, Verdict::A))) {
+        Msg::CaseLoaded(l) => l,
+        _ => unreachable!(),
+    };
+    l.review = fold_reviews([&row]);
+    update(&mut a, Msg::CaseLoaded(l));
+    let fx = update(&mut a, key('R'));
+    assert_eq!(
+        judges(&fx).last().map(|j| j.2.clone()),
+        Some(JudgeMode::RubricGiven("1. Cites a source".into()))
+    );
+}
+
+#[test]
+fn blind_mode_hides_verdict_confidence_and_lengths_until_the_reviewer_decides() {
+    let mut a = open_app(2, Some(Verdict::B));
+    a.blind = true;
+    a.auto_advance = false;
+    update(&mut a, ready());
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("hidden until you decide"), "{screen}");
+    assert!(!screen.contains("model verdict: B"), "{screen}");
+    assert!(!screen.contains("confidence"), "{screen}");
+    assert!(!screen.contains(" chars"), "{screen}");
+    assert!(
+        screen.contains("B hedges"),
+        "the reasoning shows unless H is set"
+    );
+    // `a` cannot accept what the reviewer has not seen.
+    assert!(reviews(&update(&mut a, key('a'))).is_empty());
+    let fx = update(&mut a, key('1'));
+    let r = &reviews(&fx)[0];
+    assert_eq!(r.blind, Some(true));
+    assert_eq!(r.action, Some(ReviewAction::Override));
+    update(&mut a, saved(1, ReviewAction::Override, Verdict::A));
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("model verdict: B"), "{screen}");
+    assert!(screen.contains(" chars"), "{screen}");
+    // The second setting hides the reasoning as well.
+    a.blind_reasoning = true;
+    a.queue[1].judged = true;
+    a.queue[1].model = Some(Verdict::A);
+    a.job = None; // the prefetch of case 2 is not what this test is about
+    update(&mut a, key('j'));
+    update(&mut a, loaded(case(2), Some(judgment(101, 2, Verdict::A))));
+    let screen = render(&mut a, 160, 48);
+    assert!(!screen.contains("B hedges"), "{screen}");
+    assert!(
+        screen.contains("rubric and analysis are hidden"),
+        "{screen}"
+    );
 }

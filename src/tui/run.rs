@@ -1,8 +1,9 @@
 //! The I/O edge of the workbench: the terminal, an input thread, the judge worker, the
 //! database, and one loop that turns all of it into messages for `update`.
 //!
-//! The loop drains every pending message before drawing, draws at most once per frame
-//! tick and only when something changed, and blocks when idle (no busy polling).
+//! The loop drains every pending message before drawing, draws only when something
+//! changed — at once after a key press, else at most once per frame tick (streamed
+//! tokens) — and blocks when idle (no busy polling).
 
 use super::state::{App, Effect, LoadedCase, Msg, QueueItem, Settings};
 use super::stats_view::StatsView;
@@ -24,7 +25,7 @@ use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-/// One frame per tick at most: 30 frames per second.
+/// One frame per tick at most for everything but keys: 30 frames per second.
 pub const FRAME: Duration = Duration::from_millis(33);
 /// How long the loop sleeps when nothing happens (then it ticks to expire messages).
 const IDLE: Duration = Duration::from_secs(1);
@@ -34,18 +35,38 @@ const FLUSH_GRACE: Duration = Duration::from_secs(2);
 const SEED: u32 = 42;
 
 pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
+    let store = ctx.open_store_creating()?;
     let log_path = log_file()?;
     let (tx, rx) = mpsc::channel::<Msg>();
 
+    // Settings: the command line over the config file over the defaults. A broken config
+    // file is reported and the defaults are used (the reviewer can still work).
+    let (config, config_error) = match crate::config::Config::load() {
+        Ok(c) => (c, None),
+        Err(e) => (crate::config::Config::default(), Some(format!("{e:#}"))),
+    };
+    let wb = &config.workbench;
+    // Where this reviewer left off in this database (the filter too, unless given).
+    let resume_file = super::resume::file().ok();
+    let place = resume_file
+        .as_deref()
+        .and_then(|f| super::resume::load(f, &ctx.db_path, &ctx.reviewer));
     let settings = Settings {
         db_label: ctx.db_path.display().to_string(),
         reviewer: ctx.reviewer.clone(),
-        filter: args.filter,
+        filter: args.filter.or(place.map(|p| p.filter)).unwrap_or_default(),
         source: args.source.clone(),
-        auto_advance: !args.no_advance,
+        auto_advance: !args.no_advance && wb.auto_advance.unwrap_or(true),
+        blind: args.blind || wb.blind.unwrap_or(false),
+        blind_reasoning: wb.blind_reasoning.unwrap_or(false),
+        resume: place.map(|p| p.case_id),
     };
     let mut app = App::new(settings, Instant::now());
+    app.show_queue = wb.show_queue;
+    let config_ok = config_error.is_none();
+    if let Some(e) = config_error {
+        app.warn(format!("{e}; settings will not be saved"));
+    }
 
     // stderr goes to the log before llama.cpp starts: it writes there directly, and that
     // would scribble over the screen. Without a log file the workbench still runs.
@@ -68,11 +89,11 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     let size = terminal.size()?;
     app.size = (size.width, size.height);
 
-    let judge = match judge::config_from_select(&args.model, SEED, true) {
-        Ok(config) => {
+    let judge = match judge::backend_from_select(&args.model, SEED, true) {
+        Ok(backend) => {
             let tx = tx.clone();
-            Some(JudgeHandle::spawn(
-                config,
+            Some(JudgeHandle::spawn_backend(
+                backend,
                 Box::new(move |ev| {
                     let _ = tx.send(Msg::Judge(ev));
                 }),
@@ -95,11 +116,21 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         reviewer: ctx.reviewer.clone(),
         source: args.source.clone(),
         writer: Some(writer),
+        settings_file: crate::paths::config_file().ok().filter(|_| config_ok),
     };
     let result = event_loop(&mut app, &mut edge, &rx, &mut terminal, &mut |_| {});
     // Writes already handed over get a moment to finish (the reviewer was asked before
     // quitting with writes still waiting for a busy database).
     let unwritten = edge.writer.take().is_some_and(|w| !w.finish(FLUSH_GRACE));
+    if let (Some(f), Some(case_id)) = (&resume_file, app.current_id()) {
+        let place = super::resume::Place {
+            case_id,
+            filter: app.filter,
+        };
+        if let Err(e) = super::resume::save(f, &ctx.db_path, &ctx.reviewer, place) {
+            tracing::warn!("cannot keep where the reviewer left off: {e:#}");
+        }
+    }
     drop(terminal);
     guard.restore();
     if unwritten {
@@ -188,6 +219,9 @@ pub fn event_loop<B: Backend>(
     after_draw: &mut dyn FnMut(&App),
 ) -> Result<()> {
     let mut last_draw: Option<Instant> = None;
+    // Keys handled by the last frame: a key press is drawn at once, without waiting for
+    // the frame tick, while streamed tokens stay coalesced to one frame per tick.
+    let mut drawn_keys = app.keys_seen;
     for fx in app.init() {
         if let Some(m) = edge.execute(fx) {
             dispatch(app, edge, m);
@@ -195,12 +229,17 @@ pub fn event_loop<B: Backend>(
     }
     while !app.quit {
         if app.dirty {
-            let due = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
+            let due = if app.keys_seen != drawn_keys {
+                Duration::ZERO
+            } else {
+                last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()))
+            };
             if due.is_zero() {
                 terminal
                     .draw(|f| ui::draw(f, app))
                     .map_err(|e| anyhow::anyhow!("cannot draw: {e}"))?;
                 app.dirty = false;
+                drawn_keys = app.keys_seen;
                 last_draw = Some(Instant::now());
                 after_draw(app);
                 continue;
@@ -250,6 +289,8 @@ pub struct Edge<'a> {
     pub source: Option<String>,
     /// `None`: writes run on the calling thread (tests, benchmark).
     pub writer: Option<Writer>,
+    /// Where settings changed in the workbench are kept; `None`: not kept (tests).
+    pub settings_file: Option<PathBuf>,
 }
 
 impl Edge<'_> {
@@ -345,6 +386,12 @@ impl Edge<'_> {
             Effect::Undo { case_id } => self.write(WriteOp::Undo { case_id }),
             Effect::SaveRubric { case_id, body } => self.write(WriteOp::Rubric { case_id, body }),
             Effect::ImportSample => self.write(WriteOp::ImportSample),
+            Effect::SaveSettings(wb) => {
+                if let Some(path) = &self.settings_file {
+                    crate::config::Config::save_workbench_to(path, &wb)?;
+                }
+                None
+            }
             Effect::LoadStats => {
                 let stats = crate::stats::compute(&self.store, Some(&self.reviewer))?;
                 Some(Msg::StatsLoaded(Box::new(StatsView::from_stats(&stats))))

@@ -234,8 +234,23 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Mode::Help => {
             match action {
                 Action::Close => app.mode = Mode::Review,
-                Action::ToggleQueue => app.show_queue = Some(!app.queue_visible()),
-                Action::ToggleAdvance => app.auto_advance = !app.auto_advance,
+                Action::ToggleQueue => {
+                    app.show_queue = Some(!app.queue_visible());
+                    fx.push(Effect::SaveSettings(app.workbench_config()));
+                }
+                Action::ToggleAdvance => {
+                    app.auto_advance = !app.auto_advance;
+                    fx.push(Effect::SaveSettings(app.workbench_config()));
+                }
+                Action::ToggleBlind => {
+                    app.blind = !app.blind;
+                    refresh_judge_doc(app);
+                    fx.push(Effect::SaveSettings(app.workbench_config()));
+                }
+                Action::ToggleBlindReasoning => {
+                    app.blind_reasoning = !app.blind_reasoning;
+                    fx.push(Effect::SaveSettings(app.workbench_config()));
+                }
                 Action::ScrollDown => app.help_scroll = app.help_scroll.saturating_add(1),
                 Action::ScrollUp => app.help_scroll = app.help_scroll.saturating_sub(1),
                 Action::PageDown => app.help_scroll = app.help_scroll.saturating_add(10),
@@ -329,6 +344,8 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         | Action::Close
         | Action::ToggleQueue
         | Action::ToggleAdvance
+        | Action::ToggleBlind
+        | Action::ToggleBlindReasoning
         | Action::Yes
         | Action::No => {}
     }
@@ -397,6 +414,14 @@ fn on_queue(
     app.cursor = keep
         .and_then(|k| app.queue.iter().position(|q| q.id == k))
         .unwrap_or(0);
+    if let Some(r) = app.resume.take()
+        && app.current_id() == Some(r)
+    {
+        app.info(format!(
+            "back where you left off: case {r} (filter {})",
+            app.filter.as_str()
+        ));
+    }
     if app.case.as_ref().map(|c| c.case.id) != app.current_id() {
         fx.push(Effect::LoadCase(app.queue[app.cursor].id));
     }
@@ -477,12 +502,11 @@ fn on_case(app: &mut App, loaded: LoadedCase) {
         prompt.push_heading(&m.role);
         prompt.push(&m.content);
     }
-    let judge = judge_doc(loaded.judgment.as_ref(), app.draft(id));
     let view = CaseView {
         prompt: Pane::new(prompt),
         answer_a: Pane::new(Doc::from_text(&loaded.case.answer_a)),
         answer_b: Pane::new(Doc::from_text(&loaded.case.answer_b)),
-        judge: Pane::new(judge),
+        judge: Pane::default(),
         opened_at: app.now,
         case: loaded.case,
         judgment: loaded.judgment,
@@ -497,59 +521,86 @@ fn on_case(app: &mut App, loaded: LoadedCase) {
         view.prompt.top = old.prompt.top;
         view.answer_a.top = old.answer_a.top;
         view.answer_b.top = old.answer_b.top;
+        view.judge.top = old.judge.top;
         app.case = Some(view);
     } else {
         app.case = Some(view);
     }
+    refresh_judge_doc(app);
     app.dirty = true;
 }
 
-/// The judge pane's text for a stored judgment, with the reviewer's kept edits over it.
-fn judge_doc(j: Option<&Judgment>, draft: Option<&Draft>) -> Doc {
+/// The reviewer's own rubric and analysis on a case: edits kept in this session first,
+/// else the text of the decision in force when the reviewer wrote it (not the model's
+/// text they approved). What the judge pane shows, the editors load, decisions store
+/// and `R` fixes.
+#[derive(Debug, Default)]
+struct OwnText {
+    rubric: Option<String>,
+    analysis: Option<String>,
+}
+
+impl OwnText {
+    fn any(&self) -> bool {
+        self.rubric.is_some() || self.analysis.is_some()
+    }
+}
+
+fn own_text(c: &CaseView, draft: Option<&Draft>) -> OwnText {
+    let model = c.judgment.as_ref().map(|j| &j.j);
+    let decision = c.review.decision.as_ref().filter(|d| {
+        d.reasoning == Some(ReasoningApproval::Own)
+            || (d.reasoning.is_none() && d.action == ReviewAction::Edit)
+    });
+    let kept = |mine: Option<&String>, theirs: Option<&String>| {
+        mine.filter(|m| !m.trim().is_empty() && Some(*m) != theirs)
+            .cloned()
+    };
+    OwnText {
+        rubric: draft.and_then(|d| d.rubric.clone()).or_else(|| {
+            decision.and_then(|d| kept(d.rubric.as_ref(), model.and_then(|j| j.rubric.as_ref())))
+        }),
+        analysis: draft.and_then(|d| d.analysis.clone()).or_else(|| {
+            decision
+                .and_then(|d| kept(d.analysis.as_ref(), model.and_then(|j| j.analysis.as_ref())))
+        }),
+    }
+}
+
+/// The judge pane's text: the reviewer's own rubric and analysis where there are any,
+/// else the stored judgment's; each heading says whose text it is.
+fn judge_doc(j: Option<&Judgment>, own: &OwnText, reviewer: &str) -> Doc {
     let mut d = Doc::new();
-    let Some(j) = j else {
-        if let Some(r) = draft.and_then(|d| d.rubric.as_deref()) {
-            d.push_heading("Rubric · edited");
+    let edited = format!("edited by {reviewer}");
+    match (&own.rubric, j.and_then(|j| j.j.rubric.as_deref())) {
+        (Some(r), _) => {
+            d.push_heading(&format!("Rubric · {edited}"));
             d.push(r);
         }
-        return d;
-    };
-    let draft_rubric = draft.and_then(|d| d.rubric.as_deref());
-    let draft_analysis = draft.and_then(|d| d.analysis.as_deref());
-    let rubric = draft_rubric.or(j.j.rubric.as_deref());
-    let analysis = draft_analysis.or(j.j.analysis.as_deref());
-    if let Some(t) = j.j.judge_type.as_deref() {
-        d.push_heading(&format!("Task type: {t}"));
-    }
-    // RM-R1's quote/summary tags are shown as plain sentences; edits start from the stored text.
-    let shown = |text: &str, edited: bool| {
-        if edited {
-            text.to_string()
-        } else {
-            crate::judge::parse::readable(text)
+        (None, Some(r)) => {
+            d.push_heading(if j.is_some_and(|j| j.j.rubric_given) {
+                "Rubric · given by the reviewer"
+            } else {
+                "Rubric · by the model"
+            });
+            d.push(r);
         }
-    };
-    if let Some(r) = rubric {
-        d.push_heading(match (draft_rubric.is_some(), j.j.rubric_given) {
-            (true, _) => "Rubric · edited",
-            (false, true) => "Rubric · given by the reviewer",
-            (false, false) => "Rubric",
-        });
-        d.push(&shown(r, draft_rubric.is_some()));
+        (None, None) => {}
     }
-    if let Some(s) = j.j.solution.as_deref() {
-        d.push_heading("Judge's own solution");
-        d.push(s);
+    match (&own.analysis, j.and_then(|j| j.j.analysis.as_deref())) {
+        (Some(a), _) => {
+            d.push_heading(&format!("Analysis · {edited}"));
+            d.push(a);
+        }
+        (None, Some(a)) => {
+            d.push_heading("Analysis · by the model");
+            d.push(a);
+        }
+        (None, None) => {}
     }
-    if let Some(a) = analysis {
-        d.push_heading(if draft_analysis.is_some() {
-            "Analysis · edited"
-        } else {
-            "Analysis"
-        });
-        d.push(&shown(a, draft_analysis.is_some()));
-    }
-    if !j.j.parse_ok {
+    if let Some(j) = j
+        && !j.j.parse_ok
+    {
         d.push_heading(&format!(
             "Raw output (did not parse: {})",
             j.j.parse_error.as_deref().unwrap_or("unknown reason")
@@ -564,9 +615,11 @@ fn refresh_judge_doc(app: &mut App) {
         return;
     };
     let draft = app.draft(id).cloned();
+    let reviewer = sanitize::visible_line(&app.reviewer);
     if let Some(c) = app.case.as_mut() {
         let top = c.judge.top;
-        c.judge = Pane::new(judge_doc(c.judgment.as_ref(), draft.as_ref()));
+        let own = own_text(c, draft.as_ref());
+        c.judge = Pane::new(judge_doc(c.judgment.as_ref(), &own, &reviewer));
         c.judge.top = top;
     }
 }
@@ -890,17 +943,18 @@ fn rejudge(app: &mut App, fx: &mut Vec<Effect>) {
     }
     let c = app.case.as_ref().expect("case open");
     let id = c.case.id;
-    let rubric = app
-        .draft(id)
-        .and_then(|d| d.rubric.clone())
-        .or_else(|| c.judgment.as_ref().and_then(|j| j.j.rubric.clone()));
+    // Only the reviewer's own rubric: fixing the model's own rubric and calling it
+    // "given by the reviewer" would record something that did not happen.
+    let rubric = own_text(c, app.draft(id)).rubric;
     match rubric.filter(|r| !r.trim().is_empty()) {
         Some(r) => {
             app.no_auto.retain(|&c| c != id);
             app.focus = Focus::Judge;
             new_job(app, id, JudgeMode::RubricGiven(r), false, fx);
         }
-        None => app.warn("no rubric to fix yet: write one with e, then R"),
+        None => app.warn(
+            "you have no rubric of your own on this case: e edits one (Ctrl-S keeps it), then R re-judges with it",
+        ),
     }
 }
 
@@ -929,6 +983,10 @@ fn seconds_spent(app: &App) -> Option<f64> {
 
 fn accept(app: &mut App, fx: &mut Vec<Effect>) {
     let c = app.case.as_ref().expect("case open");
+    if app.verdict_hidden(c.case.id) {
+        app.warn("blind mode: the model's verdict is hidden; decide with 1 / 2 / 3 / 4");
+        return;
+    }
     match c.judgment.as_ref().map(|j| j.j.verdict) {
         Some(Some(v)) => decide_with(app, v, ReasoningApproval::Approved, fx),
         Some(None) => app.warn("the model gave no verdict here: decide with 1 / 2 / 3 / 4"),
@@ -953,10 +1011,10 @@ fn decide_with(
     fx: &mut Vec<Effect>,
 ) {
     let c = app.case.as_ref().expect("case open");
-    let draft = app.draft(c.case.id).cloned().unwrap_or_default();
+    let own = own_text(c, app.draft(c.case.id));
     let j = c.judgment.as_ref();
     let model = j.and_then(|j| j.j.verdict);
-    let draft_kept = !draft.is_empty();
+    let draft_kept = own.any();
     let edited = draft_kept || j.is_some_and(|j| j.j.rubric_given);
     let action = if model.is_none() {
         // Nothing to accept or override: the model gave no verdict (yet).
@@ -970,13 +1028,14 @@ fn decide_with(
     };
     let case_id = c.case.id;
     let label = c.case.source_label;
+    let blind = app.verdict_hidden(case_id);
     let review = NewReview {
         case_id,
         reviewer: app.reviewer.clone(),
         action: Some(action),
         verdict: Some(verdict),
-        rubric: draft.rubric.or_else(|| j.and_then(|j| j.j.rubric.clone())),
-        analysis: draft
+        rubric: own.rubric.or_else(|| j.and_then(|j| j.j.rubric.clone())),
+        analysis: own
             .analysis
             .or_else(|| j.and_then(|j| j.j.analysis.clone())),
         note: None,
@@ -990,7 +1049,7 @@ fn decide_with(
             reasoning
         }),
         flag_reason: None,
-        blind: None,
+        blind: Some(blind),
     };
     append_review(app, review, fx);
     if let Some(p) = app.pending.back_mut() {
@@ -1130,24 +1189,15 @@ fn on_review_saved(
 fn open_editor(app: &mut App, target: EditTarget) {
     let c = app.case.as_ref().expect("case open");
     let id = c.case.id;
-    let draft = app.draft(id);
+    let own = own_text(c, app.draft(id));
     let j = c.judgment.as_ref().map(|j| &j.j);
     let text = match target {
-        EditTarget::Rubric => draft
-            .and_then(|d| d.rubric.clone())
-            .or_else(|| j.and_then(|j| j.rubric.clone())),
-        EditTarget::Analysis => draft
-            .and_then(|d| d.analysis.clone())
-            .or_else(|| j.and_then(|j| j.analysis.clone())),
+        EditTarget::Rubric => own.rubric.or_else(|| j.and_then(|j| j.rubric.clone())),
+        EditTarget::Analysis => own.analysis.or_else(|| j.and_then(|j| j.analysis.clone())),
         EditTarget::Note => c.review.note.clone(),
     }
     .unwrap_or_default();
-    // The model wrote this text: what the editor shows must be visible too.
-    let lines: Vec<String> = sanitize::visible(&text)
-        .replace('\t', "    ")
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let lines: Vec<String> = editor_form(&text).lines().map(str::to_string).collect();
     let mut area = TextArea::new(if lines.is_empty() {
         vec![String::new()]
     } else {
@@ -1162,18 +1212,32 @@ fn open_editor(app: &mut App, target: EditTarget) {
     }));
 }
 
+/// A text as the editor holds it. The model wrote it: what the editor shows must be
+/// visible too; lines are joined back as the editor returns them.
+fn editor_form(text: &str) -> String {
+    sanitize::visible(text)
+        .replace('\t', "    ")
+        .lines()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
     let Mode::Edit(editor) = std::mem::replace(&mut app.mode, Mode::Review) else {
         return;
     };
     let text = editor.area.lines().join("\n");
     let id = editor.case_id;
-    let original = app
-        .case
-        .as_ref()
-        .filter(|c| c.case.id == id)
-        .and_then(|c| c.judgment.as_ref())
-        .map(|j| &j.j);
+    // What the editor opened with: the reviewer's own text, else the model's.
+    let shown = app.case.as_ref().filter(|c| c.case.id == id).map(|c| {
+        let own = own_text(c, app.draft(id));
+        let j = c.judgment.as_ref().map(|j| &j.j);
+        (
+            own.rubric.or_else(|| j.and_then(|j| j.rubric.clone())),
+            own.analysis.or_else(|| j.and_then(|j| j.analysis.clone())),
+        )
+    });
+    let (shown_rubric, shown_analysis) = shown.unwrap_or_default();
     match editor.target {
         EditTarget::Note => {
             let review = NewReview {
@@ -1193,28 +1257,25 @@ fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
             append_review(app, review, fx);
             return;
         }
+        // Unchanged leaves everything as it was (an earlier edit stays the reviewer's).
         EditTarget::Rubric => {
-            let unchanged = original.and_then(|j| j.rubric.as_deref()) == Some(text.as_str());
-            let d = app.drafts.entry(id).or_default();
-            d.rubric = (!unchanged).then(|| text.clone());
-            if !unchanged {
+            if editor_form(shown_rubric.as_deref().unwrap_or("")) == text {
+                app.info("rubric unchanged");
+            } else {
+                app.drafts.entry(id).or_default().rubric = Some(text.clone());
                 fx.push(Effect::SaveRubric {
                     case_id: id,
                     body: text,
                 });
-            } else {
-                app.info("rubric unchanged");
             }
         }
         EditTarget::Analysis => {
-            let unchanged = original.and_then(|j| j.analysis.as_deref()) == Some(text.as_str());
-            let d = app.drafts.entry(id).or_default();
-            d.analysis = (!unchanged).then_some(text);
-            app.info(if unchanged {
-                "analysis unchanged"
+            if editor_form(shown_analysis.as_deref().unwrap_or("")) == text {
+                app.info("analysis unchanged");
             } else {
-                "analysis edit kept; a / 1-4 decide with it"
-            });
+                app.drafts.entry(id).or_default().analysis = Some(text);
+                app.info("analysis edit kept; a / 1-4 decide with it");
+            }
         }
     }
     if app.drafts.get(&id).is_some_and(Draft::is_empty) {
