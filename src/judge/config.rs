@@ -71,6 +71,8 @@ pub fn config_from_select(select: &ModelSelect, seed: u32, grammar: bool) -> Res
 
 /// Where judgments come from: the in-process model, or an OpenAI-compatible server.
 #[derive(Debug, Clone)]
+// Built once per run: the size difference (the local config carries its profile) costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Backend {
     Local(JudgeConfig),
     Remote(super::remote::RemoteConfig),
