@@ -47,6 +47,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Open the review workbench (the default when no subcommand is given)
     Review(ReviewArgs),
+    /// The rubric library: named, versioned rubrics; apply one to a set of cases; compare versions
+    Rubrics(RubricsArgs),
+    /// Named sets of cases: list, show, add, remove
+    Collections(CollectionsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(
         after_help = "Install, e.g.:\n  rubricate completions bash > ~/.local/share/bash-completion/completions/rubricate\n  rubricate completions zsh > ~/.zfunc/_rubricate   (with fpath+=~/.zfunc before compinit)\n  rubricate completions fish > ~/.config/fish/completions/rubricate.fish"
@@ -244,4 +248,146 @@ pub struct ReviewArgs {
     pub no_advance: bool,
     #[command(flatten)]
     pub model: ModelSelect,
+}
+
+/// Which cases a library command works on. With none given: every case.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CaseSelect {
+    /// Only the cases in this collection
+    #[arg(long, value_name = "NAME")]
+    pub collection: Option<String>,
+    /// Only the cases of this category
+    #[arg(long, value_name = "NAME")]
+    pub category: Option<String>,
+    /// Only the cases from this source
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Only the cases this queue filter selects (for --reviewer)
+    #[arg(long, value_enum, default_value_t = CaseFilter::All)]
+    pub filter: CaseFilter,
+}
+
+#[derive(Debug, Args)]
+pub struct RubricsArgs {
+    #[command(subcommand)]
+    pub command: RubricsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RubricsCommand {
+    /// List the library: each rubric name with its newest version
+    List {
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+        /// Also list the per-case rubrics the workbench saves (case-N)
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print a rubric: NAME (newest version) or NAME@V
+    Show {
+        #[arg(value_name = "NAME[@V]")]
+        rubric: String,
+        /// Every version, oldest first
+        #[arg(long)]
+        versions: bool,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// What changed between two versions, line by line
+    Diff {
+        #[arg(value_name = "NAME@V")]
+        from: String,
+        #[arg(value_name = "NAME[@V]")]
+        to: String,
+    },
+    /// Save a rubric as the next version of NAME (text from --file, --text or standard input)
+    Add {
+        name: String,
+        /// Read the rubric from this file
+        #[arg(long, value_name = "FILE", conflicts_with = "text")]
+        file: Option<PathBuf>,
+        /// The rubric text itself
+        #[arg(long)]
+        text: Option<String>,
+        /// Why this version (kept with it)
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Save an old version again as the newest
+    Restore {
+        #[arg(value_name = "NAME@V")]
+        rubric: String,
+    },
+    /// Judge a set of cases again with this rubric given (a batch job with the local model);
+    /// each judgment records the rubric's name and version
+    Apply {
+        #[arg(value_name = "NAME[@V]")]
+        rubric: String,
+        #[command(flatten)]
+        select: CaseSelect,
+        /// Also judge each case with A and B exchanged (for swap consistency)
+        #[arg(long)]
+        swap: bool,
+        /// At most N cases
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Judge again cases that already have a judgment with this version
+        #[arg(long)]
+        rejudge: bool,
+        /// Sampling seed
+        #[arg(long, default_value_t = 42)]
+        seed: u32,
+        #[command(flatten)]
+        model: ModelSelect,
+    },
+    /// Compare two versions over a set of cases: agreement with reviewers and labels, swap
+    /// consistency and the cases whose verdict changed
+    Compare {
+        #[arg(value_name = "NAME@V")]
+        before: String,
+        #[arg(value_name = "NAME@V")]
+        after: String,
+        #[command(flatten)]
+        select: CaseSelect,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CollectionsArgs {
+    #[command(subcommand)]
+    pub command: CollectionsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CollectionsCommand {
+    /// Every collection with its size
+    List {
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// The cases in a collection
+    Show {
+        name: String,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put cases into a collection (created on first use); CASE is a case number or source id
+    Add {
+        name: String,
+        #[arg(required = true, value_name = "CASE")]
+        cases: Vec<String>,
+    },
+    /// Take cases out of a collection
+    Remove {
+        name: String,
+        #[arg(required = true, value_name = "CASE")]
+        cases: Vec<String>,
+    },
 }

@@ -1,7 +1,7 @@
 use clap::Parser;
 use rubricate::cli::{Cli, Command, ReviewArgs};
 use rubricate::context::Context;
-use rubricate::{cli_docs, formats, judge, sanitize, stats, tui};
+use rubricate::{cli_docs, formats, judge, library, sanitize, stats, tui};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -32,6 +32,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Model(args)) => judge::cli::run_model(&args),
         Some(Command::Bench(args)) => judge::cli::run_bench(&ctx, &args),
         Some(Command::Review(args)) => tui::run(&ctx, &args),
+        Some(Command::Rubrics(args)) => library::run_rubrics(&ctx, &args),
+        Some(Command::Collections(args)) => library::run_collections(&ctx, &args),
         None => tui::run(&ctx, &ReviewArgs::default()),
         Some(Command::Completions(_) | Command::Man(_)) => unreachable!("answered above"),
     }

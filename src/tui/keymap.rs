@@ -19,7 +19,13 @@ pub enum Action {
     Cancel,
     SwapCheck,
     Accept,
+    /// Keep the model's verdict, reject its reasoning.
+    ReasoningWrong,
     Decide(Verdict),
+    /// Write a refined text of the focused answer (A unless B has focus).
+    Refine,
+    /// Tag the case into a collection.
+    Tag,
     EditRubric,
     EditAnalysis,
     Rejudge,
@@ -168,12 +174,17 @@ pub const SECTIONS: &[Section] = &[
             Binding {
                 shown: "a",
                 keys: &[(K::Char('a'), A::Accept)],
-                help: "accept the model's verdict",
+                help: "accept the verdict and approve its reasoning",
+            },
+            Binding {
+                shown: "w",
+                keys: &[(K::Char('w'), A::ReasoningWrong)],
+                help: "verdict right, reasoning wrong (reasoning not exported)",
             },
             Binding {
                 shown: "1",
                 keys: &[(K::Char('1'), A::Decide(Verdict::A))],
-                help: "A is better",
+                help: "A is better (verdict only)",
             },
             Binding {
                 shown: "2",
@@ -209,6 +220,16 @@ pub const SECTIONS: &[Section] = &[
                 shown: "n",
                 keys: &[(K::Char('n'), A::Note)],
                 help: "note",
+            },
+            Binding {
+                shown: "r",
+                keys: &[(K::Char('r'), A::Refine)],
+                help: "refine the focused answer (the original is kept)",
+            },
+            Binding {
+                shown: "t",
+                keys: &[(K::Char('t'), A::Tag)],
+                help: "tag the case into a collection",
             },
             Binding {
                 shown: "f",

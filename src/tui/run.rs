@@ -269,10 +269,7 @@ impl Edge<'_> {
                 })
             }
             Effect::LoadCase(id) => {
-                let case = self
-                    .store
-                    .get_case(id)?
-                    .with_context(|| format!("case {id} is no longer in the database"))?;
+                let case = current_case(&self.store, id)?;
                 Some(Msg::CaseLoaded(Box::new(LoadedCase {
                     judgment: self.store.latest_judgment(id, false)?,
                     swap: self.store.latest_judgment(id, true)?,
@@ -292,10 +289,7 @@ impl Edge<'_> {
                         error: "no model is loaded".into(),
                     })));
                 };
-                let case = self
-                    .store
-                    .get_case(case_id)?
-                    .with_context(|| format!("case {case_id} is no longer in the database"))?;
+                let case = current_case(&self.store, case_id)?;
                 judge.send(Command::Judge(Box::new(JudgeRequest {
                     job,
                     case,
@@ -348,6 +342,41 @@ impl Edge<'_> {
                     version: saved.version,
                 })
             }
+            Effect::AddRevision {
+                case_id,
+                side,
+                body,
+            } => {
+                let rev = self
+                    .store
+                    .add_revision(case_id, side, &body, &self.reviewer, None)?;
+                Some(Msg::Curated {
+                    case_id,
+                    text: format!(
+                        "answer {} refined (revision {}); exports use your text, the original is kept",
+                        side, rev.id
+                    ),
+                    reload: true,
+                })
+            }
+            Effect::Tag {
+                case_id,
+                collection,
+            } => {
+                let added =
+                    self.store
+                        .set_in_collection(&collection, case_id, true, &self.reviewer)?;
+                let name = crate::sanitize::visible_line(&collection);
+                Some(Msg::Curated {
+                    case_id,
+                    text: if added {
+                        format!("tagged into {name}")
+                    } else {
+                        format!("already in {name}")
+                    },
+                    reload: false,
+                })
+            }
             Effect::ImportSample => {
                 let report = crate::formats::import::import_bundled_sample(&mut self.store)?;
                 Some(Msg::Imported(report.summary()))
@@ -363,4 +392,16 @@ impl Edge<'_> {
             Effect::Quit => None,
         })
     }
+}
+
+/// A case as the reviewer and the judge see it: with the newest refined text of each
+/// answer in place of the original (the original stays in the database).
+fn current_case(store: &Store, id: i64) -> Result<crate::domain::Case> {
+    let mut case = store
+        .get_case(id)?
+        .with_context(|| format!("case {id} is no longer in the database"))?;
+    let now = store.current_answers(&case)?;
+    case.answer_a = now.a;
+    case.answer_b = now.b;
+    Ok(case)
 }

@@ -48,6 +48,13 @@ pub enum Msg {
         version: i64,
     },
     Imported(String),
+    /// A curation record was saved (revision, collection tag); `reload` when the case's
+    /// text changed and must be read again.
+    Curated {
+        case_id: i64,
+        text: String,
+        reload: bool,
+    },
     StatsLoaded(Box<StatsView>),
     SearchResult {
         query: String,
@@ -84,6 +91,17 @@ pub enum Effect {
         body: String,
     },
     ImportSample,
+    /// Save a refined text of one answer.
+    AddRevision {
+        case_id: i64,
+        side: Verdict,
+        body: String,
+    },
+    /// Put a case into a collection (created on first use).
+    Tag {
+        case_id: i64,
+        collection: String,
+    },
     LoadStats,
     Search {
         query: String,
@@ -217,6 +235,10 @@ pub enum EditTarget {
     Rubric,
     Analysis,
     Note,
+    /// The reviewer's refined text of answer A or B (a new revision; the original stays).
+    Answer(Verdict),
+    /// The name of the collection to tag the case into.
+    Collection,
 }
 
 #[derive(Debug, Clone)]
@@ -284,6 +306,8 @@ pub struct App {
     pub no_auto: Vec<i64>,
     /// Edits kept with Ctrl-S but not yet part of a decision, per case.
     pub drafts: HashMap<i64, Draft>,
+    /// The collection `t` tagged into last (offered again).
+    pub last_collection: Option<String>,
     pub focus: Focus,
     pub mode: Mode,
     pub message: Option<Message>,
@@ -320,6 +344,7 @@ impl App {
             next_job: 1,
             no_auto: Vec::new(),
             drafts: HashMap::new(),
+            last_collection: None,
             focus: Focus::AnswerA,
             mode: Mode::Review,
             message: None,

@@ -63,6 +63,17 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             ));
             app.dirty = true;
         }
+        Msg::Curated {
+            case_id,
+            text,
+            reload,
+        } => {
+            app.info(text);
+            if reload && app.current_id() == Some(case_id) {
+                fx.push(Effect::LoadCase(case_id));
+            }
+            app.dirty = true;
+        }
         Msg::Imported(summary) => {
             app.importing = false;
             app.info(summary);
@@ -278,7 +289,17 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::SwapCheck => swap_check(app, fx),
         Action::Rejudge => rejudge(app, fx),
         Action::Accept => accept(app, fx),
+        Action::ReasoningWrong => reasoning_wrong(app, fx),
         Action::Decide(v) => decide(app, v, fx),
+        Action::Refine => {
+            let side = if app.focus == Focus::AnswerB {
+                Verdict::B
+            } else {
+                Verdict::A
+            };
+            open_editor(app, EditTarget::Answer(side))
+        }
+        Action::Tag => open_editor(app, EditTarget::Collection),
         Action::EditRubric => open_editor(app, EditTarget::Rubric),
         Action::EditAnalysis => open_editor(app, EditTarget::Analysis),
         Action::Note => open_editor(app, EditTarget::Note),
@@ -883,6 +904,15 @@ fn accept(app: &mut App, fx: &mut Vec<Effect>) {
     }
 }
 
+/// "Verdict right, reasoning wrong": the model's verdict stands, its reasoning is rejected.
+fn reasoning_wrong(app: &mut App, fx: &mut Vec<Effect>) {
+    let c = app.case.as_ref().expect("case open");
+    match c.judgment.as_ref().map(|j| j.j.verdict) {
+        Some(Some(v)) => decide_with(app, v, ReasoningApproval::Wrong, fx),
+        _ => app.warn("no model verdict to keep: decide with 1 / 2 / 3 / 4"),
+    }
+}
+
 /// A verdict key: the verdict is the reviewer's; the reasoning on screen is not vouched for.
 fn decide(app: &mut App, verdict: Verdict, fx: &mut Vec<Effect>) {
     decide_with(app, verdict, ReasoningApproval::VerdictOnly, fx)
@@ -1016,6 +1046,10 @@ fn open_editor(app: &mut App, target: EditTarget) {
             .and_then(|d| d.analysis.clone())
             .or_else(|| j.and_then(|j| j.analysis.clone())),
         EditTarget::Note => c.review.note.clone(),
+        // The loaded case already shows the newest refined text, if any.
+        EditTarget::Answer(Verdict::B) => Some(c.case.answer_b.clone()),
+        EditTarget::Answer(_) => Some(c.case.answer_a.clone()),
+        EditTarget::Collection => app.last_collection.clone(),
     }
     .unwrap_or_default();
     // The model wrote this text: what the editor shows must be visible too.
@@ -1051,6 +1085,40 @@ fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
         .and_then(|c| c.judgment.as_ref())
         .map(|j| &j.j);
     match editor.target {
+        EditTarget::Answer(side) => {
+            let current = app.case.as_ref().filter(|c| c.case.id == id).map(|c| {
+                if side == Verdict::B {
+                    &c.case.answer_b
+                } else {
+                    &c.case.answer_a
+                }
+            });
+            if text.trim().is_empty() {
+                app.warn("an answer cannot be empty: nothing saved");
+            } else if current.is_some_and(|t| sanitize::visible(t).replace('\t', "    ") == text) {
+                app.info("answer unchanged");
+            } else {
+                fx.push(Effect::AddRevision {
+                    case_id: id,
+                    side,
+                    body: text,
+                });
+            }
+            return;
+        }
+        EditTarget::Collection => {
+            let name = text.lines().next().unwrap_or("").trim().to_string();
+            if name.is_empty() {
+                app.warn("no collection name: nothing tagged");
+            } else {
+                app.last_collection = Some(name.clone());
+                fx.push(Effect::Tag {
+                    case_id: id,
+                    collection: name,
+                });
+            }
+            return;
+        }
         EditTarget::Note => {
             fx.push(Effect::AppendReview(NewReview {
                 case_id: id,

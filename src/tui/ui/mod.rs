@@ -36,6 +36,15 @@ pub fn draw(f: &mut Frame, app: &App) {
                 EditTarget::Rubric => " Edit the rubric · Ctrl-S keeps · Esc discards ",
                 EditTarget::Analysis => " Edit the analysis · Ctrl-S keeps · Esc discards ",
                 EditTarget::Note => " Note on this case · Ctrl-S saves · Esc discards ",
+                EditTarget::Answer(crate::domain::Verdict::B) => {
+                    " Refine answer B (the original is kept) · Ctrl-S saves · Esc discards "
+                }
+                EditTarget::Answer(_) => {
+                    " Refine answer A (the original is kept) · Ctrl-S saves · Esc discards "
+                }
+                EditTarget::Collection => {
+                    " Tag into collection (name) · Ctrl-S tags · Esc discards "
+                }
             };
             let area = centered(areas.main, 90, 80);
             f.render_widget(Clear, area);
