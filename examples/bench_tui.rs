@@ -81,6 +81,7 @@ fn settings() -> Settings {
         reviewer: "bench".into(),
         filter: CaseFilter::All,
         source: None,
+        narrow: Default::default(),
         auto_advance: true,
     }
 }
@@ -182,6 +183,7 @@ fn open(store: Store) -> (App, Edge<'static>) {
         judge: None,
         reviewer: "bench".into(),
         source: None,
+        narrow: Default::default(),
     };
     for fx in app.init() {
         if let Some(m) = edge.execute(fx) {
@@ -328,6 +330,7 @@ fn latency() {
         judge: Some(injector),
         reviewer: "bench".into(),
         source: None,
+        narrow: Default::default(),
     };
     let info = ModelInfo {
         file_name: "bench.gguf".into(),

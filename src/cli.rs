@@ -243,6 +243,15 @@ pub struct ReviewArgs {
     /// Only cases from this source
     #[arg(long)]
     pub source: Option<String>,
+    /// Only cases in this collection
+    #[arg(long, value_name = "NAME")]
+    pub collection: Option<String>,
+    /// Only cases of this category
+    #[arg(long, value_name = "NAME")]
+    pub category: Option<String>,
+    /// Only cases you flagged with a reason containing this text
+    #[arg(long, value_name = "TEXT")]
+    pub flag_reason: Option<String>,
     /// Stay on a case after deciding it instead of opening the next one (also a setting in `?`)
     #[arg(long)]
     pub no_advance: bool,

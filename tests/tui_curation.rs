@@ -107,3 +107,26 @@ fn tag_puts_the_case_into_the_named_collection_and_remembers_the_name() {
     let fx = feed(&mut a, [key('t'), ctrl('s')]);
     assert!(!fx.iter().any(|e| matches!(e, Effect::Tag { .. })));
 }
+
+#[test]
+fn flag_with_a_reason() {
+    let mut a = open_app(2, None);
+    let mut msgs = vec![key('!')];
+    msgs.extend("prompt is ambiguous".chars().map(key));
+    msgs.push(ctrl('s'));
+    let fx = feed(&mut a, msgs);
+    let flags: Vec<_> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::AppendReview(r) => Some((r.flagged, r.flag_reason.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [(Some(true), Some("prompt is ambiguous".to_string()))]
+    );
+    // No reason, no flag.
+    let fx = feed(&mut a, [key('!'), ctrl('s')]);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::AppendReview(_))));
+}

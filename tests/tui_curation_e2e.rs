@@ -92,4 +92,30 @@ fn refine_tag_decide_then_export_the_collection() {
     let decision = rows.iter().find(|r| r["verdict"] == "A").unwrap();
     assert_eq!(decision["reasoning"], "verdict_only");
     assert_eq!(decision["collections"], serde_json::json!(["gold"]));
+    drop(tmux);
+
+    // The queue narrowed to the collection holds that case only.
+    let cmd = format!(
+        "env XDG_STATE_HOME='{}' XDG_CONFIG_HOME='{}' TERM=xterm-256color '{BIN}' --db '{}' --reviewer e2e review \
+         --filter all --collection gold --model '{}'; echo RUBRICATE-EXITED:$?; sleep 600",
+        state.display(),
+        dir.path().join("config").display(),
+        db.display(),
+        dir.path().join("no-model.gguf").display()
+    );
+    let tmux = Tmux::start(&cmd, state.join("rubricate/logs/rubricate.log"));
+    let s = tmux.wait("the collection's queue", |s| s.contains("What is 7"));
+    assert!(!s.contains("Pride and Prejudice"), "{s}");
+    assert!(s.contains("56 (7 x 8 = 56, checked)"), "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", |s| s.contains("RUBRICATE-EXITED:0"));
+    // A collection that does not exist is refused before the screen opens.
+    let o = Command::new(BIN)
+        .arg("--db")
+        .arg(&db)
+        .args(["review", "--collection", "silver"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gold"));
 }

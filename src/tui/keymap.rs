@@ -26,6 +26,8 @@ pub enum Action {
     Refine,
     /// Tag the case into a collection.
     Tag,
+    /// Flag the case with a reason.
+    FlagWithReason,
     EditRubric,
     EditAnalysis,
     Rejudge,
@@ -235,6 +237,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "f",
                 keys: &[(K::Char('f'), A::Flag)],
                 help: "flag (or unflag)",
+            },
+            Binding {
+                shown: "!",
+                keys: &[(K::Char('!'), A::FlagWithReason)],
+                help: "flag with a reason (review --flag-reason TEXT lists them)",
             },
             Binding {
                 shown: "u",

@@ -32,6 +32,19 @@ const SEED: u32 = 42;
 
 pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
+    // A mistyped collection or category is said on the command line, not inside the screen.
+    if args.collection.is_some() || args.category.is_some() {
+        crate::library::select_cases(
+            &store,
+            &crate::cli::CaseSelect {
+                collection: args.collection.clone(),
+                category: args.category.clone(),
+                source: None,
+                filter: crate::store::CaseFilter::All,
+            },
+            &ctx.reviewer,
+        )?;
+    }
     let log_path = log_file()?;
     let (tx, rx) = mpsc::channel::<Msg>();
 
@@ -88,6 +101,11 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         judge: judge.as_ref().map(|j| j as &dyn JudgeSink),
         reviewer: ctx.reviewer.clone(),
         source: args.source.clone(),
+        narrow: QueueNarrowing {
+            collection: args.collection.clone(),
+            category: args.category.clone(),
+            flag_reason: args.flag_reason.clone(),
+        },
     };
     let result = event_loop(&mut app, &mut edge, &rx, &mut terminal, &mut |_| {});
     drop(terminal);
@@ -232,6 +250,53 @@ pub struct Edge<'a> {
     pub judge: Option<&'a dyn JudgeSink>,
     pub reviewer: String,
     pub source: Option<String>,
+    /// Narrower queues (collection, category, flag reason) from the command line.
+    pub narrow: QueueNarrowing,
+}
+
+/// What narrows the queue beyond the filter and the source.
+#[derive(Debug, Clone, Default)]
+pub struct QueueNarrowing {
+    pub collection: Option<String>,
+    pub category: Option<String>,
+    /// Text the reviewer's flag reason in force must contain.
+    pub flag_reason: Option<String>,
+}
+
+impl QueueNarrowing {
+    /// Keep the ids that pass every narrowing given.
+    fn apply(&self, store: &Store, reviewer: &str, ids: Vec<i64>) -> Result<Vec<i64>> {
+        let select = crate::cli::CaseSelect {
+            collection: self.collection.clone(),
+            category: self.category.clone(),
+            source: None,
+            filter: crate::store::CaseFilter::All,
+        };
+        let mut ids = if select.collection.is_some() || select.category.is_some() {
+            let keep: std::collections::HashSet<i64> =
+                crate::library::select_cases(store, &select, reviewer)?
+                    .into_iter()
+                    .collect();
+            ids.into_iter().filter(|id| keep.contains(id)).collect()
+        } else {
+            ids
+        };
+        if let Some(text) = &self.flag_reason {
+            let needle = text.to_lowercase();
+            let mut kept = Vec::new();
+            for id in ids {
+                let state = store.review_state(id, reviewer)?;
+                if state
+                    .flag_reason
+                    .is_some_and(|r| r.to_lowercase().contains(&needle))
+                {
+                    kept.push(id);
+                }
+            }
+            ids = kept;
+        }
+        Ok(ids)
+    }
 }
 
 impl Edge<'_> {
@@ -249,6 +314,7 @@ impl Edge<'_> {
                 let ids = self
                     .store
                     .case_ids(filter, &self.reviewer, self.source.as_deref())?;
+                let ids = self.narrow.apply(&self.store, &self.reviewer, ids)?;
                 let items = self
                     .store
                     .case_summaries(&ids, &self.reviewer)?

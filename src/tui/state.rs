@@ -239,6 +239,8 @@ pub enum EditTarget {
     Answer(Verdict),
     /// The name of the collection to tag the case into.
     Collection,
+    /// Why the case is flagged (saving flags it).
+    FlagReason,
 }
 
 #[derive(Debug, Clone)]

@@ -300,6 +300,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             open_editor(app, EditTarget::Answer(side))
         }
         Action::Tag => open_editor(app, EditTarget::Collection),
+        Action::FlagWithReason => open_editor(app, EditTarget::FlagReason),
         Action::EditRubric => open_editor(app, EditTarget::Rubric),
         Action::EditAnalysis => open_editor(app, EditTarget::Analysis),
         Action::Note => open_editor(app, EditTarget::Note),
@@ -1050,6 +1051,7 @@ fn open_editor(app: &mut App, target: EditTarget) {
         EditTarget::Answer(Verdict::B) => Some(c.case.answer_b.clone()),
         EditTarget::Answer(_) => Some(c.case.answer_a.clone()),
         EditTarget::Collection => app.last_collection.clone(),
+        EditTarget::FlagReason => c.review.flag_reason.clone(),
     }
     .unwrap_or_default();
     // The model wrote this text: what the editor shows must be visible too.
@@ -1117,6 +1119,25 @@ fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
                     collection: name,
                 });
             }
+            return;
+        }
+        EditTarget::FlagReason => {
+            let reason = text.trim().to_string();
+            if reason.is_empty() {
+                app.warn("no reason given: f flags without one");
+                return;
+            }
+            let c = app.case.as_ref().filter(|c| c.case.id == id);
+            fx.push(Effect::AppendReview(NewReview {
+                case_id: id,
+                reviewer: app.reviewer.clone(),
+                action: Some(ReviewAction::Flag),
+                flagged: Some(true),
+                flag_reason: Some(reason),
+                seconds_spent: seconds_spent(app),
+                judgment_id: c.and_then(|c| c.judgment.as_ref()).map(|j| j.id),
+                ..Default::default()
+            }));
             return;
         }
         EditTarget::Note => {

@@ -45,6 +45,7 @@ pub fn draw(f: &mut Frame, app: &App) {
                 EditTarget::Collection => {
                     " Tag into collection (name) · Ctrl-S tags · Esc discards "
                 }
+                EditTarget::FlagReason => " Why flag this case? · Ctrl-S flags · Esc discards ",
             };
             let area = centered(areas.main, 90, 80);
             f.render_widget(Clear, area);
