@@ -81,7 +81,6 @@ fn settings() -> Settings {
         reviewer: "bench".into(),
         filter: CaseFilter::All,
         source: None,
-        narrow: Default::default(),
         auto_advance: true,
     }
 }
