@@ -26,6 +26,9 @@ pub struct GlobalArgs {
     /// SQLite database file [default: rubricate.db in the platform data dir]
     #[arg(long, global = true, env = "RUBRICATE_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Add rubricate's tables to an existing SQLite file that holds other tables (refused without it)
+    #[arg(long, global = true)]
+    pub init: bool,
     /// Reviewer name recorded with every decision [default: your login name]
     #[arg(long, global = true, env = "RUBRICATE_REVIEWER", value_name = "NAME")]
     pub reviewer: Option<String>,
@@ -144,9 +147,13 @@ pub struct ExportArgs {
     /// Where the preference comes from
     #[arg(long, value_enum, default_value_t = ExportFrom::Reviews)]
     pub from: ExportFrom,
-    /// Output file [default: stdout]
+    /// Output file, or `-` for stdout [default: stdout]. An existing file is replaced only
+    /// if it is empty or an earlier export from this database, unchanged since
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace an existing --out file that is not an earlier export (never a read-only file)
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Only the cases in this collection
     #[arg(long, value_name = "NAME")]
     pub collection: Option<String>,
@@ -237,9 +244,10 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct ReviewArgs {
-    /// Which cases the queue shows
-    #[arg(long, value_enum, default_value_t = CaseFilter::Unreviewed)]
-    pub filter: CaseFilter,
+    /// Which cases the queue shows [default: the filter of your last session on this
+    /// database, else unreviewed]. The workbench reopens on the case you left off at.
+    #[arg(long, value_enum)]
+    pub filter: Option<CaseFilter>,
     /// Only cases from this source
     #[arg(long)]
     pub source: Option<String>,
@@ -255,6 +263,10 @@ pub struct ReviewArgs {
     /// Stay on a case after deciding it instead of opening the next one (also a setting in `?`)
     #[arg(long)]
     pub no_advance: bool,
+    /// Blind review: hide the model's verdict, confidence and the answers' lengths until
+    /// you decide (also a setting in `?`, kept in the config file)
+    #[arg(long)]
+    pub blind: bool,
     #[command(flatten)]
     pub model: ModelSelect,
 }

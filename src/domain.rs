@@ -271,11 +271,13 @@ pub struct Judgment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReviewAction {
+    /// Gave a verdict where the model had none (not judged, or its output did not parse).
+    Decide,
     /// Took the model's verdict (and its rubric and analysis) as they are.
     Accept,
     /// Kept a verdict but changed the rubric or the analysis.
     Edit,
-    /// Chose a verdict different from the model's, or decided without one.
+    /// Chose a verdict different from the model's.
     Override,
     /// Set or cleared the flag.
     Flag,
@@ -288,6 +290,7 @@ pub enum ReviewAction {
 impl ReviewAction {
     pub fn as_str(self) -> &'static str {
         match self {
+            ReviewAction::Decide => "decide",
             ReviewAction::Accept => "accept",
             ReviewAction::Edit => "edit",
             ReviewAction::Override => "override",
@@ -298,6 +301,7 @@ impl ReviewAction {
     }
     pub fn parse(s: &str) -> Option<ReviewAction> {
         Some(match s {
+            "decide" => ReviewAction::Decide,
             "accept" => ReviewAction::Accept,
             "edit" => ReviewAction::Edit,
             "override" => ReviewAction::Override,
@@ -311,7 +315,10 @@ impl ReviewAction {
     pub fn is_decision(self) -> bool {
         matches!(
             self,
-            ReviewAction::Accept | ReviewAction::Edit | ReviewAction::Override
+            ReviewAction::Decide
+                | ReviewAction::Accept
+                | ReviewAction::Edit
+                | ReviewAction::Override
         )
     }
 }
@@ -375,6 +382,9 @@ pub struct NewReview {
     pub reasoning: Option<ReasoningApproval>,
     /// For `Flag` rows that set the flag: why.
     pub flag_reason: Option<String>,
+    /// For decisions: whether the model's verdict, confidence and the answers' lengths
+    /// were hidden from the reviewer until then (blind mode).
+    pub blind: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -396,6 +406,9 @@ pub struct Review {
     pub reasoning: Option<ReasoningApproval>,
     #[serde(default)]
     pub flag_reason: Option<String>,
+    /// `None` on rows written before blind mode existed.
+    #[serde(default)]
+    pub blind: Option<bool>,
 }
 
 impl Review {
@@ -491,6 +504,7 @@ mod tests {
             reverts_review_id: reverts,
             reasoning: None,
             flag_reason: None,
+            blind: None,
         }
     }
 

@@ -280,6 +280,121 @@ fn version_2_judgments_are_kept_and_new_ones_record_their_profile() {
 }
 
 #[test]
+fn old_overrides_without_a_model_verdict_become_decide_and_reviews_stay_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    // Every migration before this one (the list order is what counts).
+    let v2 = MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == "0007_review_actions_blind")
+        .unwrap();
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..v2]).unwrap();
+        let case = NewCase {
+            source: "old".into(),
+            source_id: Some("k-1".into()),
+            prompt: vec![Message::user("2+2?")],
+            answer_a: "4".into(),
+            answer_b: "5".into(),
+            source_label: Some(Verdict::A),
+            meta: serde_json::json!({}),
+            category: None,
+            difficulty: None,
+        };
+        insert_v1_case(&conn, &case);
+        let id = conn.last_insert_rowid();
+        let judgment = "INSERT INTO judgments (id, case_id, model_file, model_sha256, template_version, grammar,
+             sampler_json, verdict, parse_ok, raw) VALUES (?1, ?2, 'm.gguf', 'x', 'v1', 1, '{}', ?3, ?4, '')";
+        conn.execute(judgment, rusqlite::params![10, id, "A", 1])
+            .unwrap();
+        conn.execute(judgment, rusqlite::params![11, id, None::<String>, 0])
+            .unwrap();
+        let review = "INSERT INTO reviews (id, case_id, reviewer, action, verdict, judgment_id, reverts_review_id)
+             VALUES (?1, ?2, 'ann', ?3, ?4, ?5, ?6)";
+        type Row<'a> = (i64, &'a str, Option<&'a str>, Option<i64>, Option<i64>);
+        let rows: [Row; 5] = [
+            (1, "override", Some("B"), None, None), // no judgment on screen
+            (2, "override", Some("B"), Some(10), None), // the model said A
+            (3, "override", Some("A"), Some(11), None), // the output did not parse
+            (4, "accept", Some("A"), Some(10), None),
+            (5, "revert", None, None, Some(4)),
+        ];
+        for (rid, action, verdict, j, reverts) in rows {
+            conn.execute(
+                review,
+                rusqlite::params![rid, id, action, verdict, j, reverts],
+            )
+            .unwrap();
+        }
+        // Columns from earlier migrations survive the rebuild.
+        conn.execute(
+            "INSERT INTO reviews (id, case_id, reviewer, action, flagged, flag_reason)
+             VALUES (6, ?1, 'ann', 'flag', 1, 'typo in A')",
+            [id],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT id, action, reverts_review_id, blind FROM reviews ORDER BY id")
+        .unwrap();
+    let got: Vec<(i64, String, Option<i64>, Option<bool>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, "decide".into(), None, None),
+            (2, "override".into(), None, None),
+            (3, "decide".into(), None, None),
+            (4, "accept".into(), None, None),
+            (5, "revert".into(), Some(4), None),
+            (6, "flag".into(), None, None),
+        ]
+    );
+    let reason: Option<String> = store
+        .conn()
+        .query_row("SELECT flag_reason FROM reviews WHERE id = 6", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(reason.as_deref(), Some("typo in A"));
+    // The log is still append-only on the rebuilt table.
+    for sql in [
+        "UPDATE reviews SET verdict = 'A' WHERE id = 1",
+        "DELETE FROM reviews WHERE id = 1",
+    ] {
+        let err = store.conn().execute(sql, []).unwrap_err().to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    // The foreign keys still hold: a revert of a row that does not exist is refused.
+    assert!(
+        store
+            .conn()
+            .execute(
+                "INSERT INTO reviews (case_id, reviewer, action, reverts_review_id) VALUES (1, 'ann', 'revert', 999)",
+                [],
+            )
+            .is_err()
+    );
+    let fk: Vec<String> = store
+        .conn()
+        .prepare("PRAGMA foreign_key_check")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(fk.is_empty(), "{fk:?}");
+}
+
+#[test]
 fn curation_upgrade_keeps_old_decisions_unapproved() {
     // A database at the schema just before curation with an `accept` row: after
     // the upgrade the row is kept as it was, its reasoning approval unknown (NULL), and

@@ -21,6 +21,8 @@ fn start() -> (App, Edge<'static>) {
         reviewer: "alice".into(),
         source: None,
         narrow: Default::default(),
+        writer: None,
+        settings_file: None,
     };
     for fx in app.init() {
         if let Some(m) = edge.execute(fx) {
@@ -64,7 +66,7 @@ fn a_session_without_a_model_writes_every_decision_to_the_database() {
     assert_eq!(app.current_id(), Some(2));
     let rows = edge.store.reviews_for_case(1, "alice").unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].action, ReviewAction::Override);
+    assert_eq!(rows[0].action, ReviewAction::Decide);
     assert_eq!(rows[0].verdict, Some(Verdict::B));
     assert!(rows[0].seconds_spent.is_some());
     assert_eq!(app.queue[0].decided, Some(Verdict::B));
@@ -78,7 +80,7 @@ fn a_session_without_a_model_writes_every_decision_to_the_database() {
     assert_eq!(
         rows.iter().map(|r| r.action).collect::<Vec<_>>(),
         [
-            ReviewAction::Override,
+            ReviewAction::Decide,
             ReviewAction::Revert,
             ReviewAction::Flag
         ]

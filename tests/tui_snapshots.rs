@@ -106,6 +106,7 @@ fn source_label_hidden_until_decided() {
                 reverts_review_id: None,
                 reasoning: None,
                 flag_reason: None,
+                blind: None,
             }]),
         },
     );

@@ -421,7 +421,14 @@ fn default_source(path: &Path) -> String {
 }
 
 pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
-    let mut store = ctx.open_store()?;
+    let existed = ctx.db_path.exists();
+    let mut store = ctx.open_store_creating()?;
+    if !existed {
+        crate::errln!(
+            "created a new database at {}",
+            visible_line(&ctx.db_path.display().to_string())
+        );
+    }
     let mut failed = false;
     for path in &args.files {
         let name = path.display().to_string();
@@ -461,6 +468,9 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
         // files before it stay imported and the ones after it are still tried.
         let report = match result {
             Ok(report) => report,
+            // A database fault (locked, full disk, read-only) would fail every file: stop,
+            // and let main explain it.
+            Err(e) if crate::store::errors::explain(&e, &ctx.db_path).is_some() => return Err(e),
             Err(e) => {
                 crate::errln!("error: {}", visible_line(&format!("{e:#}")));
                 failed = true;

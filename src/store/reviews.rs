@@ -6,7 +6,7 @@ use anyhow::{Result, anyhow};
 use rusqlite::{Row, params};
 
 pub(super) const REVIEW_COLUMNS: &str = "id, created_at, case_id, reviewer, action, verdict, rubric, analysis, note, \
-     flagged, seconds_spent, judgment_id, reverts_review_id, reasoning, flag_reason";
+     flagged, seconds_spent, judgment_id, reverts_review_id, reasoning, flag_reason, blind";
 
 pub(super) fn review_from_row(r: &Row) -> rusqlite::Result<Review> {
     let action: String = r.get(4)?;
@@ -30,6 +30,7 @@ pub(super) fn review_from_row(r: &Row) -> rusqlite::Result<Review> {
             .as_deref()
             .and_then(ReasoningApproval::parse),
         flag_reason: r.get(14)?,
+        blind: r.get(15)?,
     })
 }
 
@@ -41,8 +42,8 @@ impl Store {
             .ok_or_else(|| anyhow!("a review row needs an action"))?;
         self.conn().execute(
             "INSERT INTO reviews (case_id, reviewer, action, verdict, rubric, analysis, note, flagged,
-                 seconds_spent, judgment_id, reverts_review_id, reasoning, flag_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 seconds_spent, judgment_id, reverts_review_id, reasoning, flag_reason, blind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 r.case_id,
                 r.reviewer,
@@ -57,6 +58,7 @@ impl Store {
                 r.reverts_review_id,
                 r.reasoning.map(ReasoningApproval::as_str),
                 r.flag_reason,
+                r.blind,
             ],
         )?;
         Ok(self.conn().last_insert_rowid())

@@ -48,6 +48,8 @@ pub enum Action {
     Close,
     ToggleQueue,
     ToggleAdvance,
+    ToggleBlind,
+    ToggleBlindReasoning,
     // Quit confirmation.
     Yes,
     No,
@@ -246,7 +248,7 @@ pub const SECTIONS: &[Section] = &[
             Binding {
                 shown: "u",
                 keys: &[(K::Char('u'), A::Undo)],
-                help: "undo the last decision on this case (a new revert row; nothing is deleted)",
+                help: "undo your last change (goes back to its case); again walks back",
             },
             Binding {
                 shown: "/",
@@ -276,7 +278,7 @@ pub const SECTIONS: &[Section] = &[
             Binding {
                 shown: "q",
                 keys: &[(K::Char('q'), A::Quit)],
-                help: "quit (asks only when an edit is unsaved)",
+                help: "quit (asks if an edit or a write is pending)",
             },
             Binding {
                 shown: "i",
@@ -337,6 +339,16 @@ pub const SECTIONS: &[Section] = &[
                 help: "open the next case after a decision: on / off (also --no-advance)",
             },
             Binding {
+                shown: "B",
+                keys: &[(K::Char('B'), A::ToggleBlind)],
+                help: "blind mode: hide the model's verdict, confidence and answer lengths until you decide (also --blind)",
+            },
+            Binding {
+                shown: "H",
+                keys: &[(K::Char('H'), A::ToggleBlindReasoning)],
+                help: "in blind mode, hide the model's rubric and analysis too",
+            },
+            Binding {
                 shown: "↓ / ↑, PgDn / PgUp",
                 keys: &[
                     (K::Down, A::ScrollDown),
@@ -372,12 +384,12 @@ pub const SECTIONS: &[Section] = &[
     },
     Section {
         mode: KeyMode::ConfirmQuit,
-        title: "Quit with unsaved edits",
+        title: "Quit with edits or writes pending",
         bindings: &[
             Binding {
                 shown: "y",
                 keys: &[(K::Char('y'), A::Yes)],
-                help: "quit and drop the unsaved edits",
+                help: "quit and drop them",
             },
             Binding {
                 shown: "n, Esc",

@@ -7,6 +7,7 @@
 
 pub mod keymap;
 pub mod layout;
+pub mod resume;
 pub mod run;
 pub mod state;
 pub mod stats_view;
@@ -14,6 +15,7 @@ mod terminal;
 pub mod text;
 pub mod ui;
 pub mod update;
+pub mod writer;
 
 use crate::cli::ReviewArgs;
 use crate::context::Context;

@@ -7,6 +7,7 @@
 use super::state::{App, Effect, LoadedCase, Msg, QueueItem, Settings};
 use super::stats_view::StatsView;
 use super::terminal::{StderrToFile, TerminalGuard};
+use super::writer::{WriteOp, Writer, perform_inline};
 use super::{ui, update};
 use crate::cli::ReviewArgs;
 use crate::context::Context;
@@ -27,11 +28,13 @@ use std::time::{Duration, Instant};
 pub const FRAME: Duration = Duration::from_millis(33);
 /// How long the loop sleeps when nothing happens (then it ticks to expire messages).
 const IDLE: Duration = Duration::from_secs(1);
+/// How long quitting waits for writes still queued.
+const FLUSH_GRACE: Duration = Duration::from_secs(2);
 /// Seed of the judge's sampler in the workbench.
 const SEED: u32 = 42;
 
 pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
+    let store = ctx.open_store_creating()?;
     // A mistyped collection or category is said on the command line, not inside the screen.
     if args.collection.is_some() || args.category.is_some() {
         crate::library::select_cases(
@@ -48,14 +51,34 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     let log_path = log_file()?;
     let (tx, rx) = mpsc::channel::<Msg>();
 
+    // Settings: the command line over the config file over the defaults. A broken config
+    // file is reported and the defaults are used (the reviewer can still work).
+    let (config, config_error) = match crate::config::Config::load() {
+        Ok(c) => (c, None),
+        Err(e) => (crate::config::Config::default(), Some(format!("{e:#}"))),
+    };
+    let wb = &config.workbench;
+    // Where this reviewer left off in this database (the filter too, unless given).
+    let resume_file = super::resume::file().ok();
+    let place = resume_file
+        .as_deref()
+        .and_then(|f| super::resume::load(f, &ctx.db_path, &ctx.reviewer));
     let settings = Settings {
         db_label: ctx.db_path.display().to_string(),
         reviewer: ctx.reviewer.clone(),
-        filter: args.filter,
+        filter: args.filter.or(place.map(|p| p.filter)).unwrap_or_default(),
         source: args.source.clone(),
-        auto_advance: !args.no_advance,
+        auto_advance: !args.no_advance && wb.auto_advance.unwrap_or(true),
+        blind: args.blind || wb.blind.unwrap_or(false),
+        blind_reasoning: wb.blind_reasoning.unwrap_or(false),
+        resume: place.map(|p| p.case_id),
     };
     let mut app = App::new(settings, Instant::now());
+    app.show_queue = wb.show_queue;
+    let config_ok = config_error.is_none();
+    if let Some(e) = config_error {
+        app.warn(format!("{e}; settings will not be saved"));
+    }
 
     // stderr goes to the log before llama.cpp starts: it writes there directly, and that
     // would scribble over the screen. Without a log file the workbench still runs.
@@ -96,6 +119,9 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     spawn_input(tx.clone());
     spawn_signals(tx.clone())?;
 
+    // Writes go through their own connection on their own thread, so a database locked
+    // by another program never freezes the screen or loses a key.
+    let writer = Writer::spawn(ctx.open_store()?, ctx.reviewer.clone(), tx.clone())?;
     let mut edge = Edge {
         store,
         judge: judge.as_ref().map(|j| j as &dyn JudgeSink),
@@ -106,10 +132,30 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
             category: args.category.clone(),
             flag_reason: args.flag_reason.clone(),
         },
+        writer: Some(writer),
+        settings_file: crate::paths::config_file().ok().filter(|_| config_ok),
     };
     let result = event_loop(&mut app, &mut edge, &rx, &mut terminal, &mut |_| {});
+    // Writes already handed over get a moment to finish (the reviewer was asked before
+    // quitting with writes still waiting for a busy database).
+    let unwritten = edge.writer.take().is_some_and(|w| !w.finish(FLUSH_GRACE));
+    if let (Some(f), Some(case_id)) = (&resume_file, app.current_id()) {
+        let place = super::resume::Place {
+            case_id,
+            filter: app.filter,
+        };
+        if let Err(e) = super::resume::save(f, &ctx.db_path, &ctx.reviewer, place) {
+            tracing::warn!("cannot keep where the reviewer left off: {e:#}");
+        }
+    }
     drop(terminal);
     guard.restore();
+    if unwritten {
+        eprintln!(
+            "rubricate: the database stayed busy; {} change(s) were not saved",
+            app.pending.len()
+        );
+    }
     // The worker stops within one token or prefill chunk.
     drop(judge);
     drop(stderr);
@@ -252,6 +298,10 @@ pub struct Edge<'a> {
     pub source: Option<String>,
     /// Narrower queues (collection, category, flag reason) from the command line.
     pub narrow: QueueNarrowing,
+    /// `None`: writes run on the calling thread (tests, benchmark).
+    pub writer: Option<Writer>,
+    /// Where settings changed in the workbench are kept; `None`: not kept (tests).
+    pub settings_file: Option<PathBuf>,
 }
 
 /// What narrows the queue beyond the filter and the source.
@@ -300,6 +350,18 @@ impl QueueNarrowing {
 }
 
 impl Edge<'_> {
+    /// A write goes to the writer thread (its outcome comes back later as a message),
+    /// or is done here and now without one.
+    fn write(&mut self, op: WriteOp) -> Option<Msg> {
+        match &self.writer {
+            Some(w) => {
+                w.send(op);
+                None
+            }
+            None => Some(perform_inline(&mut self.store, &self.reviewer, &op)),
+        }
+    }
+
     /// Carry out one effect; its outcome comes back as a message.
     pub fn execute(&mut self, fx: Effect) -> Option<Msg> {
         match self.try_execute(fx) {
@@ -370,83 +432,33 @@ impl Edge<'_> {
                 }
                 None
             }
-            Effect::StoreJudgment(j) => {
-                let id = self.store.insert_judgment(&j)?;
-                let stored = self
-                    .store
-                    .get_judgment(id)?
-                    .context("the judgment just stored cannot be read back")?;
-                Some(Msg::JudgmentStored(Box::new(stored)))
-            }
-            Effect::AppendReview(r) => {
-                let action = r.action.context("a review row needs an action")?;
-                self.store.append_review(&r)?;
-                Some(Msg::ReviewSaved {
-                    case_id: r.case_id,
-                    action,
-                    state: self.store.review_state(r.case_id, &self.reviewer)?,
-                })
-            }
-            Effect::Undo { case_id } => {
-                let before = self.store.review_state(case_id, &self.reviewer)?;
-                let undid = match self.store.undo_last(case_id, &self.reviewer)? {
-                    Some(_) => before.live.last().map(|r| r.action),
-                    None => None,
-                };
-                Some(Msg::Undone {
-                    case_id,
-                    undid,
-                    state: self.store.review_state(case_id, &self.reviewer)?,
-                })
-            }
-            Effect::SaveRubric { case_id, body } => {
-                let saved =
-                    self.store
-                        .save_rubric(&format!("case-{case_id}"), &body, Some(case_id))?;
-                Some(Msg::RubricSaved {
-                    name: saved.name,
-                    version: saved.version,
-                })
+            Effect::StoreJudgment(j) => self.write(WriteOp::Judgment(j)),
+            Effect::AppendReview(r) => self.write(WriteOp::Review(r)),
+            Effect::Undo { case_id } => self.write(WriteOp::Undo { case_id }),
+            Effect::SaveRubric { case_id, body } => self.write(WriteOp::Rubric { case_id, body }),
+            Effect::ImportSample => self.write(WriteOp::ImportSample),
+            Effect::SaveSettings(wb) => {
+                if let Some(path) = &self.settings_file {
+                    crate::config::Config::save_workbench_to(path, &wb)?;
+                }
+                None
             }
             Effect::AddRevision {
                 case_id,
                 side,
                 body,
-            } => {
-                let rev = self
-                    .store
-                    .add_revision(case_id, side, &body, &self.reviewer, None)?;
-                Some(Msg::Curated {
-                    case_id,
-                    text: format!(
-                        "answer {} refined (revision {}); exports use your text, the original is kept",
-                        side, rev.id
-                    ),
-                    reload: true,
-                })
-            }
+            } => self.write(WriteOp::Revision {
+                case_id,
+                side,
+                body,
+            }),
             Effect::Tag {
                 case_id,
                 collection,
-            } => {
-                let added =
-                    self.store
-                        .set_in_collection(&collection, case_id, true, &self.reviewer)?;
-                let name = crate::sanitize::visible_line(&collection);
-                Some(Msg::Curated {
-                    case_id,
-                    text: if added {
-                        format!("tagged into {name}")
-                    } else {
-                        format!("already in {name}")
-                    },
-                    reload: false,
-                })
-            }
-            Effect::ImportSample => {
-                let report = crate::formats::import::import_bundled_sample(&mut self.store)?;
-                Some(Msg::Imported(report.summary()))
-            }
+            } => self.write(WriteOp::Tag {
+                case_id,
+                collection,
+            }),
             Effect::LoadStats => {
                 let stats = crate::stats::compute(&self.store, Some(&self.reviewer))?;
                 Some(Msg::StatsLoaded(Box::new(StatsView::from_stats(&stats))))

@@ -48,6 +48,20 @@ pub enum Msg {
         version: i64,
     },
     Imported(String),
+    /// A write is waiting for the database (another process holds its write lock);
+    /// the writer keeps retrying it.
+    WriteWaiting {
+        case_id: Option<i64>,
+        what: String,
+    },
+    /// A write failed for good (not a busy database): nothing was stored.
+    WriteFailed {
+        case_id: Option<i64>,
+        /// A review row (decision, flag, note, undo): it was in `App::pending`.
+        review: bool,
+        what: String,
+        error: String,
+    },
     /// A curation record was saved (revision, collection tag); `reload` when the case's
     /// text changed and must be read again.
     Curated {
@@ -91,6 +105,8 @@ pub enum Effect {
         body: String,
     },
     ImportSample,
+    /// Keep the settings in the config file's `[workbench]` table.
+    SaveSettings(crate::config::WorkbenchConfig),
     /// Save a refined text of one answer.
     AddRevision {
         case_id: i64,
@@ -107,6 +123,20 @@ pub enum Effect {
         query: String,
     },
     Quit,
+}
+
+/// A review row (decision, flag, note or undo) handed to the writer and not yet
+/// reported written. The writer works in order, so reports come back in this order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingWrite {
+    pub case_id: i64,
+    /// `None` for an undo.
+    pub action: Option<ReviewAction>,
+    pub verdict: Option<Verdict>,
+    /// The case's source label, told once the decision is saved.
+    pub source_label: Option<Verdict>,
+    /// The database was busy at the last try.
+    pub waiting: bool,
 }
 
 /// One row of the queue pane.
@@ -282,6 +312,12 @@ pub struct Settings {
     pub filter: CaseFilter,
     pub source: Option<String>,
     pub auto_advance: bool,
+    /// Hide the model's verdict, confidence and the answers' lengths until decided.
+    pub blind: bool,
+    /// While blind, hide the model's rubric and analysis too.
+    pub blind_reasoning: bool,
+    /// The case to open first (where the reviewer left off), if it is in the queue.
+    pub resume: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -293,6 +329,9 @@ pub struct App {
     pub filter: CaseFilter,
     pub source: Option<String>,
     pub auto_advance: bool,
+    pub blind: bool,
+    pub blind_reasoning: bool,
+    pub resume: Option<i64>,
     /// `None`: shown when the terminal is wide enough.
     pub show_queue: Option<bool>,
     pub size: (u16, u16),
@@ -306,6 +345,10 @@ pub struct App {
     pub next_job: u64,
     /// Cases whose automatic judging the reviewer cancelled with `c`.
     pub no_auto: Vec<i64>,
+    /// Review rows on their way to the database, oldest first.
+    pub pending: std::collections::VecDeque<PendingWrite>,
+    /// Cases this reviewer changed in this session, oldest first: `u` walks back along it.
+    pub history: Vec<i64>,
     /// Edits kept with Ctrl-S but not yet part of a decision, per case.
     pub drafts: HashMap<i64, Draft>,
     /// The collection `t` tagged into last (offered again).
@@ -335,6 +378,9 @@ impl App {
             filter: settings.filter,
             source: settings.source,
             auto_advance: settings.auto_advance,
+            blind: settings.blind,
+            blind_reasoning: settings.blind_reasoning,
+            resume: settings.resume,
             show_queue: None,
             size: (80, 24),
             total_cases: None,
@@ -345,6 +391,8 @@ impl App {
             job: None,
             next_job: 1,
             no_auto: Vec::new(),
+            pending: Default::default(),
+            history: Vec::new(),
             drafts: HashMap::new(),
             last_collection: None,
             focus: Focus::AnswerA,
@@ -365,7 +413,7 @@ impl App {
     pub fn init(&self) -> Vec<Effect> {
         vec![Effect::LoadQueue {
             filter: self.filter,
-            keep: None,
+            keep: self.resume,
         }]
     }
 
@@ -378,6 +426,17 @@ impl App {
         self.queue.get(self.cursor + 1).map(|q| q.id)
     }
 
+    /// The settings as the config file keeps them.
+    pub fn workbench_config(&self) -> crate::config::WorkbenchConfig {
+        crate::config::WorkbenchConfig {
+            auto_advance: Some(self.auto_advance),
+            show_queue: self.show_queue,
+            blind: Some(self.blind),
+            blind_reasoning: Some(self.blind_reasoning),
+            both_orders: None,
+        }
+    }
+
     pub fn queue_visible(&self) -> bool {
         self.show_queue.unwrap_or(self.size.0 >= 120)
     }
@@ -385,6 +444,39 @@ impl App {
     pub fn has_unsaved_edits(&self) -> bool {
         self.drafts.values().any(|d| !d.is_empty())
             || matches!(&self.mode, Mode::Edit(e) if e.target != EditTarget::Note)
+    }
+
+    /// The decision waiting to be written for a case, if any (the newest one).
+    pub fn pending_decision(&self, case_id: i64) -> Option<&PendingWrite> {
+        self.pending
+            .iter()
+            .rev()
+            .find(|p| p.case_id == case_id && p.action.is_some_and(ReviewAction::is_decision))
+    }
+
+    /// Writes still on their way to the database for a case.
+    pub fn is_pending(&self, case_id: i64) -> bool {
+        self.pending.iter().any(|p| p.case_id == case_id)
+    }
+
+    /// Blind mode hides the model's verdict on this case: it is not decided yet.
+    pub fn verdict_hidden(&self, case_id: i64) -> bool {
+        if !self.blind || self.pending_decision(case_id).is_some() {
+            return false;
+        }
+        match self.case.as_ref().filter(|c| c.case.id == case_id) {
+            Some(c) => c.review.decision.is_none(),
+            None => self
+                .queue
+                .iter()
+                .find(|q| q.id == case_id)
+                .is_none_or(|q| q.decided.is_none()),
+        }
+    }
+
+    /// Blind mode hides the model's rubric and analysis on this case too.
+    pub fn reasoning_hidden(&self, case_id: i64) -> bool {
+        self.blind_reasoning && self.verdict_hidden(case_id)
     }
 
     pub fn draft(&self, case_id: i64) -> Option<&Draft> {

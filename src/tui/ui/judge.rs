@@ -93,8 +93,19 @@ fn confidence(j: &Judgment) -> Vec<Span<'static>> {
     ]
 }
 
-fn verdict_line(case: &CaseView, job: Option<&Job>) -> Line<'static> {
+fn verdict_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> {
     let mut spans = vec![Span::raw("model verdict: ").bold()];
+    if app.verdict_hidden(case.case.id) {
+        let state = match (job.filter(|j| !j.swapped), &case.judgment) {
+            (Some(_), _) => "judging",
+            (None, Some(_)) => "judged",
+            (None, None) => "not judged",
+        };
+        spans.push(
+            Span::raw(format!("hidden until you decide (blind mode; {state})")).fg(Color::DarkGray),
+        );
+        return Line::from(spans);
+    }
     match (job.filter(|j| !j.swapped), &case.judgment) {
         (Some(j), _) => {
             let v = j.verdict_text.trim();
@@ -117,10 +128,13 @@ fn verdict_line(case: &CaseView, job: Option<&Job>) -> Line<'static> {
     Line::from(spans)
 }
 
-fn decision_line(case: &CaseView, job: Option<&Job>) -> Line<'static> {
+fn decision_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> {
     let mut spans = vec![Span::raw("swap: ")];
     let original = case.judgment.as_ref().and_then(|j| j.j.verdict);
+    let hidden = app.verdict_hidden(case.case.id);
     match (job.filter(|j| j.swapped), &case.swap) {
+        // The swap result would give the verdict away.
+        (None, Some(_)) if hidden => spans.push(Span::raw("hidden").fg(Color::DarkGray)),
         (Some(_), _) => spans.push(Span::raw("running…").fg(Color::Yellow)),
         (None, Some(s)) => match (original, s.j.verdict) {
             (Some(o), Some(v)) if o == v => spans.push(Span::raw("consistent").fg(Color::Green)),
@@ -137,17 +151,27 @@ fn decision_line(case: &CaseView, job: Option<&Job>) -> Line<'static> {
         (None, None) => spans.push(Span::raw("not checked (s)").fg(Color::DarkGray)),
     }
     spans.push(Span::raw(" │ ").fg(Color::DarkGray));
-    match &case.review.decision {
-        Some(d) => {
-            let v = d.verdict.map_or("-", Verdict::as_str);
-            spans.push(Span::raw(format!("you: {} {v}", d.action.as_str())).bold());
-            spans.push(Span::raw(" │ ").fg(Color::DarkGray));
-            spans.push(Span::raw(match case.case.source_label {
-                Some(l) => format!("source label: {l}"),
-                None => "source label: none".to_string(),
-            }));
+    if let Some(p) = app.pending_decision(case.case.id) {
+        let a = p.action.map_or("-", |a| a.as_str());
+        let v = p.verdict.map_or("-", Verdict::as_str);
+        spans.push(
+            Span::raw(format!("you: {a} {v} (saving…)"))
+                .bold()
+                .fg(Color::Yellow),
+        );
+    } else {
+        match &case.review.decision {
+            Some(d) => {
+                let v = d.verdict.map_or("-", Verdict::as_str);
+                spans.push(Span::raw(format!("you: {} {v}", d.action.as_str())).bold());
+                spans.push(Span::raw(" │ ").fg(Color::DarkGray));
+                spans.push(Span::raw(match case.case.source_label {
+                    Some(l) => format!("source label: {l}"),
+                    None => "source label: none".to_string(),
+                }));
+            }
+            None => spans.push(Span::raw("undecided · source label hidden").fg(Color::DarkGray)),
         }
-        None => spans.push(Span::raw("undecided · source label hidden").fg(Color::DarkGray)),
     }
     if case.review.flagged {
         spans.push(Span::raw(" │ ").fg(Color::DarkGray));
@@ -202,7 +226,18 @@ pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
         Some(j) if !j.swapped => &j.pane,
         _ => &case.judge,
     };
-    if pane.doc.is_empty() {
+    if app.reasoning_hidden(case.case.id) && !pane.doc.is_empty() {
+        f.render_widget(
+            Paragraph::new(Line::from(
+                Span::raw(
+                    "The model's rubric and analysis are hidden until you decide (blind mode; H in ? shows them).",
+                )
+                .fg(Color::DarkGray),
+            ))
+            .wrap(ratatui::widgets::Wrap { trim: false }),
+            text,
+        );
+    } else if pane.doc.is_empty() {
         f.render_widget(
             Paragraph::new(placeholder(app, case)).wrap(ratatui::widgets::Wrap { trim: false }),
             text,
@@ -212,7 +247,11 @@ pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
     }
     let footer = areas.judge_footer();
     f.render_widget(
-        Paragraph::new(vec![verdict_line(case, job), decision_line(case, job)]).style(Style::new()),
+        Paragraph::new(vec![
+            verdict_line(app, case, job),
+            decision_line(app, case, job),
+        ])
+        .style(Style::new()),
         footer,
     );
 }
