@@ -98,7 +98,7 @@ pub enum ImportFormat {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Files to import: JSON Lines or JSON arrays, optionally gzip-compressed
+    /// Files to import: JSON Lines or JSON arrays, optionally gzip-compressed; `-` reads standard input
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Input format; auto detects it per file from the first record's fields
@@ -113,6 +113,9 @@ pub struct ImportArgs {
     /// Import the good lines and list the bad ones instead of refusing the whole file
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Print a JSON summary of every file on stdout instead of the summary lines (docs/cli-json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -196,6 +199,15 @@ pub struct ModelSelect {
     /// CPU threads for the judge [default: all cores]
     #[arg(long)]
     pub threads: Option<u32>,
+    /// Judge through an OpenAI-compatible server (llama-server, vLLM) at this base URL,
+    /// ending in /v1, instead of the in-process model; the API key comes from
+    /// RUBRICATE_API_KEY [default: the config file's judge_url]
+    #[arg(long, env = "RUBRICATE_JUDGE_URL", value_name = "URL")]
+    pub judge_url: Option<String>,
+    /// The model id to ask the server for [default: the config file's judge_model, then the
+    /// first model the server lists]
+    #[arg(long, value_name = "ID")]
+    pub judge_model: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -218,8 +230,11 @@ pub struct JudgeArgs {
     /// Sampling seed
     #[arg(long, default_value_t = 42)]
     pub seed: u32,
+    /// Cases in flight at once against a judge server (--judge-url); its batching does the rest
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub concurrency: usize,
     /// Import judgments produced elsewhere (JSONL: case source id or content hash, raw judge text)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar", "concurrency"])]
     pub import: Option<PathBuf>,
 }
 
