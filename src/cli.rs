@@ -242,6 +242,9 @@ pub struct JudgeArgs {
 pub struct ModelArgs {
     #[command(flatten)]
     pub model: ModelSelect,
+    /// Print the description as JSON (keys in docs/cli-json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
