@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod domain;
+pub mod eval;
 pub mod formats;
 pub mod judge;
 pub mod logging;

@@ -22,7 +22,7 @@ fn empty_database_gets_every_migration() {
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(SCHEMA_VERSION, MIGRATIONS.len() as i64);
     let names = tables(store.conn());
-    for t in ["cases", "judgments", "reviews", "rubrics"] {
+    for t in ["cases", "judgments", "reviews", "rubrics", "eval_runs"] {
         assert!(names.iter().any(|n| n == t), "table {t} missing: {names:?}");
     }
     let mode: String = store

@@ -1,11 +1,13 @@
 //! SQLite storage: one connection, migrations applied at open, typed queries.
 
 mod cases;
+mod eval_runs;
 mod judgments;
 mod reviews;
 mod rubrics;
 
 pub use cases::{CaseFilter, CaseSummary, insert_case};
+pub use eval_runs::{EvalRun, JudgeIdentity, NewEvalRun};
 pub use judgments::{LOW_MARGIN, ModelView};
 
 use anyhow::{Context, Result, bail};
@@ -26,6 +28,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_case_category",
         include_str!("../../migrations/0005_case_category.sql"),
+    ),
+    (
+        "0006_eval_runs",
+        include_str!("../../migrations/0006_eval_runs.sql"),
     ),
 ];
 

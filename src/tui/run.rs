@@ -4,7 +4,7 @@
 //! The loop drains every pending message before drawing, draws at most once per frame
 //! tick and only when something changed, and blocks when idle (no busy polling).
 
-use super::state::{App, Effect, LoadedCase, Msg, QueueItem, Settings};
+use super::state::{App, Effect, JudgeEval, LoadedCase, Msg, QueueItem, Settings};
 use super::stats_view::StatsView;
 use super::terminal::{StderrToFile, TerminalGuard};
 use super::{ui, update};
@@ -43,6 +43,12 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         auto_advance: !args.no_advance,
     };
     let mut app = App::new(settings, Instant::now());
+    // A config file that does not parse is reported when the judge is set up.
+    app.both_orders = args.both_orders
+        || crate::config::Config::load()
+            .ok()
+            .and_then(|c| c.workbench.both_orders)
+            .unwrap_or(false);
 
     // stderr goes to the log before llama.cpp starts: it writes there directly, and that
     // would scribble over the screen. Without a log file the workbench still runs.
@@ -351,6 +357,22 @@ impl Edge<'_> {
             Effect::ImportSample => {
                 let report = crate::formats::import::import_bundled_sample(&mut self.store)?;
                 Some(Msg::Imported(report.summary()))
+            }
+            Effect::LoadJudgeEval { model_sha256 } => {
+                // The latest run of this judge: same model file and prompt contract.
+                let contract = crate::judge::prompt::template_version();
+                let run = self
+                    .store
+                    .eval_runs_of_model(&model_sha256)?
+                    .into_iter()
+                    .find(|r| r.run.judge.template_version == contract);
+                Some(Msg::JudgeEvalLoaded(run.map(|r| {
+                    Box::new(JudgeEval {
+                        run_id: r.id,
+                        dataset: r.run.dataset.clone(),
+                        numbers: crate::eval::run::numbers_of(&r),
+                    })
+                })))
             }
             Effect::LoadStats => {
                 let stats = crate::stats::compute(&self.store, Some(&self.reviewer))?;
