@@ -109,11 +109,7 @@ fn main() -> anyhow::Result<()> {
     let mut out = BufWriter::with_capacity(256 * 1024, File::create(&output)?);
     let export = export_to(
         &store,
-        &ExportOptions {
-            format: ExportFormat::Dpo,
-            from: ExportFrom::Labels,
-            reviewer: None,
-        },
+        &ExportOptions::new(ExportFormat::Dpo, ExportFrom::Labels),
         &mut out,
     )?;
     out.flush()?;

@@ -145,6 +145,10 @@ fn judgment(case_id: i64, kb: usize) -> NewJudgment {
         tokens_generated: Some(1),
         ms_prefill: Some(1),
         ms_generate: Some(1),
+        provenance: Default::default(),
+        judge_type: None,
+        solution: None,
+        verdict_sampled: None,
     }
 }
 
@@ -178,6 +182,7 @@ fn open(store: Store) -> (App, Edge<'static>) {
         judge: None,
         reviewer: "bench".into(),
         source: None,
+        writer: None,
     };
     for fx in app.init() {
         if let Some(m) = edge.execute(fx) {
@@ -324,6 +329,7 @@ fn latency() {
         judge: Some(injector),
         reviewer: "bench".into(),
         source: None,
+        writer: None,
     };
     let info = ModelInfo {
         file_name: "bench.gguf".into(),

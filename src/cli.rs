@@ -50,6 +50,30 @@ pub enum Command {
     Bench(BenchArgs),
     /// Open the review workbench (the default when no subcommand is given)
     Review(ReviewArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Install, e.g.:\n  rubricate completions bash > ~/.local/share/bash-completion/completions/rubricate\n  rubricate completions zsh > ~/.zfunc/_rubricate   (with fpath+=~/.zfunc before compinit)\n  rubricate completions fish > ~/.config/fish/completions/rubricate.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), generated from the same definitions as --help
+    #[command(
+        after_help = "Read it with: rubricate man | man -l -\nInstall: rubricate man > ~/.local/share/man/man1/rubricate.1"
+    )]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A subcommand's own page (e.g. `import`) instead of the main page
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,11 +84,17 @@ pub enum ImportFormat {
     HhRlhf,
     Ultrafeedback,
     Rewardbench,
+    /// RM-Bench: chosen/rejected as 3 style variants; 9 pairs per item
+    RmBench,
+    /// RMB pairwise set: conversation_input, chosen.answer, reject.answer
+    RmbPairwise,
+    /// RMB best-of-N set: bon_best against each of loser_list
+    RmbBon,
 }
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// JSONL files to import
+    /// Files to import: JSON Lines or JSON arrays, optionally gzip-compressed
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Input format; auto detects it per file from the first record's fields
@@ -116,6 +146,28 @@ pub struct ExportArgs {
     /// Output file [default: stdout]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Only the cases in this collection
+    #[arg(long, value_name = "NAME")]
+    pub collection: Option<String>,
+    /// Also write judge traces (sft, rm-r1-sft) whose reasoning no human approved or wrote,
+    /// marked `"reasoning_approved": false` [default: left out, counted]
+    #[arg(long)]
+    pub include_unapproved_reasoning: bool,
+    /// How refined answers enter preference pairs (dpo, dpo-chat, rm-r1-rl)
+    #[arg(long, value_enum, default_value_t = RefinedPairs::Use)]
+    pub refined: RefinedPairs,
+}
+
+/// What a refined (reviewer-rewritten) answer does to a preference pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum RefinedPairs {
+    /// The refined text replaces the original in the pair (marked in `refined`)
+    #[default]
+    Use,
+    /// As `use`, plus a second pair: the refined chosen against the original chosen
+    AlsoVsOriginal,
+    /// Only the original texts
+    Ignore,
 }
 
 #[derive(Debug, Args)]

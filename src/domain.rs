@@ -228,12 +228,41 @@ pub struct NewJudgment {
     pub tokens_generated: Option<u32>,
     pub ms_prefill: Option<u32>,
     pub ms_generate: Option<u32>,
+    /// Which judge contract and backend produced it.
+    #[serde(flatten)]
+    pub provenance: JudgeProvenance,
+    /// RM-R1's task classification (`<type>Chat</type>` / `<type>Reasoning</type>`), as written.
+    pub judge_type: Option<String>,
+    /// The judge's own solution (`<solution>`), for reasoning tasks.
+    pub solution: Option<String>,
+    /// The choice drawn at the verdict position with the sampler's temperature (kept for
+    /// comparison only); `verdict` is always the most probable choice there.
+    pub verdict_sampled: Option<Verdict>,
+}
+
+/// Where a judgment came from beyond the model file: the profile (prompt contract) and
+/// the backend that ran it. `None` in rows made before these were recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct JudgeProvenance {
+    /// Profile name (`rubricate profiles`).
+    pub profile: Option<String>,
+    /// SHA-256 of the profile's files, so an edited profile is told apart.
+    pub profile_hash: Option<String>,
+    /// `llama.cpp` (in-process) or the server kind, e.g. `openai`.
+    pub backend: Option<String>,
+    /// Base URL of the judge server, without credentials.
+    pub server_url: Option<String>,
+    /// The model id the server reports.
+    pub server_model: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Judgment {
     pub id: i64,
     pub created_at: String,
+    /// The library rubric (its row id) this judgment was given, when it came from the library.
+    #[serde(default)]
+    pub library_rubric_id: Option<i64>,
     #[serde(flatten)]
     pub j: NewJudgment,
 }
@@ -242,11 +271,13 @@ pub struct Judgment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReviewAction {
+    /// Gave a verdict where the model had none (not judged, or its output did not parse).
+    Decide,
     /// Took the model's verdict (and its rubric and analysis) as they are.
     Accept,
     /// Kept a verdict but changed the rubric or the analysis.
     Edit,
-    /// Chose a verdict different from the model's, or decided without one.
+    /// Chose a verdict different from the model's.
     Override,
     /// Set or cleared the flag.
     Flag,
@@ -259,6 +290,7 @@ pub enum ReviewAction {
 impl ReviewAction {
     pub fn as_str(self) -> &'static str {
         match self {
+            ReviewAction::Decide => "decide",
             ReviewAction::Accept => "accept",
             ReviewAction::Edit => "edit",
             ReviewAction::Override => "override",
@@ -269,6 +301,7 @@ impl ReviewAction {
     }
     pub fn parse(s: &str) -> Option<ReviewAction> {
         Some(match s {
+            "decide" => ReviewAction::Decide,
             "accept" => ReviewAction::Accept,
             "edit" => ReviewAction::Edit,
             "override" => ReviewAction::Override,
@@ -282,8 +315,50 @@ impl ReviewAction {
     pub fn is_decision(self) -> bool {
         matches!(
             self,
-            ReviewAction::Accept | ReviewAction::Edit | ReviewAction::Override
+            ReviewAction::Decide
+                | ReviewAction::Accept
+                | ReviewAction::Edit
+                | ReviewAction::Override
         )
+    }
+}
+
+/// What a decision says about the judge's reasoning (rubric and analysis), as opposed to
+/// its verdict. Only `Approved` and `Own` reasoning is training data by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasoningApproval {
+    /// `a`: the verdict and the reasoning as shown were accepted.
+    Approved,
+    /// The reviewer kept their own edit of the rubric or analysis.
+    Own,
+    /// A verdict key: the verdict is the reviewer's, the reasoning was not vouched for.
+    VerdictOnly,
+    /// "Verdict right, reasoning wrong": the reasoning was read and rejected.
+    Wrong,
+}
+
+impl ReasoningApproval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningApproval::Approved => "approved",
+            ReasoningApproval::Own => "own",
+            ReasoningApproval::VerdictOnly => "verdict_only",
+            ReasoningApproval::Wrong => "wrong",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ReasoningApproval> {
+        Some(match s {
+            "approved" => ReasoningApproval::Approved,
+            "own" => ReasoningApproval::Own,
+            "verdict_only" => ReasoningApproval::VerdictOnly,
+            "wrong" => ReasoningApproval::Wrong,
+            _ => return None,
+        })
+    }
+    /// Whether a human vouched for (or wrote) the reasoning stored with the decision.
+    pub fn is_human_reasoning(self) -> bool {
+        matches!(self, ReasoningApproval::Approved | ReasoningApproval::Own)
     }
 }
 
@@ -303,6 +378,13 @@ pub struct NewReview {
     pub judgment_id: Option<i64>,
     /// For `Revert` rows: the row being undone.
     pub reverts_review_id: Option<i64>,
+    /// For decisions: what the reviewer said about the reasoning (`None` on old rows).
+    pub reasoning: Option<ReasoningApproval>,
+    /// For `Flag` rows that set the flag: why.
+    pub flag_reason: Option<String>,
+    /// For decisions: whether the model's verdict, confidence and the answers' lengths
+    /// were hidden from the reviewer until then (blind mode).
+    pub blind: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -320,6 +402,25 @@ pub struct Review {
     pub seconds_spent: Option<f64>,
     pub judgment_id: Option<i64>,
     pub reverts_review_id: Option<i64>,
+    #[serde(default)]
+    pub reasoning: Option<ReasoningApproval>,
+    #[serde(default)]
+    pub flag_reason: Option<String>,
+    /// `None` on rows written before blind mode existed.
+    #[serde(default)]
+    pub blind: Option<bool>,
+}
+
+impl Review {
+    /// Whether the rubric and analysis stored with this decision are a human's: approved
+    /// as shown or written by the reviewer. Rows from before approval was recorded
+    /// (`reasoning` unset) count only when they were edits, whose text the reviewer kept.
+    pub fn reasoning_is_human(&self) -> bool {
+        match self.reasoning {
+            Some(r) => r.is_human_reasoning(),
+            None => self.action == ReviewAction::Edit,
+        }
+    }
 }
 
 /// The current state of one case for one reviewer, folded from the append-only log.
@@ -328,6 +429,8 @@ pub struct ReviewState {
     /// The decision row in force (accept / edit / override), if any.
     pub decision: Option<Review>,
     pub flagged: bool,
+    /// The reason given with the flag in force, if any.
+    pub flag_reason: Option<String>,
     pub note: Option<String>,
     /// Rows still in force, oldest first; the last one is what `undo` reverts.
     pub live: Vec<Review>,
@@ -356,12 +459,11 @@ pub fn fold_reviews<'a>(rows: impl IntoIterator<Item = &'a Review>) -> ReviewSta
         }
     }
     let decision = live.iter().rev().find(|r| r.action.is_decision()).cloned();
-    let flagged = live
-        .iter()
-        .rev()
-        .find(|r| r.action == ReviewAction::Flag)
-        .and_then(|r| r.flagged)
-        .unwrap_or(false);
+    let flag_row = live.iter().rev().find(|r| r.action == ReviewAction::Flag);
+    let flagged = flag_row.and_then(|r| r.flagged).unwrap_or(false);
+    let flag_reason = flag_row
+        .filter(|_| flagged)
+        .and_then(|r| r.flag_reason.clone());
     let note = live
         .iter()
         .rev()
@@ -370,6 +472,7 @@ pub fn fold_reviews<'a>(rows: impl IntoIterator<Item = &'a Review>) -> ReviewSta
     ReviewState {
         decision,
         flagged,
+        flag_reason,
         note,
         live,
     }
@@ -399,6 +502,9 @@ mod tests {
             seconds_spent: None,
             judgment_id: None,
             reverts_review_id: reverts,
+            reasoning: None,
+            flag_reason: None,
+            blind: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! rubricate: audit a reasoning reward model's judgments and curate preference data.
 
 pub mod cli;
+pub mod cli_docs;
 pub mod config;
 pub mod context;
 pub mod domain;
@@ -8,6 +9,7 @@ pub mod eval;
 pub mod formats;
 pub mod judge;
 pub mod logging;
+pub mod out;
 pub mod paths;
 pub mod robust;
 pub mod sanitize;

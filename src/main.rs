@@ -1,7 +1,7 @@
 use clap::Parser;
 use rubricate::cli::{Cli, Command, ReviewArgs};
 use rubricate::context::Context;
-use rubricate::{eval, formats, judge, sanitize, stats, tui};
+use rubricate::{cli_docs, eval, formats, judge, sanitize, stats, tui};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -10,13 +10,19 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Errors can quote dataset or model text: keep it from driving the terminal.
-            eprintln!("error: {}", sanitize::visible(&format!("{e:#}")));
+            rubricate::errln!("error: {}", sanitize::visible(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // These need no database: answer them before a data folder is looked up.
+    match &cli.command {
+        Some(Command::Completions(args)) => return cli_docs::run_completions(args),
+        Some(Command::Man(args)) => return cli_docs::run_man(args),
+        _ => {}
+    }
     let ctx = Context::from_args(&cli.global)?;
     match cli.command {
         Some(Command::Import(args)) => formats::import::run(&ctx, &args),
@@ -28,5 +34,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Bench(args)) => judge::cli::run_bench(&ctx, &args),
         Some(Command::Review(args)) => tui::run(&ctx, &args),
         None => tui::run(&ctx, &ReviewArgs::default()),
+        Some(Command::Completions(_) | Command::Man(_)) => unreachable!("answered above"),
     }
 }

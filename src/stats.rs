@@ -470,9 +470,9 @@ pub fn run(ctx: &Context, args: &StatsArgs) -> Result<ExitCode> {
     let reviewer = ctx.reviewer_given.then_some(ctx.reviewer.as_str());
     let stats = compute(&store, reviewer)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
-        print!("{}", render_text(&stats));
+        crate::out!("{}", render_text(&stats));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,7 @@
 mod formats_common;
 
 use formats_common::{fixture, jsonl, judgment, ok, read_jsonl, rubricate, run, stderr, stdout};
-use rubricate::domain::{Case, NewReview, ReviewAction, Verdict};
+use rubricate::domain::{Case, NewReview, ReasoningApproval, ReviewAction, Verdict};
 use rubricate::store::Store;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -370,9 +370,26 @@ fn from_model_uses_the_latest_original_order_judgment() {
         "Try 'The Left Hand of Darkness' by Ursula K. Le Guin."
     );
 
-    // Native traces may say tie; RM-R1 has no tie.
+    // A bare model verdict approves no reasoning: left out by default, counted.
     let (sft, err) = export(&db, &["--format", "sft", "--from", "model"]);
+    assert!(sft.is_empty());
+    assert!(err.contains("reasoning not approved: 4"), "{err}");
+    // Native traces may say tie; RM-R1 has no tie.
+    let (sft, err) = export(
+        &db,
+        &[
+            "--format",
+            "sft",
+            "--from",
+            "model",
+            "--include-unapproved-reasoning",
+        ],
+    );
     assert_eq!(sft.len(), 4, "{err}");
+    assert!(
+        sft.iter()
+            .all(|r| r["reasoning_approved"] == false && r["reasoning"] == "unapproved")
+    );
     for r in &sft {
         let m = r["messages"].as_array().unwrap();
         assert_eq!(m.len(), 3);
@@ -396,7 +413,16 @@ fn from_model_uses_the_latest_original_order_judgment() {
             .ends_with("<verdict>tie</verdict>")
     );
 
-    let (rm, _) = export(&db, &["--format", "rm-r1-sft", "--from", "model"]);
+    let (rm, _) = export(
+        &db,
+        &[
+            "--format",
+            "rm-r1-sft",
+            "--from",
+            "model",
+            "--include-unapproved-reasoning",
+        ],
+    );
     assert_eq!(rm.len(), 3);
     let book = rm.iter().find(|r| r["case_id"] == id("pw-6")).unwrap();
     let winner = book["winner"].as_str().unwrap();
@@ -450,6 +476,7 @@ fn traces_follow_the_reviewed_judgment() {
             action: Some(ReviewAction::Accept),
             verdict: Some(Verdict::B),
             judgment_id: Some(swapped),
+            reasoning: Some(ReasoningApproval::Approved),
             ..Default::default()
         })
         .unwrap();
@@ -469,7 +496,7 @@ fn traces_follow_the_reviewed_judgment() {
             ..Default::default()
         })
         .unwrap();
-    // pw-6: overriding the model without writing an analysis leaves no reasoning to train on.
+    // pw-6: overriding the model without writing an analysis approves no reasoning.
     let j = store
         .insert_judgment(&judgment(haiku.id, Some(Verdict::B), false))
         .unwrap();
@@ -487,7 +514,7 @@ fn traces_follow_the_reviewed_judgment() {
 
     let (sft, err) = export(&db, &["--format", "sft"]);
     assert!(
-        err.contains("wrote 2 records; left out 4 (no decision: 3, no reasoning: 1)"),
+        err.contains("wrote 2 records; left out 4 (no decision: 3, reasoning not approved: 1)"),
         "{err}"
     );
     let a = sft.iter().find(|r| r["case_id"] == austen.id).unwrap();
@@ -509,8 +536,30 @@ fn traces_follow_the_reviewed_judgment() {
         "{answer}"
     );
 
-    // Labels borrow the model's reasoning only where the model reached the same verdict.
+    assert_eq!(a["reasoning"], "approved");
+    assert_eq!(s["reasoning"], "own");
+    // Even asked for, the model's reasoning never stands in for a verdict it argued against.
+    let (sft, err) = export(&db, &["--format", "sft", "--include-unapproved-reasoning"]);
+    assert!(
+        err.contains("wrote 2 records; left out 4 (no decision: 3, no reasoning: 1)"),
+        "{err}"
+    );
+    assert!(sft.iter().all(|r| r["reasoning_approved"] == true));
+
+    // A label approves no reasoning.
     let (_, err) = export(&db, &["--format", "rm-r1-sft", "--from", "labels"]);
+    assert!(err.contains("wrote 0 records;"), "{err}");
+    // Asked for, labels borrow the model's reasoning only where the model reached the same verdict.
+    let (_, err) = export(
+        &db,
+        &[
+            "--format",
+            "rm-r1-sft",
+            "--from",
+            "labels",
+            "--include-unapproved-reasoning",
+        ],
+    );
     assert!(err.contains("wrote 1 record;"), "{err}");
     assert!(err.contains("judgment disagrees with label: 1"), "{err}");
 }

@@ -22,7 +22,17 @@ fn empty_database_gets_every_migration() {
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(SCHEMA_VERSION, MIGRATIONS.len() as i64);
     let names = tables(store.conn());
-    for t in ["cases", "judgments", "reviews", "rubrics", "eval_runs"] {
+    for t in [
+        "cases",
+        "judgments",
+        "reviews",
+        "rubrics",
+        "answer_revisions",
+        "case_links",
+        "collections",
+        "collection_items",
+        "eval_runs",
+    ] {
         assert!(names.iter().any(|n| n == t), "table {t} missing: {names:?}");
     }
     let mode: String = store
@@ -189,4 +199,239 @@ fn newer_database_is_refused() {
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("newer rubricate"));
+}
+
+#[test]
+fn version_2_judgments_are_kept_and_new_ones_record_their_profile() {
+    use rubricate::domain::{JudgeProvenance, JudgmentOrigin, NewJudgment, SamplerSettings};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..2]).unwrap();
+        let tx = conn.transaction().unwrap();
+        let case = NewCase {
+            source: "old".into(),
+            source_id: Some("k-2".into()),
+            prompt: vec![Message::user("2+2?")],
+            answer_a: "4".into(),
+            answer_b: "5".into(),
+            source_label: None,
+            meta: serde_json::json!({}),
+            category: None,
+            difficulty: None,
+        };
+        insert_v1_case(&tx, &case);
+        let id = tx.last_insert_rowid();
+        // A judgment row as rubricate wrote it before migration 3.
+        tx.execute(
+            "INSERT INTO judgments (case_id, model_file, model_sha256, template_version, grammar,
+                 sampler_json, verdict, parse_ok, raw) VALUES (?1, 'm.gguf', 'x', 'judge-v1+abc', 1, '{}', 'A', 1, 'raw')",
+            [id],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let id = store.find_case("k-2").unwrap().unwrap().id;
+    let old = store.latest_judgment(id, false).unwrap().unwrap().j;
+    assert_eq!(old.verdict, Some(Verdict::A));
+    assert_eq!(old.provenance, JudgeProvenance::default());
+    assert_eq!(old.verdict_sampled, None);
+
+    let new = NewJudgment {
+        case_id: id,
+        origin: JudgmentOrigin::Local,
+        swapped: false,
+        rubric_given: false,
+        model_file: "m.gguf".into(),
+        model_sha256: "x".into(),
+        template_version: "rm-r1+12345678".into(),
+        grammar: false,
+        sampler: SamplerSettings::default(),
+        seed: Some(1),
+        rubric: None,
+        analysis: Some("thinking".into()),
+        verdict: Some(Verdict::B),
+        p_a: Some(0.2),
+        p_b: Some(0.8),
+        p_tie: None,
+        parse_ok: true,
+        parse_error: None,
+        raw: "raw".into(),
+        tokens_prompt: None,
+        tokens_generated: None,
+        ms_prefill: None,
+        ms_generate: None,
+        provenance: JudgeProvenance {
+            profile: Some("rm-r1".into()),
+            profile_hash: Some("ab".repeat(32)),
+            backend: Some("llama.cpp".into()),
+            server_url: None,
+            server_model: None,
+        },
+        judge_type: Some("Reasoning".into()),
+        solution: Some("x = 4".into()),
+        verdict_sampled: Some(Verdict::A),
+    };
+    store.insert_judgment(&new).unwrap();
+    let back = store.latest_judgment(id, false).unwrap().unwrap().j;
+    assert_eq!(back, new);
+}
+
+#[test]
+fn old_overrides_without_a_model_verdict_become_decide_and_reviews_stay_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    // Every migration before this one (the list order is what counts).
+    let v2 = MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == "0007_review_actions_blind")
+        .unwrap();
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..v2]).unwrap();
+        let case = NewCase {
+            source: "old".into(),
+            source_id: Some("k-1".into()),
+            prompt: vec![Message::user("2+2?")],
+            answer_a: "4".into(),
+            answer_b: "5".into(),
+            source_label: Some(Verdict::A),
+            meta: serde_json::json!({}),
+            category: None,
+            difficulty: None,
+        };
+        insert_v1_case(&conn, &case);
+        let id = conn.last_insert_rowid();
+        let judgment = "INSERT INTO judgments (id, case_id, model_file, model_sha256, template_version, grammar,
+             sampler_json, verdict, parse_ok, raw) VALUES (?1, ?2, 'm.gguf', 'x', 'v1', 1, '{}', ?3, ?4, '')";
+        conn.execute(judgment, rusqlite::params![10, id, "A", 1])
+            .unwrap();
+        conn.execute(judgment, rusqlite::params![11, id, None::<String>, 0])
+            .unwrap();
+        let review = "INSERT INTO reviews (id, case_id, reviewer, action, verdict, judgment_id, reverts_review_id)
+             VALUES (?1, ?2, 'ann', ?3, ?4, ?5, ?6)";
+        type Row<'a> = (i64, &'a str, Option<&'a str>, Option<i64>, Option<i64>);
+        let rows: [Row; 5] = [
+            (1, "override", Some("B"), None, None), // no judgment on screen
+            (2, "override", Some("B"), Some(10), None), // the model said A
+            (3, "override", Some("A"), Some(11), None), // the output did not parse
+            (4, "accept", Some("A"), Some(10), None),
+            (5, "revert", None, None, Some(4)),
+        ];
+        for (rid, action, verdict, j, reverts) in rows {
+            conn.execute(
+                review,
+                rusqlite::params![rid, id, action, verdict, j, reverts],
+            )
+            .unwrap();
+        }
+        // Columns from earlier migrations survive the rebuild.
+        conn.execute(
+            "INSERT INTO reviews (id, case_id, reviewer, action, flagged, flag_reason)
+             VALUES (6, ?1, 'ann', 'flag', 1, 'typo in A')",
+            [id],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT id, action, reverts_review_id, blind FROM reviews ORDER BY id")
+        .unwrap();
+    let got: Vec<(i64, String, Option<i64>, Option<bool>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, "decide".into(), None, None),
+            (2, "override".into(), None, None),
+            (3, "decide".into(), None, None),
+            (4, "accept".into(), None, None),
+            (5, "revert".into(), Some(4), None),
+            (6, "flag".into(), None, None),
+        ]
+    );
+    let reason: Option<String> = store
+        .conn()
+        .query_row("SELECT flag_reason FROM reviews WHERE id = 6", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(reason.as_deref(), Some("typo in A"));
+    // The log is still append-only on the rebuilt table.
+    for sql in [
+        "UPDATE reviews SET verdict = 'A' WHERE id = 1",
+        "DELETE FROM reviews WHERE id = 1",
+    ] {
+        let err = store.conn().execute(sql, []).unwrap_err().to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    // The foreign keys still hold: a revert of a row that does not exist is refused.
+    assert!(
+        store
+            .conn()
+            .execute(
+                "INSERT INTO reviews (case_id, reviewer, action, reverts_review_id) VALUES (1, 'ann', 'revert', 999)",
+                [],
+            )
+            .is_err()
+    );
+    let fk: Vec<String> = store
+        .conn()
+        .prepare("PRAGMA foreign_key_check")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(fk.is_empty(), "{fk:?}");
+}
+
+#[test]
+fn curation_upgrade_keeps_old_decisions_unapproved() {
+    // A database at the schema just before curation with an `accept` row: after
+    // the upgrade the row is kept as it was, its reasoning approval unknown (NULL), and
+    // the new append-only tables refuse rewrites.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let before = MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == "0008_curation")
+        .unwrap();
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..before]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO cases (source, prompt_json, answer_a, answer_b, content_hash)
+                 VALUES ('s', '[]', 'a', 'b', 'h');
+             INSERT INTO reviews (case_id, reviewer, action, verdict) VALUES (1, 'ann', 'accept', 'A');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let state = store.review_state(1, "ann").unwrap();
+    let d = state.decision.unwrap();
+    assert_eq!(d.verdict, Some(Verdict::A));
+    assert_eq!(d.reasoning, None);
+    assert!(!d.reasoning_is_human());
+    store
+        .conn()
+        .execute(
+            "INSERT INTO answer_revisions (case_id, side, body, author) VALUES (1, 'A', 'x', 'ann')",
+            [],
+        )
+        .unwrap();
+    let err = store
+        .conn()
+        .execute("UPDATE answer_revisions SET body = 'y'", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
 }

@@ -121,6 +121,7 @@ fn export_from_model_robust() {
         assert!(err.contains(reason), "summary lacks {reason:?}: {err}");
     }
     // The robust verdict reuses the reasoning of the order that reached it: pw-2's swapped run.
+    // No human approved that reasoning, so it is exported only when asked for (and marked).
     let sft = dir.path().join("sft.jsonl");
     ok(
         &db,
@@ -130,6 +131,7 @@ fn export_from_model_robust() {
             "sft",
             "--from",
             "model-robust",
+            "--include-unapproved-reasoning",
             "--out",
             sft.to_str().unwrap(),
         ],

@@ -70,6 +70,6 @@ fn killed_workbench_keeps_its_saved_decision_and_works_without_a_model() {
         .expect("the saved decision is in the database after the kill");
     assert_eq!(
         (action.as_str(), verdict.as_str(), reviewer.as_str()),
-        ("override", "B", "crash")
+        ("decide", "B", "crash")
     );
 }

@@ -20,6 +20,7 @@ fn start() -> (App, Edge<'static>) {
         judge: None,
         reviewer: "alice".into(),
         source: None,
+        writer: None,
     };
     for fx in app.init() {
         if let Some(m) = edge.execute(fx) {
@@ -63,7 +64,7 @@ fn a_session_without_a_model_writes_every_decision_to_the_database() {
     assert_eq!(app.current_id(), Some(2));
     let rows = edge.store.reviews_for_case(1, "alice").unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].action, ReviewAction::Override);
+    assert_eq!(rows[0].action, ReviewAction::Decide);
     assert_eq!(rows[0].verdict, Some(Verdict::B));
     assert!(rows[0].seconds_spent.is_some());
     assert_eq!(app.queue[0].decided, Some(Verdict::B));
@@ -77,7 +78,7 @@ fn a_session_without_a_model_writes_every_decision_to_the_database() {
     assert_eq!(
         rows.iter().map(|r| r.action).collect::<Vec<_>>(),
         [
-            ReviewAction::Override,
+            ReviewAction::Decide,
             ReviewAction::Revert,
             ReviewAction::Flag
         ]

@@ -104,6 +104,9 @@ fn source_label_hidden_until_decided() {
                 seconds_spent: None,
                 judgment_id: None,
                 reverts_review_id: None,
+                reasoning: None,
+                flag_reason: None,
+                blind: None,
             }]),
         },
     );

@@ -66,6 +66,9 @@ fn saved(case_id: i64, action: ReviewAction, verdict: Verdict) -> Msg {
         seconds_spent: None,
         judgment_id: None,
         reverts_review_id: None,
+        reasoning: None,
+        flag_reason: None,
+        blind: None,
     };
     Msg::ReviewSaved {
         case_id,
@@ -221,10 +224,15 @@ fn accept_commits_the_models_verdict_with_provenance_and_opens_the_next_case() {
     assert_eq!(r.rubric.as_deref(), Some("1. Correctness\n2. Clarity"));
     assert!(r.analysis.as_deref().unwrap().contains("B hedges"));
     assert_eq!(r.seconds_spent, Some(12.0));
-    // Nothing opens before the row is committed.
-    assert!(loads(&fx).is_empty());
-    let fx = update(&mut a, saved(1, ReviewAction::Accept, Verdict::B));
+    // The next case opens at once: the row carries its case id to the writer, and the
+    // queue shows the decision as still being saved.
+    assert_eq!(r.case_id, 1);
     assert_eq!(loads(&fx), vec![2]);
+    assert_eq!(a.queue[0].decided, Some(Verdict::B));
+    assert!(a.is_pending(1));
+    let fx = update(&mut a, saved(1, ReviewAction::Accept, Verdict::B));
+    assert!(loads(&fx).is_empty());
+    assert!(!a.is_pending(1));
     assert_eq!(a.queue[0].decided, Some(Verdict::B));
 }
 
@@ -255,7 +263,7 @@ fn deciding_without_a_model_judgment_works() {
     assert!(judges(&update(&mut a, key('g'))).is_empty());
     let fx = update(&mut a, key('3'));
     let r = &reviews(&fx)[0];
-    assert_eq!(r.action, Some(ReviewAction::Override));
+    assert_eq!(r.action, Some(ReviewAction::Decide));
     assert_eq!(r.verdict, Some(Verdict::Tie));
     assert_eq!(r.judgment_id, None);
     // `a` has nothing to accept.
@@ -291,7 +299,7 @@ fn edit_rubric_keep_rejudge_and_decide_records_an_edit() {
     assert!(matches!(a.mode, Mode::Review));
     assert!(a.has_unsaved_edits());
     let shown = a.case.as_ref().unwrap().judge.doc.as_str().to_string();
-    assert!(shown.contains("Rubric · edited\n1. Correctness\n2. Clarity\n3. qa"));
+    assert!(shown.contains("Rubric · edited by alice\n1. Correctness\n2. Clarity\n3. qa"));
 
     let fx = update(&mut a, key('R'));
     let j = judges(&fx);
@@ -489,6 +497,160 @@ fn page_down_scrolls_the_focused_answer_and_tab_moves_focus() {
     assert_eq!(a.case.as_ref().unwrap().answer_a.top.line, 0);
     update(&mut a, code(KeyCode::Tab));
     assert_eq!(a.focus, rubricate::tui::state::Focus::AnswerB);
+}
+
+#[test]
+fn a_busy_database_keeps_decisions_queued_in_order_and_quitting_asks() {
+    let mut a = open_app(3, None);
+    let fx = update(&mut a, key('1'));
+    assert_eq!(reviews(&fx)[0].case_id, 1);
+    assert_eq!(loads(&fx), vec![2]);
+    update(
+        &mut a,
+        Msg::WriteWaiting {
+            case_id: Some(1),
+            what: "decision decide A".into(),
+        },
+    );
+    assert!(a.pending.iter().all(|p| p.waiting));
+    update(&mut a, loaded(case(2), None));
+    let fx = update(&mut a, key('2'));
+    assert_eq!(reviews(&fx)[0].case_id, 2);
+    assert_eq!(reviews(&fx)[0].verdict, Some(Verdict::B));
+    assert_eq!(a.pending.len(), 2);
+    // The frame says so.
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("database busy"), "{screen}");
+    // Quitting with writes in flight asks first.
+    let fx = update(&mut a, key('q'));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Quit)));
+    assert!(matches!(a.mode, Mode::ConfirmQuit));
+    assert!(render(&mut a, 160, 48).contains("not written yet (case 1, 2)"));
+    update(&mut a, key('n'));
+    // The first is written; the second fails for good and says so, naming the case.
+    update(&mut a, saved(1, ReviewAction::Decide, Verdict::A));
+    assert_eq!(a.pending.len(), 1);
+    let fx = update(
+        &mut a,
+        Msg::WriteFailed {
+            case_id: Some(2),
+            review: true,
+            what: "decision decide B".into(),
+            error: "disk I/O error".into(),
+        },
+    );
+    assert!(a.pending.is_empty());
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::LoadQueue { .. })),
+        "the queue marks are read again"
+    );
+    let m = a.message.as_ref().unwrap();
+    assert!(
+        m.text.contains("NOT saved") && m.text.contains("case 2"),
+        "{}",
+        m.text
+    );
+}
+
+#[test]
+fn undo_after_auto_advance_goes_back_and_walks_back() {
+    let mut a = open_app(3, None);
+    let fx = update(&mut a, key('1'));
+    assert_eq!(loads(&fx), vec![2]);
+    update(&mut a, saved(1, ReviewAction::Decide, Verdict::A));
+    update(&mut a, loaded(case(2), None));
+    update(&mut a, key('2'));
+    update(&mut a, saved(2, ReviewAction::Decide, Verdict::B));
+    update(&mut a, loaded(case(3), None));
+    assert_eq!(a.current_id(), Some(3));
+    // u undoes case 2's decision, going back to it.
+    let fx = update(&mut a, key('u'));
+    assert_eq!(loads(&fx), vec![2]);
+    assert!(matches!(fx.last(), Some(Effect::Undo { case_id: 2 })));
+    update(&mut a, loaded(case(2), None));
+    // Again: case 1.
+    let fx = update(&mut a, key('u'));
+    assert_eq!(loads(&fx), vec![1]);
+    assert!(matches!(fx.last(), Some(Effect::Undo { case_id: 1 })));
+}
+
+#[test]
+fn a_decided_edit_is_shown_and_edited_again_after_reopening_and_r_needs_your_rubric() {
+    use rubricate::domain::{ReasoningApproval, Review, fold_reviews};
+    let mut a = open_app(2, Some(Verdict::A));
+    update(&mut a, ready());
+    // R with no rubric of the reviewer's own: it says so and fixes nothing.
+    let fx = update(&mut a, key('R'));
+    assert!(judges(&fx).is_empty());
+    assert!(
+        a.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("no rubric of your own")
+    );
+
+    // Reopened later: the decision in force carries the reviewer's rubric and analysis.
+    let row = Review {
+        id: 7,
+        created_at: String::new(),
+        case_id: 1,
+        reviewer: "alice".into(),
+        action: ReviewAction::Edit,
+        verdict: Some(Verdict::A),
+        rubric: Some("1. Cites a source".into()),
+        analysis: Some("Only A cites.".into()),
+        note: Some("check the date".into()),
+        flagged: None,
+        seconds_spent: None,
+        judgment_id: Some(100),
+        reverts_review_id: None,
+        reasoning: Some(ReasoningApproval::Own),
+        flag_reason: None,
+        blind: None,
+    };
+    let mut l = match loaded(case(1), Some(judgment(100, 1, Verdict::A))) {
+        Msg::CaseLoaded(l) => l,
+        _ => unreachable!(),
+    };
+    l.review = fold_reviews([&row]);
+    update(&mut a, Msg::CaseLoaded(l));
+    let shown = a.case.as_ref().unwrap().judge.doc.as_str().to_string();
+    assert!(
+        shown.contains("Rubric · edited by alice\n1. Cites a source"),
+        "{shown}"
+    );
+    assert!(shown.contains("Analysis · edited by alice\nOnly A cites."));
+    assert!(
+        !shown.contains("Correctness"),
+        "the model's rubric is not shown: {shown}"
+    );
+    // The editor opens on the reviewer's text, not the model's.
+    update(&mut a, key('e'));
+    match &a.mode {
+        Mode::Edit(e) => assert_eq!(e.area.lines().join("\n"), "1. Cites a source"),
+        m => panic!("{m:?}"),
+    }
+    // Keeping it unchanged keeps it; a decision stores it again, as an edit of the reviewer's.
+    update(&mut a, ctrl('s'));
+    let fx = update(&mut a, key('a'));
+    let r = &reviews(&fx)[0];
+    assert_eq!(r.rubric.as_deref(), Some("1. Cites a source"));
+    assert_eq!(r.analysis.as_deref(), Some("Only A cites."));
+    assert_eq!(r.action, Some(ReviewAction::Edit));
+    // R uses the reviewer's rubric now that there is one.
+    update(&mut a, key('k'));
+    let mut l = match loaded(case(1), Some(judgment(100, 1, Verdict::A))) {
+        Msg::CaseLoaded(l) => l,
+        _ => unreachable!(),
+    };
+    l.review = fold_reviews([&row]);
+    update(&mut a, Msg::CaseLoaded(l));
+    let fx = update(&mut a, key('R'));
+    assert_eq!(
+        judges(&fx).last().map(|j| j.2.clone()),
+        Some(JudgeMode::RubricGiven("1. Cites a source".into()))
+    );
 }
 
 #[test]

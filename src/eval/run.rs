@@ -158,7 +158,9 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
     signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
     let mut judge = BlockingJudge::start(config)?;
     let info = judge.info().clone();
-    let identity = JudgeIdentity {
+    // The judge's identity as the worker reports it; the first judgment it makes below
+    // replaces it (that one carries the full provenance: profile, backend, server model).
+    let mut identity = JudgeIdentity {
         model_file: info.file_name.clone(),
         model_sha256: info.sha256.clone(),
         template_version: prompt::template_version(),
@@ -193,6 +195,7 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut failed = 0usize;
+    let mut made_one = false;
     for (case, swapped) in jobs {
         if interrupted.load(Ordering::SeqCst) {
             break;
@@ -203,6 +206,10 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
         })?;
         match outcome {
             JobOutcome::Done(j) => {
+                if !made_one {
+                    identity = JudgeIdentity::of_judgment(&j);
+                    made_one = true;
+                }
                 store.insert_judgment(&j)?;
             }
             JobOutcome::Cancelled => break,

@@ -5,7 +5,9 @@
 use super::ANSWER_FIELDS;
 use super::export::write_json_line;
 use super::render::conversation_text;
+use crate::cli::RefinedPairs;
 use crate::domain::{Case, Message, Verdict};
+use crate::store::{AnswerRevision, CurrentAnswers};
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -16,19 +18,111 @@ struct Pair<P: Serialize, A: Serialize> {
     prompt: P,
     chosen: A,
     rejected: A,
+    /// Present when a reviewer's refined text is in the pair: which revision, by whom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refined: Option<Value>,
     #[serde(flatten)]
     source_fields: Map<String, Value>,
 }
 
-const RESERVED: &[&str] = &["prompt", "chosen", "rejected"];
+const RESERVED: &[&str] = &["prompt", "chosen", "rejected", "refined"];
 
-/// (chosen, rejected) for a verdict that names a winner.
-fn ordered(case: &Case, verdict: Verdict) -> (&str, &str, bool) {
-    if verdict == Verdict::A {
-        (&case.answer_a, &case.answer_b, true)
+/// The two texts of a preference pair and where they came from.
+pub(super) struct PairTexts<'a> {
+    pub chosen: &'a str,
+    pub rejected: &'a str,
+    pub chosen_is_a: bool,
+    /// Provenance of refined text in the pair (`None` when both texts are the originals).
+    pub refined: Option<Value>,
+    /// The pair is the refined chosen against the original chosen: per-answer source
+    /// fields (model, score) of the rejected side would be wrong and are left out.
+    pub vs_original: bool,
+}
+
+/// The provenance of one refined side, as written in `refined`.
+pub(super) fn revision_json(r: &AnswerRevision) -> Value {
+    serde_json::json!({
+        "revision_id": r.id,
+        "side": r.side.as_str(),
+        "author": r.author,
+        "created_at": r.created_at,
+    })
+}
+
+/// The pairs a decided case becomes: the current texts (refined where refined, unless
+/// `mode` ignores refinements), plus, with `also-vs-original`, the refined chosen against
+/// its own original.
+pub(super) fn pairs<'a>(
+    case: &'a Case,
+    answers: &'a CurrentAnswers,
+    verdict: Verdict,
+    mode: RefinedPairs,
+) -> Vec<PairTexts<'a>> {
+    let chosen_is_a = verdict == Verdict::A;
+    let (orig_chosen, orig_rejected) = if chosen_is_a {
+        (&case.answer_a, &case.answer_b)
     } else {
-        (&case.answer_b, &case.answer_a, false)
+        (&case.answer_b, &case.answer_a)
+    };
+    if mode == RefinedPairs::Ignore {
+        return vec![PairTexts {
+            chosen: orig_chosen,
+            rejected: orig_rejected,
+            chosen_is_a,
+            refined: None,
+            vs_original: false,
+        }];
     }
+    let (chosen, rejected, rev_chosen, rev_rejected) = if chosen_is_a {
+        (
+            &answers.a,
+            &answers.b,
+            &answers.revision_a,
+            &answers.revision_b,
+        )
+    } else {
+        (
+            &answers.b,
+            &answers.a,
+            &answers.revision_b,
+            &answers.revision_a,
+        )
+    };
+    let mut out = Vec::new();
+    let refined = (rev_chosen.is_some() || rev_rejected.is_some()).then(|| {
+        let mut m = Map::new();
+        m.insert("pair".into(), Value::from("refined_vs_rejected"));
+        if let Some(r) = rev_chosen {
+            m.insert("chosen".into(), revision_json(r));
+        }
+        if let Some(r) = rev_rejected {
+            m.insert("rejected".into(), revision_json(r));
+        }
+        Value::Object(m)
+    });
+    out.push(PairTexts {
+        chosen,
+        rejected,
+        chosen_is_a,
+        refined,
+        vs_original: false,
+    });
+    if mode == RefinedPairs::AlsoVsOriginal
+        && let Some(r) = rev_chosen
+        && r.body != *orig_chosen
+    {
+        out.push(PairTexts {
+            chosen,
+            rejected: orig_chosen,
+            chosen_is_a,
+            refined: Some(serde_json::json!({
+                "pair": "refined_vs_original",
+                "chosen": revision_json(r),
+            })),
+            vs_original: true,
+        });
+    }
+    out
 }
 
 /// The source's fields to write back next to a record.
@@ -73,28 +167,38 @@ pub(super) fn source_fields(
     out
 }
 
-pub(super) fn write_standard(case: &Case, verdict: Verdict, out: &mut dyn Write) -> Result<()> {
-    let (chosen, rejected, chosen_is_a) = ordered(case, verdict);
+fn fields_for(case: &Case, p: &PairTexts) -> Map<String, Value> {
+    let mut fields = source_fields(case, p.chosen_is_a, RESERVED);
+    if p.vs_original {
+        for (_, _, rejected_key) in ANSWER_FIELDS {
+            fields.remove(*rejected_key);
+        }
+    }
+    fields
+}
+
+pub(super) fn write_standard(case: &Case, p: &PairTexts, out: &mut dyn Write) -> Result<()> {
     write_json_line(
         out,
         &Pair {
             prompt: conversation_text(&case.prompt),
-            chosen,
-            rejected,
-            source_fields: source_fields(case, chosen_is_a, RESERVED),
+            chosen: p.chosen,
+            rejected: p.rejected,
+            refined: p.refined.clone(),
+            source_fields: fields_for(case, p),
         },
     )
 }
 
-pub(super) fn write_chat(case: &Case, verdict: Verdict, out: &mut dyn Write) -> Result<()> {
-    let (chosen, rejected, chosen_is_a) = ordered(case, verdict);
+pub(super) fn write_chat(case: &Case, p: &PairTexts, out: &mut dyn Write) -> Result<()> {
     write_json_line(
         out,
         &Pair {
             prompt: &case.prompt,
-            chosen: [Message::new("assistant", chosen)],
-            rejected: [Message::new("assistant", rejected)],
-            source_fields: source_fields(case, chosen_is_a, RESERVED),
+            chosen: [Message::new("assistant", p.chosen)],
+            rejected: [Message::new("assistant", p.rejected)],
+            refined: p.refined.clone(),
+            source_fields: fields_for(case, p),
         },
     )
 }

@@ -8,14 +8,14 @@
 
 use super::decisions::{human_state, latest_verdict};
 use super::{dpo, reviews, sft};
-use crate::cli::{ExportArgs, ExportFormat, ExportFrom};
+use crate::cli::{ExportArgs, ExportFormat, ExportFrom, RefinedPairs};
 use crate::context::Context;
-use crate::domain::{Case, Review, ReviewAction, Verdict};
+use crate::domain::{Case, Review, Verdict};
 use crate::robust::RobustBasis;
 use crate::sanitize::visible_line;
 use crate::store::Store;
 use anyhow::{Context as _, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -27,6 +27,27 @@ pub struct ExportOptions {
     /// Only this reviewer's decisions (and, for `reviews`, rows); `None` takes the most
     /// recent decision of any reviewer.
     pub reviewer: Option<String>,
+    /// Only the cases in this collection.
+    pub collection: Option<String>,
+    /// Write judge traces whose reasoning no human approved or wrote (marked).
+    pub include_unapproved_reasoning: bool,
+    /// What refined answers do to preference pairs.
+    pub refined: RefinedPairs,
+}
+
+impl ExportOptions {
+    /// Every case, preferences from `from`, no reviewer restriction, refined text used,
+    /// unapproved reasoning left out.
+    pub fn new(format: ExportFormat, from: ExportFrom) -> ExportOptions {
+        ExportOptions {
+            format,
+            from,
+            reviewer: None,
+            collection: None,
+            include_unapproved_reasoning: false,
+            refined: RefinedPairs::Use,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -99,7 +120,7 @@ pub(super) fn write_json_line(out: &mut dyn Write, record: &impl serde::Serializ
 /// and analysis that go with it.
 #[derive(Debug, Clone)]
 pub(super) enum Origin {
-    Review(Review),
+    Review(Box<Review>),
     Label,
     Judgment(i64),
 }
@@ -119,6 +140,27 @@ pub(super) struct Reasoning {
     /// The judgment was made on the swapped order, so its text calls the case's B "A":
     /// the training example must show the answers in that order too.
     pub swapped: bool,
+    /// Whose reasoning it is: a human approved it as shown, wrote it, or neither
+    /// (only exported with `--include-unapproved-reasoning`, and marked).
+    pub approval: TraceApproval,
+}
+
+/// What a human said about an exported trace's reasoning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TraceApproval {
+    Approved,
+    Own,
+    Unapproved,
+}
+
+impl TraceApproval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceApproval::Approved => "approved",
+            TraceApproval::Own => "own",
+            TraceApproval::Unapproved => "unapproved",
+        }
+    }
 }
 
 /// The preference in force for a case, or why there is none.
@@ -170,7 +212,7 @@ fn decide(
                 Some(review) => match review.verdict {
                     Some(verdict) => Ok(Decided {
                         verdict,
-                        origin: Origin::Review(review),
+                        origin: Origin::Review(Box::new(review)),
                     }),
                     None => Err("no decision"),
                 },
@@ -185,11 +227,32 @@ fn nonempty(s: Option<String>) -> Option<String> {
 }
 
 /// The rubric and analysis that justify a decision, or why there are none.
+///
+/// By default only reasoning a human vouched for is returned: a decision that approved
+/// the judgment's reasoning as shown (`a`), or the reviewer's own kept edit. A verdict
+/// key, "reasoning wrong", a source label or a bare model verdict approve no reasoning;
+/// with `include_unapproved` the model's reasoning is used for them where it argued for
+/// the same verdict, marked unapproved.
 pub(super) fn reasoning(
     store: &Store,
     case: &Case,
     decided: &Decided,
+    include_unapproved: bool,
 ) -> Result<Result<Reasoning, &'static str>> {
+    let human = match &decided.origin {
+        Origin::Review(r) if r.reasoning_is_human() => Some(r),
+        Origin::Review(r) if !include_unapproved => {
+            return Ok(Err(
+                if r.reasoning == Some(crate::domain::ReasoningApproval::Wrong) {
+                    "reasoning judged wrong"
+                } else {
+                    "reasoning not approved"
+                },
+            ));
+        }
+        _ if !include_unapproved => return Ok(Err("reasoning not approved")),
+        _ => None,
+    };
     let judgment_id = match &decided.origin {
         Origin::Judgment(id) => Some(*id),
         Origin::Review(r) => r.judgment_id,
@@ -208,30 +271,63 @@ pub(super) fn reasoning(
         Some(id) => store.get_judgment(id)?,
         None => None,
     };
+    let swapped = judgment.as_ref().is_some_and(|j| j.j.swapped);
+    if let Some(r) = human {
+        // The decision row holds the text the reviewer approved or wrote. An approval
+        // whose row predates that (older rows kept only edits) falls back to the judgment
+        // it names, which is what was on screen.
+        let approved_as_shown = r.reasoning == Some(crate::domain::ReasoningApproval::Approved);
+        let shown = |take: fn(&crate::domain::Judgment) -> Option<String>| {
+            judgment
+                .as_ref()
+                .filter(|_| approved_as_shown)
+                .and_then(|j| nonempty(take(j)))
+        };
+        let rubric = nonempty(r.rubric.clone()).or_else(|| shown(|j| j.j.rubric.clone()));
+        let analysis = nonempty(r.analysis.clone()).or_else(|| shown(|j| j.j.analysis.clone()));
+        return Ok(match (rubric, analysis) {
+            (Some(rubric), Some(analysis)) => Ok(Reasoning {
+                rubric,
+                analysis,
+                swapped,
+                approval: if approved_as_shown {
+                    TraceApproval::Approved
+                } else {
+                    TraceApproval::Own
+                },
+            }),
+            _ => Err("no reasoning"),
+        });
+    }
+    // Unapproved, asked for: the model's analysis argues for the model's verdict, so it
+    // can only stand in when the decision has that verdict.
     let (own_rubric, own_analysis) = match &decided.origin {
         Origin::Review(r) => (nonempty(r.rubric.clone()), nonempty(r.analysis.clone())),
         _ => (None, None),
     };
-    // The model's analysis argues for the model's verdict; it can only stand in for the
-    // reviewer's when the reviewer kept that verdict.
     let model_agrees = judgment
         .as_ref()
         .is_some_and(|j| j.j.verdict == Some(decided.verdict));
-    let overriding =
-        matches!(&decided.origin, Origin::Review(r) if r.action == ReviewAction::Override);
     let from_model = |take: fn(&crate::domain::Judgment) -> Option<String>| {
         judgment
             .as_ref()
-            .filter(|_| model_agrees && !overriding)
+            .filter(|_| model_agrees)
             .and_then(|j| nonempty(take(j)))
     };
-    let rubric = own_rubric.or_else(|| from_model(|j| j.j.rubric.clone()));
-    let analysis = own_analysis.or_else(|| from_model(|j| j.j.analysis.clone()));
+    let (rubric, analysis) = if model_agrees {
+        (
+            own_rubric.or_else(|| from_model(|j| j.j.rubric.clone())),
+            own_analysis.or_else(|| from_model(|j| j.j.analysis.clone())),
+        )
+    } else {
+        (None, None)
+    };
     Ok(match (rubric, analysis) {
         (Some(rubric), Some(analysis)) => Ok(Reasoning {
             rubric,
             analysis,
-            swapped: judgment.as_ref().is_some_and(|j| j.j.swapped),
+            swapped,
+            approval: TraceApproval::Unapproved,
         }),
         _ if judgment.as_ref().is_some_and(|j| !j.j.parse_ok) => Err("unparsed judgment"),
         _ => Err("no reasoning"),
@@ -257,12 +353,26 @@ pub fn export_to(
     out: &mut dyn Write,
 ) -> Result<ExportReport> {
     let mut report = ExportReport::default();
+    // A collection narrows every format to its cases; cases outside it are not
+    // "left out" (they were never asked for), so they are not counted.
+    let members: Option<HashSet<i64>> = match &options.collection {
+        Some(name) => Some(store.collection_case_ids(name)?.into_iter().collect()),
+        None => None,
+    };
+    let wanted = |case_id: i64| members.as_ref().is_none_or(|m| m.contains(&case_id));
     match options.format {
-        ExportFormat::Reviews => {
-            reviews::write_reviews(store, options.reviewer.as_deref(), out, &mut report)?
-        }
-        ExportFormat::Judgments => reviews::write_judgments(store, out, &mut report)?,
+        ExportFormat::Reviews => reviews::write_reviews(
+            store,
+            options.reviewer.as_deref(),
+            &wanted,
+            out,
+            &mut report,
+        )?,
+        ExportFormat::Judgments => reviews::write_judgments(store, &wanted, out, &mut report)?,
         format => store.for_each_case(|case| {
+            if !wanted(case.id) {
+                return Ok(());
+            }
             let decided = match decide(store, &case, options)? {
                 Ok(d) => d,
                 Err(reason) => {
@@ -275,11 +385,37 @@ pub fn export_to(
                 return Ok(());
             }
             match format {
-                ExportFormat::Dpo => dpo::write_standard(&case, decided.verdict, out)?,
-                ExportFormat::DpoChat => dpo::write_chat(&case, decided.verdict, out)?,
-                ExportFormat::RmR1Rl => sft::write_rm_r1_rl(&case, decided.verdict, out)?,
+                ExportFormat::Dpo | ExportFormat::DpoChat => {
+                    let answers = store.current_answers(&case)?;
+                    for pair in dpo::pairs(&case, &answers, decided.verdict, options.refined) {
+                        if format == ExportFormat::Dpo {
+                            dpo::write_standard(&case, &pair, out)?;
+                        } else {
+                            dpo::write_chat(&case, &pair, out)?;
+                        }
+                        report.written += 1;
+                    }
+                    return Ok(());
+                }
+                ExportFormat::RmR1Rl => {
+                    let (a, b, refined) = if options.refined == RefinedPairs::Ignore {
+                        (case.answer_a.clone(), case.answer_b.clone(), None)
+                    } else {
+                        let cur = store.current_answers(&case)?;
+                        let mut m = serde_json::Map::new();
+                        if let Some(r) = &cur.revision_a {
+                            m.insert("a".into(), dpo::revision_json(r));
+                        }
+                        if let Some(r) = &cur.revision_b {
+                            m.insert("b".into(), dpo::revision_json(r));
+                        }
+                        let refined = (!m.is_empty()).then_some(serde_json::Value::Object(m));
+                        (cur.a, cur.b, refined)
+                    };
+                    sft::write_rm_r1_rl(&case, (&a, &b), refined, decided.verdict, out)?
+                }
                 ExportFormat::Sft | ExportFormat::RmR1Sft => {
-                    match reasoning(store, &case, &decided)? {
+                    match reasoning(store, &case, &decided, options.include_unapproved_reasoning)? {
                         Ok(r) => sft::write_trace(format, &case, decided.verdict, &r, out)?,
                         Err(reason) => {
                             report.leave_out(reason);
@@ -328,6 +464,9 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         format: args.format,
         from: args.from,
         reviewer: ctx.reviewer_given.then(|| ctx.reviewer.clone()),
+        collection: args.collection.clone(),
+        include_unapproved_reasoning: args.include_unapproved_reasoning,
+        refined: args.refined,
     };
     let report = match &args.out {
         Some(path) => export_to_file(&store, &options, path)?,
@@ -347,6 +486,10 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         ExportFormat::Reviews | ExportFormat::Judgments => format_name(args.format).to_string(),
         f => format!("{} from {}", format_name(f), from_name(args.from)),
     };
+    let which = options
+        .collection
+        .as_deref()
+        .map_or(String::new(), |c| format!(" (collection {c})"));
     let whose = options
         .reviewer
         .as_deref()
@@ -355,9 +498,12 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         .out
         .as_ref()
         .map_or(String::new(), |p| format!(" to {}", p.display()));
-    eprintln!(
+    crate::errln!(
         "{}",
-        visible_line(&format!("export {what}{whose}{dest}: {}", report.summary()))
+        visible_line(&format!(
+            "export {what}{which}{whose}{dest}: {}",
+            report.summary()
+        ))
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,10 +1,13 @@
-//! `rubricate import`: stream JSONL files into the store, one transaction per file.
+//! `rubricate import`: stream JSON Lines or JSON array files (gzip or not) into the store,
+//! one transaction per file.
 //!
-//! A file is read line by line (memory does not grow with its size). Every line is
-//! parsed and inserted inside one transaction; without `skip_invalid` a single bad line
-//! rolls the whole file back, so a file is imported completely or not at all.
+//! A file is read record by record (memory does not grow with its size, see
+//! [`super::records`]). Every record is parsed and inserted inside one transaction; without
+//! `skip_invalid` a single bad record rolls the whole file back, so a file is imported
+//! completely or not at all.
 
-use super::{LineError, SourceFormat, parse_line};
+use super::records::{self, Layout, Next, Position};
+use super::{LineError, SourceFormat, fields, parse_json};
 use crate::cli::{ImportArgs, ImportFormat};
 use crate::context::Context;
 use crate::domain::NewCase;
@@ -40,7 +43,32 @@ pub struct ImportOptions {
 pub struct BadLine {
     /// 1-based line number in the file.
     pub line: u64,
+    /// For a JSON array, the 0-based index of the item (which starts at or before `line`).
+    pub item: Option<u64>,
     pub error: LineError,
+}
+
+impl BadLine {
+    /// The reason, prefixed by the item for JSON arrays ("item 12: missing field …").
+    pub fn reason(&self) -> String {
+        match self.item {
+            Some(item) => format!("item {item}: {}", self.error),
+            None => self.error.to_string(),
+        }
+    }
+
+    /// True when the text was readable JSON but not a usable case (an empty answer, two
+    /// conversations that differ before their last turn, a missing field).
+    pub fn is_data_problem(&self) -> bool {
+        !matches!(
+            self.error,
+            LineError::InvalidJson(_)
+                | LineError::NotUtf8
+                | LineError::NotObject(_)
+                | LineError::Layout(_)
+                | LineError::UnknownFormat(_)
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -49,6 +77,13 @@ pub struct ImportReport {
     pub name: String,
     /// The format used (detected or given); `None` when no record could be read.
     pub format: Option<SourceFormat>,
+    /// JSON Lines or a JSON array; `None` before the input was opened.
+    pub layout: Option<Layout>,
+    /// The input was gzip-compressed.
+    pub gzip: bool,
+    /// Cases the good records hold (also counted when the file is refused, so the
+    /// message can say what `--skip-invalid` would import).
+    pub valid_cases: u64,
     pub added: u64,
     /// Records whose content is already stored (re-imports, repeated records).
     pub duplicates: u64,
@@ -62,8 +97,20 @@ pub struct ImportReport {
 
 impl ImportReport {
     /// One line for the user, e.g. "cases.jsonl (trl): 120 cases added, 3 duplicates skipped".
+    /// A JSON array or gzip input is named after the format: "(rm-bench, JSON array, gzip)".
     pub fn summary(&self) -> String {
-        let format = self.format.map_or(String::new(), |f| format!(" ({f})"));
+        let mut how: Vec<String> = self.format.iter().map(|f| f.to_string()).collect();
+        if self.layout == Some(Layout::Array) {
+            how.push(Layout::Array.name().into());
+        }
+        if self.gzip {
+            how.push("gzip".into());
+        }
+        let format = if how.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", how.join(", "))
+        };
         let mut s = format!(
             "{}{format}: {} cases added, {} duplicates skipped",
             self.name, self.added, self.duplicates
@@ -71,6 +118,48 @@ impl ImportReport {
         if self.committed && self.bad_total > 0 {
             s.push_str(&format!(", {} bad lines skipped", self.bad_total));
         }
+        s
+    }
+
+    /// Why nothing was imported, how the bad lines split into unreadable JSON and records
+    /// that are not usable cases, and what to do (only meaningful when not committed).
+    /// The split counts the listed lines, which are all of them up to
+    /// [`MAX_LISTED_BAD_LINES`]; past that it is left out rather than guessed.
+    pub fn refusal(&self) -> String {
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut s = format!(
+            "{}: {}",
+            self.name,
+            plural(self.bad_total, "bad line", "bad lines")
+        );
+        if self.bad_lines.len() as u64 == self.bad_total {
+            let data = self
+                .bad_lines
+                .iter()
+                .filter(|b| b.is_data_problem())
+                .count() as u64;
+            if data > 0 && data < self.bad_total {
+                s.push_str(&format!(
+                    " ({} not readable JSON, {data} readable but not a usable case)",
+                    self.bad_total - data
+                ));
+            } else if data > 0 {
+                s.push_str(" (readable JSON, but not usable as cases)");
+            }
+        }
+        s.push_str(&format!(
+            "; nothing from this file was imported. Fix the line{} above, or pass --skip-invalid \
+             to import the rest",
+            if self.bad_total == 1 { "" } else { "s" }
+        ));
+        if self.valid_cases > 0 {
+            s.push_str(&format!(
+                " ({} from the good records)",
+                plural(self.valid_cases, "case", "cases")
+            ));
+        }
+        s.push('.');
         s
     }
 }
@@ -90,52 +179,41 @@ enum Parsed {
 const BATCH: usize = 512;
 const BATCHES_IN_FLIGHT: usize = 4;
 
-/// Read, parse and place every line, sending the results on in batches. Runs on its own
+/// Read, parse and place every record, sending the results on in batches. Runs on its own
 /// thread so parsing overlaps with SQLite's work. Stops early when the receiver is gone.
-fn parse_lines(
-    mut reader: impl BufRead,
+fn parse_records(
+    mut input: records::Records<impl BufRead>,
     options: &ImportOptions,
     out: &SyncSender<Vec<Parsed>>,
 ) -> std::io::Result<()> {
     let mut format = options.format;
     let mut buf = Vec::with_capacity(64 * 1024);
     let mut batch = Vec::with_capacity(BATCH);
-    let mut line_no: u64 = 0;
+    let layout = input.layout();
     loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            break;
-        }
-        line_no += 1;
-        let mut line: &[u8] = &buf;
-        if line_no == 1 {
-            line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
-        }
-        while let [rest @ .., b'\n' | b'\r'] = line {
-            line = rest;
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let parsed = std::str::from_utf8(line)
-            .map_err(|_| LineError::NotUtf8)
-            .and_then(|text| parse_line(format, text));
-        batch.push(match parsed {
-            Ok((f, pair)) => {
+        let pos = match input.next(&mut buf)? {
+            Next::End => break,
+            Next::Bad(pos, error) => {
+                batch.push(Parsed::Bad(bad_at(pos, 0, error)));
+                continue;
+            }
+            Next::Record(pos) => pos,
+        };
+        match parse_record_text(format, &buf, pos, layout) {
+            Ok((f, pairs)) => {
                 // The first valid record fixes the format for the rest of the file.
                 format = Some(f);
-                Parsed::Case {
-                    line: line_no,
-                    format: f,
-                    case: pair.into_case(f, &options.source, options.seed),
+                for pair in pairs {
+                    batch.push(Parsed::Case {
+                        line: pos.line,
+                        format: f,
+                        case: pair.into_case(f, &options.source, options.seed),
+                    });
                 }
             }
-            Err(error) => Parsed::Bad(BadLine {
-                line: line_no,
-                error,
-            }),
-        });
-        if batch.len() == BATCH
+            Err(bad) => batch.push(Parsed::Bad(bad)),
+        }
+        if batch.len() >= BATCH
             && out
                 .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
                 .is_err()
@@ -149,7 +227,60 @@ fn parse_lines(
     Ok(())
 }
 
-/// Import one JSONL stream in one transaction. Bad lines are reported to `on_bad_line` as
+/// serde_json's message without its position (the caller says where).
+fn serde_json_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    match full.rfind(" at line ") {
+        Some(i) => full[..i].to_string(),
+        None => full,
+    }
+}
+
+fn bad_at(pos: Position, line_offset: u64, error: LineError) -> BadLine {
+    BadLine {
+        line: pos.line + line_offset,
+        item: pos.item,
+        error,
+    }
+}
+
+/// Parse one record's text. A JSON syntax error inside a pretty-printed array item is
+/// reported on the line of the item where it is, not the line where the item starts.
+fn parse_record_text(
+    format: Option<SourceFormat>,
+    text: &[u8],
+    pos: Position,
+    layout: Layout,
+) -> Result<(SourceFormat, Vec<super::ParsedPair>), BadLine> {
+    let text = std::str::from_utf8(text).map_err(|_| bad_at(pos, 0, LineError::NotUtf8))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        // serde_json puts an error found at a line break at column 0 of the next line.
+        let (offset, at_break) = match (e.line(), e.column()) {
+            (line, 0) if line > 1 => ((line - 2) as u64, true),
+            (line, _) => (line.saturating_sub(1) as u64, false),
+        };
+        let error = if layout == Layout::Lines && text.trim() == "{" {
+            LineError::Invalid(
+                "a lone `{`: this looks like a JSON object spread over several lines, but JSON \
+                 Lines needs each object on one line. Write one object per line (e.g. `jq -c . \
+                 FILE`), or put the objects in a JSON array `[{…}, {…}]`, which may be \
+                 pretty-printed"
+                    .into(),
+            )
+        } else if at_break && e.is_syntax() {
+            LineError::InvalidJson(format!(
+                "{} (at the end of the line: is a string not closed, or a comma missing?)",
+                serde_json_message(&e)
+            ))
+        } else {
+            fields::json_error(&e)
+        };
+        bad_at(pos, offset, error)
+    })?;
+    parse_json(format, value).map_err(|error| bad_at(pos, 0, error))
+}
+
+/// Import one stream (JSON Lines or a JSON array, gzip or not) in one transaction. Bad lines are reported to `on_bad_line` as
 /// they are found (so a caller can list every one without collecting them) and the first
 /// ones are kept in the report.
 pub fn import_reader_with(
@@ -189,13 +320,19 @@ fn import_in_transaction(
         format: options.format,
         ..Default::default()
     };
+    let input = match records::open(reader).with_context(|| format!("{name}: read failed"))? {
+        Ok(input) => input,
+        Err(why) => anyhow::bail!("{name}: {why}"),
+    };
+    report.layout = Some(input.layout());
+    report.gzip = input.gzip();
     let tx = store
         .conn_mut()
         .transaction()
         .context("cannot start a transaction")?;
     std::thread::scope(|scope| -> Result<()> {
         let (send, receive) = sync_channel::<Vec<Parsed>>(BATCHES_IN_FLIGHT);
-        let parser = scope.spawn(move || parse_lines(reader, options, &send));
+        let parser = scope.spawn(move || parse_records(input, options, &send));
         let mut store_batches = || -> Result<()> {
             for item in receive.iter().flatten() {
                 match item {
@@ -208,6 +345,7 @@ fn import_in_transaction(
                     }
                     Parsed::Case { line, format, case } => {
                         report.format = Some(format);
+                        report.valid_cases += 1;
                         // Once the file is refused, the remaining lines are only checked.
                         if report.bad_total > 0 && !options.skip_invalid {
                             continue;
@@ -269,7 +407,7 @@ pub fn import_bundled_sample(store: &mut Store) -> Result<ImportReport> {
         anyhow::bail!(
             "the bundled sample has a bad line {}: {}",
             bad.line,
-            bad.error
+            bad.reason()
         );
     }
     Ok(report)
@@ -290,7 +428,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", visible_line(&name));
+                crate::errln!("error: cannot read {}: {e}", visible_line(&name));
                 failed = true;
                 continue;
             }
@@ -302,44 +440,47 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
             skip_invalid: args.skip_invalid,
         };
         let mut shown = 0usize;
-        let report = import_reader_with(
+        let result = import_reader_with(
             &mut store,
             BufReader::with_capacity(256 * 1024, file),
             &name,
             &options,
             |bad| {
                 if args.skip_invalid || shown < MAX_LISTED_BAD_LINES {
-                    eprintln!(
+                    crate::errln!(
                         "{}:{}: {}",
                         visible_line(&name),
                         bad.line,
-                        visible_line(&bad.error.to_string())
+                        visible_line(&bad.reason())
                     );
                 }
                 shown += 1;
             },
-        )?;
+        );
+        // A file that cannot be read at all (not JSON, a read error) fails alone: the
+        // files before it stay imported and the ones after it are still tried.
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                crate::errln!("error: {}", visible_line(&format!("{e:#}")));
+                failed = true;
+                continue;
+            }
+        };
         if report.committed {
-            println!("{}", visible_line(&report.summary()));
+            crate::outln!("{}", visible_line(&report.summary()));
         } else {
             failed = true;
             let more = report.bad_total.saturating_sub(MAX_LISTED_BAD_LINES as u64);
             if more > 0 {
-                eprintln!("{}: … and {more} more bad lines", visible_line(&name));
+                crate::errln!("{}: … and {more} more bad lines", visible_line(&name));
             }
             let hint = if report.format.is_none() && args.format == ImportFormat::Auto {
                 " If the format was not recognised, name it with --format."
             } else {
                 ""
             };
-            eprintln!(
-                "error: {}: {} bad line{}; nothing from this file was imported. Fix the line{} above, \
-                 or pass --skip-invalid to import the good lines.{hint}",
-                visible_line(&name),
-                report.bad_total,
-                if report.bad_total == 1 { "" } else { "s" },
-                if report.bad_total == 1 { "" } else { "s" },
-            );
+            crate::errln!("error: {}{hint}", visible_line(&report.refusal()));
         }
     }
     Ok(if failed {

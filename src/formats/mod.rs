@@ -10,8 +10,11 @@ mod fields;
 pub mod hh_rlhf;
 pub mod import;
 pub mod pairwise;
+pub mod records;
 pub mod render;
 pub mod rewardbench;
+pub mod rmb;
+pub mod rmbench;
 pub mod trl;
 pub mod ultrafeedback;
 
@@ -32,6 +35,9 @@ pub enum SourceFormat {
     HhRlhf,
     UltraFeedback,
     RewardBench,
+    RmBench,
+    RmbPairwise,
+    RmbBestOfN,
 }
 
 impl SourceFormat {
@@ -42,6 +48,9 @@ impl SourceFormat {
             SourceFormat::HhRlhf => "hh-rlhf",
             SourceFormat::UltraFeedback => "ultrafeedback",
             SourceFormat::RewardBench => "rewardbench",
+            SourceFormat::RmBench => "rm-bench",
+            SourceFormat::RmbPairwise => "rmb-pairwise",
+            SourceFormat::RmbBestOfN => "rmb-bon",
         }
     }
 
@@ -54,6 +63,9 @@ impl SourceFormat {
             ImportFormat::HhRlhf => Some(SourceFormat::HhRlhf),
             ImportFormat::Ultrafeedback => Some(SourceFormat::UltraFeedback),
             ImportFormat::Rewardbench => Some(SourceFormat::RewardBench),
+            ImportFormat::RmBench => Some(SourceFormat::RmBench),
+            ImportFormat::RmbPairwise => Some(SourceFormat::RmbPairwise),
+            ImportFormat::RmbBon => Some(SourceFormat::RmbBestOfN),
         }
     }
 }
@@ -86,13 +98,18 @@ pub enum LineError {
     EmptyText(String),
     #[error(
         "cannot tell the format from the fields [{}]; expected TRL (prompt, chosen, rejected), pairwise \
-         (prompt, response_a, response_b), HH-RLHF (chosen, rejected transcripts), UltraFeedback or \
-         RewardBench fields, or pass --format",
+         (prompt, response_a, response_b), HH-RLHF (chosen, rejected transcripts), UltraFeedback, \
+         RewardBench, RM-Bench (chosen and rejected as lists of 3 variants) or RMB \
+         (conversation_input with chosen/reject or bon_best/loser_list) fields, or pass --format",
         .0.join(", ")
     )]
     UnknownFormat(Vec<String>),
     #[error("{0}")]
     Invalid(String),
+    /// The file's structure is broken at this point (a JSON array not closed, text after
+    /// it), as opposed to one record's content.
+    #[error("{0}")]
+    Layout(String),
 }
 
 /// How the source ranks the two answers.
@@ -218,6 +235,15 @@ pub fn detect(record: &Map<String, Value>) -> Option<SourceFormat> {
     if has("response_a") && has("response_b") {
         return Some(SourceFormat::Pairwise);
     }
+    if rmb::looks_like_pairwise(record) {
+        return Some(SourceFormat::RmbPairwise);
+    }
+    if rmb::looks_like_bon(record) {
+        return Some(SourceFormat::RmbBestOfN);
+    }
+    if rmbench::looks_like(record) {
+        return Some(SourceFormat::RmBench);
+    }
     if !(has("chosen") && has("rejected")) {
         return None;
     }
@@ -233,8 +259,9 @@ pub fn detect(record: &Map<String, Value>) -> Option<SourceFormat> {
     }
 }
 
-/// Parse one JSON value (one line of a file) in a known format.
-pub fn parse_value(format: SourceFormat, value: Value) -> Result<ParsedPair, LineError> {
+/// Parse one JSON value (one record of a file) in a known format. Most formats give one
+/// pair per record; RM-Bench gives nine and RMB best-of-N one per losing answer.
+pub fn parse_value(format: SourceFormat, value: Value) -> Result<Vec<ParsedPair>, LineError> {
     let record = fields::into_object(value)?;
     parse_record(format, record)
 }
@@ -243,23 +270,27 @@ pub fn parse_value(format: SourceFormat, value: Value) -> Result<ParsedPair, Lin
 pub fn parse_record(
     format: SourceFormat,
     record: Map<String, Value>,
-) -> Result<ParsedPair, LineError> {
+) -> Result<Vec<ParsedPair>, LineError> {
+    let one = |p: Result<ParsedPair, LineError>| p.map(|p| vec![p]);
     match format {
-        SourceFormat::Trl => trl::parse(record),
-        SourceFormat::Pairwise => pairwise::parse(record),
-        SourceFormat::HhRlhf => hh_rlhf::parse(record),
-        SourceFormat::UltraFeedback => ultrafeedback::parse(record),
-        SourceFormat::RewardBench => rewardbench::parse(record),
+        SourceFormat::Trl => one(trl::parse(record)),
+        SourceFormat::Pairwise => one(pairwise::parse(record)),
+        SourceFormat::HhRlhf => one(hh_rlhf::parse(record)),
+        SourceFormat::UltraFeedback => one(ultrafeedback::parse(record)),
+        SourceFormat::RewardBench => one(rewardbench::parse(record)),
+        SourceFormat::RmBench => rmbench::parse(record),
+        SourceFormat::RmbPairwise => one(rmb::parse_pairwise(record)),
+        SourceFormat::RmbBestOfN => rmb::parse_bon(record),
     }
 }
 
-/// Parse one line of text. With `format == None` the format is detected from this
-/// record's keys and returned, so the caller can fix it for the rest of the file.
-pub fn parse_line(
+/// Parse one JSON value whose format may still be unknown. With `format == None` the
+/// format is detected from this record's keys and returned, so the caller can fix it for
+/// the rest of the file.
+pub fn parse_json(
     format: Option<SourceFormat>,
-    line: &str,
-) -> Result<(SourceFormat, ParsedPair), LineError> {
-    let value: Value = serde_json::from_str(line).map_err(|e| fields::json_error(&e))?;
+    value: Value,
+) -> Result<(SourceFormat, Vec<ParsedPair>), LineError> {
     let record = fields::into_object(value)?;
     let format = match format {
         Some(f) => f,
@@ -267,4 +298,13 @@ pub fn parse_line(
             .ok_or_else(|| LineError::UnknownFormat(record.keys().cloned().collect()))?,
     };
     Ok((format, parse_record(format, record)?))
+}
+
+/// Parse one line of text (see [`parse_json`]).
+pub fn parse_line(
+    format: Option<SourceFormat>,
+    line: &str,
+) -> Result<(SourceFormat, Vec<ParsedPair>), LineError> {
+    let value: Value = serde_json::from_str(line).map_err(|e| fields::json_error(&e))?;
+    parse_json(format, value)
 }

@@ -19,6 +19,13 @@ struct ReviewRecord<'a> {
     content_hash: Option<String>,
     /// The judgment the decision refers to, with its full provenance.
     judgment: Option<Judgment>,
+    /// The note this reviewer has in force on the case now (notes are also rows of their
+    /// own; this puts the note next to every decision it explains).
+    case_note: Option<String>,
+    /// The collections the case is in now.
+    collections: Vec<String>,
+    /// For a derived case: the case it was forked from.
+    parent_case_id: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -42,10 +49,14 @@ fn case_keys(store: &Store, case_id: i64) -> Result<Option<(String, Option<Strin
 pub(super) fn write_reviews(
     store: &Store,
     reviewer: Option<&str>,
+    wanted: &dyn Fn(i64) -> bool,
     out: &mut dyn Write,
     report: &mut ExportReport,
 ) -> Result<()> {
     store.for_each_review(|review| {
+        if !wanted(review.case_id) {
+            return Ok(());
+        }
         if reviewer.is_some_and(|r| r != review.reviewer) {
             report.leave_out("other reviewer");
             return Ok(());
@@ -59,6 +70,7 @@ pub(super) fn write_reviews(
             Some((s, id, h)) => (Some(s), id, Some(h)),
             None => (None, None, None),
         };
+        let case_note = store.review_state(review.case_id, &review.reviewer)?.note;
         write_json_line(
             out,
             &ReviewRecord {
@@ -67,6 +79,9 @@ pub(super) fn write_reviews(
                 source_id,
                 content_hash,
                 judgment,
+                case_note,
+                collections: store.case_collections(review.case_id)?,
+                parent_case_id: store.case_parent(review.case_id)?.map(|l| l.parent_id),
             },
         )?;
         report.written += 1;
@@ -76,10 +91,14 @@ pub(super) fn write_reviews(
 
 pub(super) fn write_judgments(
     store: &Store,
+    wanted: &dyn Fn(i64) -> bool,
     out: &mut dyn Write,
     report: &mut ExportReport,
 ) -> Result<()> {
     store.for_each_judgment(|judgment| {
+        if !wanted(judgment.j.case_id) {
+            return Ok(());
+        }
         let keys = case_keys(store, judgment.j.case_id)?;
         let (source, source_id) = match keys {
             Some((s, id, _)) => (Some(s), id),

@@ -4,7 +4,7 @@
 //! stage trains on) and `rm-r1-rl` (`context_messages` and `winner` = `model_a`/`model_b`,
 //! the columns its RL stage rewards against).
 
-use super::export::{Reasoning, write_json_line};
+use super::export::{Reasoning, TraceApproval, write_json_line};
 use super::render::{JudgeShape, judge_answer, judge_messages};
 use crate::cli::ExportFormat;
 use crate::domain::{Case, Message, Verdict};
@@ -16,13 +16,33 @@ use std::io::Write;
 struct ChatRecord {
     messages: Vec<Message>,
     case_id: i64,
+    /// `approved` (a human accepted the reasoning as shown), `own` (a human wrote it) or,
+    /// only with `--include-unapproved-reasoning`, `unapproved`.
+    reasoning: &'static str,
+    reasoning_approved: bool,
+}
+
+/// RM-R1's columns (`context_messages`, `winner`) for its OpenRLHF/verl pipeline, and
+/// TRL's conversational prompt-completion columns (`prompt`, `completion`) holding the
+/// same text, so SFTTrainer reads the same file.
+#[derive(Serialize)]
+struct RmR1SftRecord {
+    context_messages: Vec<Message>,
+    winner: String,
+    prompt: Vec<Message>,
+    completion: [Message; 1],
+    case_id: i64,
+    reasoning: &'static str,
+    reasoning_approved: bool,
 }
 
 #[derive(Serialize)]
-struct RmR1Record {
+struct RmR1RlRecord {
     context_messages: Vec<Message>,
     winner: String,
     case_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refined: Option<serde_json::Value>,
 }
 
 /// A judgment trace as a training example. When the reasoning was written about the
@@ -55,35 +75,46 @@ pub(super) fn write_trace(
             &ChatRecord {
                 messages,
                 case_id: case.id,
+                reasoning: reasoning.approval.as_str(),
+                reasoning_approved: reasoning.approval != TraceApproval::Unapproved,
             },
         )
     } else {
+        let context_messages = judge_messages(JudgeShape::RmR1, &case.prompt, a, b);
+        let winner = judge_answer(
+            JudgeShape::RmR1,
+            &reasoning.rubric,
+            &reasoning.analysis,
+            shown_verdict,
+        );
         write_json_line(
             out,
-            &RmR1Record {
-                context_messages: judge_messages(JudgeShape::RmR1, &case.prompt, a, b),
-                winner: judge_answer(
-                    JudgeShape::RmR1,
-                    &reasoning.rubric,
-                    &reasoning.analysis,
-                    shown_verdict,
-                ),
+            &RmR1SftRecord {
+                prompt: context_messages.clone(),
+                completion: [Message::new("assistant", winner.clone())],
+                context_messages,
+                winner,
                 case_id: case.id,
+                reasoning: reasoning.approval.as_str(),
+                reasoning_approved: reasoning.approval != TraceApproval::Unapproved,
             },
         )
     }
 }
 
-pub(super) fn write_rm_r1_rl(case: &Case, verdict: Verdict, out: &mut dyn Write) -> Result<()> {
+/// RM-R1's RL stage: the case and which answer wins; no reasoning is carried. The
+/// answers are the current texts (refined where a reviewer refined them, marked).
+pub(super) fn write_rm_r1_rl(
+    case: &Case,
+    answers: (&str, &str),
+    refined: Option<serde_json::Value>,
+    verdict: Verdict,
+    out: &mut dyn Write,
+) -> Result<()> {
     write_json_line(
         out,
-        &RmR1Record {
-            context_messages: judge_messages(
-                JudgeShape::RmR1,
-                &case.prompt,
-                &case.answer_a,
-                &case.answer_b,
-            ),
+        &RmR1RlRecord {
+            context_messages: judge_messages(JudgeShape::RmR1, &case.prompt, answers.0, answers.1),
             winner: if verdict == Verdict::A {
                 "model_a"
             } else {
@@ -91,6 +122,7 @@ pub(super) fn write_rm_r1_rl(case: &Case, verdict: Verdict, out: &mut dyn Write)
             }
             .to_string(),
             case_id: case.id,
+            refined,
         },
     )
 }

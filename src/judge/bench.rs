@@ -118,7 +118,7 @@ fn dump_prompts(
     write("grammar.gbnf", prompt::GRAMMAR)?;
     let settings = serde_json::json!({ "sampler": config.sampler, "seed": config.seed });
     write("sampler.json", &serde_json::to_string_pretty(&settings)?)?;
-    println!(
+    crate::outln!(
         "wrote {} prompts, grammar.gbnf and sampler.json to {}",
         cases.len(),
         dir.display()
@@ -140,7 +140,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         return dump_prompts(&lm, &config, &cases, dir);
     }
     let info = lm.info.clone();
-    println!(
+    crate::outln!(
         "model {} ({}, {}), {} threads, {} sample cases, shared prefix {} tokens, load {:.0} ms",
         info.file_name,
         info.quantization,
@@ -169,7 +169,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     // One unmeasured run: first decodes allocate buffers.
     run_once(&mut engine, &cases[0], &warm_opts)?;
 
-    println!(
+    crate::outln!(
         "{:<11} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>6}",
         "case",
         "prompt",
@@ -199,7 +199,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             naive,
         };
         let gen_rate = |r: &RunStats| r.tokens_generated as f64 * 1000.0 / r.ms_generate.max(1e-9);
-        println!(
+        crate::outln!(
             "{:<11} {:>6} {:>7.0}ms {:>7.0}ms {:>7.0}ms {:>7.0}ms {:>7.1} {:>7.1} {:>7.1} {:>6}",
             row.id,
             row.cold.tokens_prompt,
@@ -246,19 +246,19 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         0.0
     };
 
-    println!();
-    println!(
+    crate::outln!();
+    crate::outln!(
         "prefill                          {prefill:>8.1} tokens/s (whole prompt, cache cleared)"
     );
-    println!("generation, unconstrained        {gen_free:>8.1} tokens/s");
-    println!(
+    crate::outln!("generation, unconstrained        {gen_free:>8.1} tokens/s");
+    crate::outln!(
         "generation, grammar             {gen_grammar:>8.1} tokens/s ({:.2}x unconstrained)",
         gen_grammar / gen_free.max(1e-9)
     );
-    println!(
+    crate::outln!(
         "generation, grammar-first chain  {gen_naive:>8.1} tokens/s (grammar over the whole vocabulary at every token)"
     );
-    println!(
+    crate::outln!(
         "grammar checks                   {:.1}% taken as sampled, {:.1}% redrawn among the chain's candidates, {:.1}% among the best {}, {:.1}% full vocabulary",
         100.0 * direct as f64 / picks,
         100.0 * rescued as f64 / picks,
@@ -266,17 +266,17 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         super::sampler::WIDE,
         100.0 * full as f64 / picks
     );
-    println!(
+    crate::outln!(
         "time to first token (median)     {ttft_cold:>8.0} ms without prefix reuse, {ttft_warm:.0} ms with ({reduction:.0}% less)"
     );
-    println!(
+    crate::outln!(
         "time per case (median)           {case_cold:>8.0} ms without prefix reuse, {case_warm:.0} ms with"
     );
     let capped = grammar_runs.iter().filter(|r| r.hit_max_tokens).count();
-    println!("grammar runs that hit max_tokens {capped:>8}");
+    crate::outln!("grammar runs that hit max_tokens {capped:>8}");
     match peak_memory_mb() {
-        Some(mb) => println!("peak memory (VmHWM)              {mb:>8.1} MB"),
-        None => println!("peak memory (VmHWM)              not available on this platform"),
+        Some(mb) => crate::outln!("peak memory (VmHWM)              {mb:>8.1} MB"),
+        None => crate::outln!("peak memory (VmHWM)              not available on this platform"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -32,7 +32,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
     let jobs = plan_jobs(&store, ctx, args)?;
     if jobs.is_empty() {
-        eprintln!(
+        crate::errln!(
             "nothing to judge: every case already has a judgment{} (use --rejudge to judge again, or `rubricate import` to add cases)",
             if args.swap { " and a swap check" } else { "" }
         );
@@ -51,7 +51,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let mut judge = BlockingJudge::start(config)?;
     let info = judge.info().clone();
-    eprintln!(
+    crate::errln!(
         "judge: {} ({} threads, template {}, {})",
         info.file_name,
         info.threads,
@@ -101,7 +101,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
                 let line = format!("case {case_id}: {}", sanitize::visible_line(&e));
                 // A hidden bar (stderr is not a terminal) swallows println.
                 if bar.is_hidden() {
-                    eprintln!("{line}");
+                    crate::errln!("{line}");
                 } else {
                     bar.println(line);
                 }
@@ -111,7 +111,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     }
     bar.finish_and_clear();
     let was_interrupted = interrupted.load(Ordering::SeqCst);
-    eprintln!(
+    crate::errln!(
         "{} {} judgment(s) in {:.1} s: A {}, B {}, tie {}, unparsed {}, failed {}; {:.0} tokens/s{}",
         if was_interrupted {
             "interrupted after saving"
@@ -273,7 +273,7 @@ fn import_judgments(ctx: &Context, file: &Path) -> Result<ExitCode> {
     }
     tx.commit()?;
     let unparsed = pending.iter().filter(|j| !j.parse_ok).count();
-    eprintln!(
+    crate::errln!(
         "imported {added} judgment(s) from {shown} ({known} already present, {unparsed} that did not parse; their raw text is kept)"
     );
     Ok(ExitCode::SUCCESS)
@@ -309,6 +309,10 @@ fn imported_judgment(case_id: i64, rec: &ImportLine) -> NewJudgment {
         tokens_generated: None,
         ms_prefill: None,
         ms_generate: None,
+        provenance: Default::default(),
+        judge_type: None,
+        solution: None,
+        verdict_sampled: None,
     }
 }
 
@@ -316,7 +320,7 @@ pub fn run_model(args: &ModelArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_logging();
     let config = config_from_select(&args.model, 0, true)?;
     let lm = LoadedModel::load(&config, |_| {}).map_err(anyhow::Error::msg)?;
-    print!("{}", describe_model(&lm.info, lm.prefix_len()));
+    crate::out!("{}", describe_model(&lm.info, lm.prefix_len()));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -602,6 +602,10 @@ impl<'m> Engine<'m> {
             tokens_generated: Some(generated as u32),
             ms_prefill: Some(ms_prefill.round() as u32),
             ms_generate: Some(ms_generate.round() as u32),
+            provenance: Default::default(),
+            judge_type: None,
+            solution: None,
+            verdict_sampled: None,
         }
     }
 }

@@ -25,7 +25,10 @@ impl JudgeIdentity {
             model_file: j.model_file.clone(),
             model_sha256: j.model_sha256.clone(),
             template_version: j.template_version.clone(),
-            ..Default::default()
+            backend: j.provenance.backend.clone(),
+            profile: j.provenance.profile.clone(),
+            profile_hash: j.provenance.profile_hash.clone(),
+            server_model: j.provenance.server_model.clone(),
         }
     }
 

@@ -1,20 +1,26 @@
 use super::Store;
-use crate::domain::{Judgment, JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
+use crate::domain::{
+    JudgeProvenance, Judgment, JudgmentOrigin, NewJudgment, SamplerSettings, Verdict,
+};
 use crate::robust::{OrderVerdict, Robust, RobustBasis, combine, margin};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, Row, params};
 
 pub(super) const JUDGMENT_COLUMNS: &str = "id, created_at, case_id, origin, swapped, rubric_given, model_file, model_sha256, \
      template_version, grammar, sampler_json, seed, rubric, analysis, verdict, p_a, p_b, p_tie, parse_ok, \
-     parse_error, raw, tokens_prompt, tokens_generated, ms_prefill, ms_generate";
+     parse_error, raw, tokens_prompt, tokens_generated, ms_prefill, ms_generate, \
+     profile, profile_hash, backend, server_url, server_model, judge_type, solution, verdict_sampled, \
+     library_rubric_id";
 
 pub(super) fn judgment_from_row(r: &Row) -> rusqlite::Result<Judgment> {
     let origin: String = r.get(3)?;
     let sampler_json: String = r.get(10)?;
     let verdict: Option<String> = r.get(14)?;
+    let verdict_sampled: Option<String> = r.get(32)?;
     Ok(Judgment {
         id: r.get(0)?,
         created_at: r.get(1)?,
+        library_rubric_id: r.get(33)?,
         j: NewJudgment {
             case_id: r.get(2)?,
             origin: if origin == "import" {
@@ -43,6 +49,16 @@ pub(super) fn judgment_from_row(r: &Row) -> rusqlite::Result<Judgment> {
             tokens_generated: r.get(22)?,
             ms_prefill: r.get(23)?,
             ms_generate: r.get(24)?,
+            provenance: JudgeProvenance {
+                profile: r.get(25)?,
+                profile_hash: r.get(26)?,
+                backend: r.get(27)?,
+                server_url: r.get(28)?,
+                server_model: r.get(29)?,
+            },
+            judge_type: r.get(30)?,
+            solution: r.get(31)?,
+            verdict_sampled: verdict_sampled.as_deref().and_then(Verdict::parse),
         },
     })
 }
@@ -104,11 +120,23 @@ impl ModelView {
 
 impl Store {
     pub fn insert_judgment(&self, j: &NewJudgment) -> Result<i64> {
+        self.insert_judgment_with_rubric(j, None)
+    }
+
+    /// Insert a judgment that was given a library rubric (row id of that name@version).
+    pub fn insert_judgment_with_rubric(
+        &self,
+        j: &NewJudgment,
+        library_rubric_id: Option<i64>,
+    ) -> Result<i64> {
         self.conn().execute(
             "INSERT INTO judgments (case_id, origin, swapped, rubric_given, model_file, model_sha256, template_version,
                  grammar, sampler_json, seed, rubric, analysis, verdict, p_a, p_b, p_tie, parse_ok, parse_error, raw,
-                 tokens_prompt, tokens_generated, ms_prefill, ms_generate)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                 tokens_prompt, tokens_generated, ms_prefill, ms_generate,
+                 profile, profile_hash, backend, server_url, server_model, judge_type, solution, verdict_sampled,
+                 library_rubric_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
+                 ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
             params![
                 j.case_id,
                 j.origin.as_str(),
@@ -133,6 +161,15 @@ impl Store {
                 j.tokens_generated,
                 j.ms_prefill,
                 j.ms_generate,
+                j.provenance.profile,
+                j.provenance.profile_hash,
+                j.provenance.backend,
+                j.provenance.server_url,
+                j.provenance.server_model,
+                j.judge_type,
+                j.solution,
+                j.verdict_sampled.map(Verdict::as_str),
+                library_rubric_id,
             ],
         )?;
         Ok(self.conn().last_insert_rowid())

@@ -1,14 +1,19 @@
 //! SQLite storage: one connection, migrations applied at open, typed queries.
 
 mod cases;
+mod curation;
 mod eval_runs;
 mod judgments;
 mod reviews;
 mod rubrics;
 
 pub use cases::{CaseFilter, CaseSummary, insert_case};
+pub use curation::{AnswerRevision, Collection, CurrentAnswers, DerivedLink};
 pub use eval_runs::{EvalRun, JudgeIdentity, NewEvalRun};
 pub use judgments::{LOW_MARGIN, ModelView};
+pub use rubrics::{
+    RubricSummary, StoredRubric, check_rubric_name, is_case_rubric_name, parse_rubric_ref,
+};
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
@@ -28,6 +33,19 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_case_category",
         include_str!("../../migrations/0005_case_category.sql"),
+    ),
+    // Numbers are per engineer, not order: the list order is what `user_version` counts.
+    (
+        "0003_judge_profiles",
+        include_str!("../../migrations/0003_judge_profiles.sql"),
+    ),
+    (
+        "0008_curation",
+        include_str!("../../migrations/0008_curation.sql"),
+    ),
+    (
+        "0007_review_actions_blind",
+        include_str!("../../migrations/0007_review_actions_blind.sql"),
     ),
     (
         "0006_eval_runs",

@@ -1,10 +1,12 @@
 use super::Store;
-use crate::domain::{NewReview, Review, ReviewAction, ReviewState, Verdict, fold_reviews};
+use crate::domain::{
+    NewReview, ReasoningApproval, Review, ReviewAction, ReviewState, Verdict, fold_reviews,
+};
 use anyhow::{Result, anyhow};
 use rusqlite::{Row, params};
 
 pub(super) const REVIEW_COLUMNS: &str = "id, created_at, case_id, reviewer, action, verdict, rubric, analysis, note, \
-     flagged, seconds_spent, judgment_id, reverts_review_id";
+     flagged, seconds_spent, judgment_id, reverts_review_id, reasoning, flag_reason, blind";
 
 pub(super) fn review_from_row(r: &Row) -> rusqlite::Result<Review> {
     let action: String = r.get(4)?;
@@ -23,6 +25,12 @@ pub(super) fn review_from_row(r: &Row) -> rusqlite::Result<Review> {
         seconds_spent: r.get(10)?,
         judgment_id: r.get(11)?,
         reverts_review_id: r.get(12)?,
+        reasoning: r
+            .get::<_, Option<String>>(13)?
+            .as_deref()
+            .and_then(ReasoningApproval::parse),
+        flag_reason: r.get(14)?,
+        blind: r.get(15)?,
     })
 }
 
@@ -34,8 +42,8 @@ impl Store {
             .ok_or_else(|| anyhow!("a review row needs an action"))?;
         self.conn().execute(
             "INSERT INTO reviews (case_id, reviewer, action, verdict, rubric, analysis, note, flagged,
-                 seconds_spent, judgment_id, reverts_review_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 seconds_spent, judgment_id, reverts_review_id, reasoning, flag_reason, blind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 r.case_id,
                 r.reviewer,
@@ -48,6 +56,9 @@ impl Store {
                 r.seconds_spent,
                 r.judgment_id,
                 r.reverts_review_id,
+                r.reasoning.map(ReasoningApproval::as_str),
+                r.flag_reason,
+                r.blind,
             ],
         )?;
         Ok(self.conn().last_insert_rowid())

@@ -218,7 +218,7 @@ pub const SECTIONS: &[Section] = &[
             Binding {
                 shown: "u",
                 keys: &[(K::Char('u'), A::Undo)],
-                help: "undo the last decision on this case (a new revert row; nothing is deleted)",
+                help: "undo your last change (goes back to its case); again walks back",
             },
             Binding {
                 shown: "/",
@@ -248,7 +248,7 @@ pub const SECTIONS: &[Section] = &[
             Binding {
                 shown: "q",
                 keys: &[(K::Char('q'), A::Quit)],
-                help: "quit (asks only when an edit is unsaved)",
+                help: "quit (asks if an edit or a write is pending)",
             },
             Binding {
                 shown: "i",
@@ -344,12 +344,12 @@ pub const SECTIONS: &[Section] = &[
     },
     Section {
         mode: KeyMode::ConfirmQuit,
-        title: "Quit with unsaved edits",
+        title: "Quit with edits or writes pending",
         bindings: &[
             Binding {
                 shown: "y",
                 keys: &[(K::Char('y'), A::Yes)],
-                help: "quit and drop the unsaved edits",
+                help: "quit and drop them",
             },
             Binding {
                 shown: "n, Esc",

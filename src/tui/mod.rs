@@ -14,6 +14,7 @@ mod terminal;
 pub mod text;
 pub mod ui;
 pub mod update;
+pub mod writer;
 
 use crate::cli::ReviewArgs;
 use crate::context::Context;

@@ -7,6 +7,7 @@
 use super::state::{App, Effect, JudgeEval, LoadedCase, Msg, QueueItem, Settings};
 use super::stats_view::StatsView;
 use super::terminal::{StderrToFile, TerminalGuard};
+use super::writer::{WriteOp, Writer, perform_inline};
 use super::{ui, update};
 use crate::cli::ReviewArgs;
 use crate::context::Context;
@@ -27,6 +28,8 @@ use std::time::{Duration, Instant};
 pub const FRAME: Duration = Duration::from_millis(33);
 /// How long the loop sleeps when nothing happens (then it ticks to expire messages).
 const IDLE: Duration = Duration::from_secs(1);
+/// How long quitting waits for writes still queued.
+const FLUSH_GRACE: Duration = Duration::from_secs(2);
 /// Seed of the judge's sampler in the workbench.
 const SEED: u32 = 42;
 
@@ -89,15 +92,28 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     spawn_input(tx.clone());
     spawn_signals(tx.clone())?;
 
+    // Writes go through their own connection on their own thread, so a database locked
+    // by another program never freezes the screen or loses a key.
+    let writer = Writer::spawn(ctx.open_store()?, ctx.reviewer.clone(), tx.clone())?;
     let mut edge = Edge {
         store,
         judge: judge.as_ref().map(|j| j as &dyn JudgeSink),
         reviewer: ctx.reviewer.clone(),
         source: args.source.clone(),
+        writer: Some(writer),
     };
     let result = event_loop(&mut app, &mut edge, &rx, &mut terminal, &mut |_| {});
+    // Writes already handed over get a moment to finish (the reviewer was asked before
+    // quitting with writes still waiting for a busy database).
+    let unwritten = edge.writer.take().is_some_and(|w| !w.finish(FLUSH_GRACE));
     drop(terminal);
     guard.restore();
+    if unwritten {
+        eprintln!(
+            "rubricate: the database stayed busy; {} change(s) were not saved",
+            app.pending.len()
+        );
+    }
     // The worker stops within one token or prefill chunk.
     drop(judge);
     drop(stderr);
@@ -238,9 +254,23 @@ pub struct Edge<'a> {
     pub judge: Option<&'a dyn JudgeSink>,
     pub reviewer: String,
     pub source: Option<String>,
+    /// `None`: writes run on the calling thread (tests, benchmark).
+    pub writer: Option<Writer>,
 }
 
 impl Edge<'_> {
+    /// A write goes to the writer thread (its outcome comes back later as a message),
+    /// or is done here and now without one.
+    fn write(&mut self, op: WriteOp) -> Option<Msg> {
+        match &self.writer {
+            Some(w) => {
+                w.send(op);
+                None
+            }
+            None => Some(perform_inline(&mut self.store, &self.reviewer, &op)),
+        }
+    }
+
     /// Carry out one effect; its outcome comes back as a message.
     pub fn execute(&mut self, fx: Effect) -> Option<Msg> {
         match self.try_execute(fx) {
@@ -316,48 +346,11 @@ impl Edge<'_> {
                 }
                 None
             }
-            Effect::StoreJudgment(j) => {
-                let id = self.store.insert_judgment(&j)?;
-                let stored = self
-                    .store
-                    .get_judgment(id)?
-                    .context("the judgment just stored cannot be read back")?;
-                Some(Msg::JudgmentStored(Box::new(stored)))
-            }
-            Effect::AppendReview(r) => {
-                let action = r.action.context("a review row needs an action")?;
-                self.store.append_review(&r)?;
-                Some(Msg::ReviewSaved {
-                    case_id: r.case_id,
-                    action,
-                    state: self.store.review_state(r.case_id, &self.reviewer)?,
-                })
-            }
-            Effect::Undo { case_id } => {
-                let before = self.store.review_state(case_id, &self.reviewer)?;
-                let undid = match self.store.undo_last(case_id, &self.reviewer)? {
-                    Some(_) => before.live.last().map(|r| r.action),
-                    None => None,
-                };
-                Some(Msg::Undone {
-                    case_id,
-                    undid,
-                    state: self.store.review_state(case_id, &self.reviewer)?,
-                })
-            }
-            Effect::SaveRubric { case_id, body } => {
-                let saved =
-                    self.store
-                        .save_rubric(&format!("case-{case_id}"), &body, Some(case_id))?;
-                Some(Msg::RubricSaved {
-                    name: saved.name,
-                    version: saved.version,
-                })
-            }
-            Effect::ImportSample => {
-                let report = crate::formats::import::import_bundled_sample(&mut self.store)?;
-                Some(Msg::Imported(report.summary()))
-            }
+            Effect::StoreJudgment(j) => self.write(WriteOp::Judgment(j)),
+            Effect::AppendReview(r) => self.write(WriteOp::Review(r)),
+            Effect::Undo { case_id } => self.write(WriteOp::Undo { case_id }),
+            Effect::SaveRubric { case_id, body } => self.write(WriteOp::Rubric { case_id, body }),
+            Effect::ImportSample => self.write(WriteOp::ImportSample),
             Effect::LoadJudgeEval { model_sha256 } => {
                 // The latest run of this judge: same model file and prompt contract.
                 let contract = crate::judge::prompt::template_version();

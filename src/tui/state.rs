@@ -48,6 +48,20 @@ pub enum Msg {
         version: i64,
     },
     Imported(String),
+    /// A write is waiting for the database (another process holds its write lock);
+    /// the writer keeps retrying it.
+    WriteWaiting {
+        case_id: Option<i64>,
+        what: String,
+    },
+    /// A write failed for good (not a busy database): nothing was stored.
+    WriteFailed {
+        case_id: Option<i64>,
+        /// A review row (decision, flag, note, undo): it was in `App::pending`.
+        review: bool,
+        what: String,
+        error: String,
+    },
     StatsLoaded(Box<StatsView>),
     /// The latest eval run of the loaded judge (`None`: never measured).
     JudgeEvalLoaded(Option<Box<JudgeEval>>),
@@ -95,6 +109,20 @@ pub enum Effect {
         query: String,
     },
     Quit,
+}
+
+/// A review row (decision, flag, note or undo) handed to the writer and not yet
+/// reported written. The writer works in order, so reports come back in this order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingWrite {
+    pub case_id: i64,
+    /// `None` for an undo.
+    pub action: Option<ReviewAction>,
+    pub verdict: Option<Verdict>,
+    /// The case's source label, told once the decision is saved.
+    pub source_label: Option<Verdict>,
+    /// The database was busy at the last try.
+    pub waiting: bool,
 }
 
 /// One row of the queue pane.
@@ -296,6 +324,10 @@ pub struct App {
     pub next_job: u64,
     /// Cases whose automatic judging the reviewer cancelled with `c`.
     pub no_auto: Vec<i64>,
+    /// Review rows on their way to the database, oldest first.
+    pub pending: std::collections::VecDeque<PendingWrite>,
+    /// Cases this reviewer changed in this session, oldest first: `u` walks back along it.
+    pub history: Vec<i64>,
     /// Edits kept with Ctrl-S but not yet part of a decision, per case.
     pub drafts: HashMap<i64, Draft>,
     pub focus: Focus,
@@ -337,6 +369,8 @@ impl App {
             job: None,
             next_job: 1,
             no_auto: Vec::new(),
+            pending: Default::default(),
+            history: Vec::new(),
             drafts: HashMap::new(),
             focus: Focus::AnswerA,
             mode: Mode::Review,
@@ -378,6 +412,19 @@ impl App {
     pub fn has_unsaved_edits(&self) -> bool {
         self.drafts.values().any(|d| !d.is_empty())
             || matches!(&self.mode, Mode::Edit(e) if e.target != EditTarget::Note)
+    }
+
+    /// The decision waiting to be written for a case, if any (the newest one).
+    pub fn pending_decision(&self, case_id: i64) -> Option<&PendingWrite> {
+        self.pending
+            .iter()
+            .rev()
+            .find(|p| p.case_id == case_id && p.action.is_some_and(ReviewAction::is_decision))
+    }
+
+    /// Writes still on their way to the database for a case.
+    pub fn is_pending(&self, case_id: i64) -> bool {
+        self.pending.iter().any(|p| p.case_id == case_id)
     }
 
     pub fn draft(&self, case_id: i64) -> Option<&Draft> {

@@ -5,7 +5,7 @@ use super::keymap::{self, Action, KeyMode};
 use super::layout;
 use super::state::*;
 use super::text::{Doc, Pos};
-use crate::domain::{Judgment, NewReview, ReviewAction, Verdict};
+use crate::domain::{Judgment, NewReview, ReasoningApproval, ReviewAction, Verdict};
 use crate::judge::{Event, JobId, JudgeMode, Section};
 use crate::sanitize;
 use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
@@ -43,17 +43,57 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             case_id,
             action,
             state,
-        } => on_review_saved(app, case_id, action, state, &mut fx),
+        } => on_review_saved(app, case_id, action, state),
         Msg::Undone {
             case_id,
             undid,
             state,
         } => {
+            settle(app, case_id);
             set_review_state(app, case_id, state);
             match undid {
-                Some(a) => app.info(format!("undone: {} (a revert row was added)", a.as_str())),
-                None => app.warn("nothing to undo on this case"),
+                Some(a) => app.info(format!(
+                    "undone on case {case_id}: {} (a revert row was added)",
+                    a.as_str()
+                )),
+                None => app.warn(format!("nothing to undo on case {case_id}")),
             }
+            app.dirty = true;
+        }
+        Msg::WriteWaiting { case_id, what } => {
+            for p in app.pending.iter_mut() {
+                p.waiting = true;
+            }
+            let n = app.pending.len();
+            let whose = case_id.map_or(String::new(), |c| format!(" (case {c} first)"));
+            app.warn(format!(
+                "the database is busy (another program is writing): {what} waits{whose}; \
+                 {n} change(s) queued, retrying — keep working"
+            ));
+            app.dirty = true;
+        }
+        Msg::WriteFailed {
+            case_id,
+            review,
+            what,
+            error,
+        } => {
+            if review && let Some(c) = case_id {
+                settle(app, c);
+                if let Some(at) = app.history.iter().rposition(|&h| h == c) {
+                    app.history.remove(at);
+                }
+                // The optimistic marks may be wrong now: read the queue again.
+                fx.push(Effect::LoadQueue {
+                    filter: app.filter,
+                    keep: app.current_id(),
+                });
+            }
+            let on = case_id.map_or(String::new(), |c| format!(" on case {c}"));
+            app.error(format!(
+                "NOT saved: {what}{on}: {}; do it again",
+                sanitize::visible_line(&error)
+            ));
             app.dirty = true;
         }
         Msg::RubricSaved { name, version } => {
@@ -226,7 +266,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     }
     match action {
         Action::Quit => {
-            if app.has_unsaved_edits() {
+            if app.has_unsaved_edits() || !app.pending.is_empty() {
                 app.mode = Mode::ConfirmQuit;
             } else {
                 quit(app, fx);
@@ -287,14 +327,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::EditAnalysis => open_editor(app, EditTarget::Analysis),
         Action::Note => open_editor(app, EditTarget::Note),
         Action::Flag => flag(app, fx),
-        Action::Undo => {
-            let id = app
-                .case
-                .as_ref()
-                .map(|c| c.case.id)
-                .expect("case checked above");
-            fx.push(Effect::Undo { case_id: id });
-        }
+        Action::Undo => undo(app, fx),
         Action::Keep
         | Action::Discard
         | Action::Close
@@ -437,18 +470,22 @@ fn on_case(app: &mut App, loaded: LoadedCase) {
         q.decided = loaded.review.verdict();
         q.flagged = loaded.review.flagged;
     }
+    if let Some(v) = app.pending_decision(id).and_then(|p| p.verdict)
+        && let Some(q) = queue_item(app, id)
+    {
+        q.decided = Some(v);
+    }
     let same = app.case.as_ref().is_some_and(|c| c.case.id == id);
     let mut prompt = Doc::new();
     for m in &loaded.case.prompt {
         prompt.push_heading(&m.role);
         prompt.push(&m.content);
     }
-    let judge = judge_doc(loaded.judgment.as_ref(), app.draft(id));
     let view = CaseView {
         prompt: Pane::new(prompt),
         answer_a: Pane::new(Doc::from_text(&loaded.case.answer_a)),
         answer_b: Pane::new(Doc::from_text(&loaded.case.answer_b)),
-        judge: Pane::new(judge),
+        judge: Pane::default(),
         opened_at: app.now,
         case: loaded.case,
         judgment: loaded.judgment,
@@ -463,44 +500,86 @@ fn on_case(app: &mut App, loaded: LoadedCase) {
         view.prompt.top = old.prompt.top;
         view.answer_a.top = old.answer_a.top;
         view.answer_b.top = old.answer_b.top;
+        view.judge.top = old.judge.top;
         app.case = Some(view);
     } else {
         app.case = Some(view);
     }
+    refresh_judge_doc(app);
     app.dirty = true;
 }
 
-/// The judge pane's text for a stored judgment, with the reviewer's kept edits over it.
-fn judge_doc(j: Option<&Judgment>, draft: Option<&Draft>) -> Doc {
+/// The reviewer's own rubric and analysis on a case: edits kept in this session first,
+/// else the text of the decision in force when the reviewer wrote it (not the model's
+/// text they approved). What the judge pane shows, the editors load, decisions store
+/// and `R` fixes.
+#[derive(Debug, Default)]
+struct OwnText {
+    rubric: Option<String>,
+    analysis: Option<String>,
+}
+
+impl OwnText {
+    fn any(&self) -> bool {
+        self.rubric.is_some() || self.analysis.is_some()
+    }
+}
+
+fn own_text(c: &CaseView, draft: Option<&Draft>) -> OwnText {
+    let model = c.judgment.as_ref().map(|j| &j.j);
+    let decision = c.review.decision.as_ref().filter(|d| {
+        d.reasoning == Some(ReasoningApproval::Own)
+            || (d.reasoning.is_none() && d.action == ReviewAction::Edit)
+    });
+    let kept = |mine: Option<&String>, theirs: Option<&String>| {
+        mine.filter(|m| !m.trim().is_empty() && Some(*m) != theirs)
+            .cloned()
+    };
+    OwnText {
+        rubric: draft.and_then(|d| d.rubric.clone()).or_else(|| {
+            decision.and_then(|d| kept(d.rubric.as_ref(), model.and_then(|j| j.rubric.as_ref())))
+        }),
+        analysis: draft.and_then(|d| d.analysis.clone()).or_else(|| {
+            decision
+                .and_then(|d| kept(d.analysis.as_ref(), model.and_then(|j| j.analysis.as_ref())))
+        }),
+    }
+}
+
+/// The judge pane's text: the reviewer's own rubric and analysis where there are any,
+/// else the stored judgment's; each heading says whose text it is.
+fn judge_doc(j: Option<&Judgment>, own: &OwnText, reviewer: &str) -> Doc {
     let mut d = Doc::new();
-    let Some(j) = j else {
-        if let Some(r) = draft.and_then(|d| d.rubric.as_deref()) {
-            d.push_heading("Rubric · edited");
+    let edited = format!("edited by {reviewer}");
+    match (&own.rubric, j.and_then(|j| j.j.rubric.as_deref())) {
+        (Some(r), _) => {
+            d.push_heading(&format!("Rubric · {edited}"));
             d.push(r);
         }
-        return d;
-    };
-    let draft_rubric = draft.and_then(|d| d.rubric.as_deref());
-    let draft_analysis = draft.and_then(|d| d.analysis.as_deref());
-    let rubric = draft_rubric.or(j.j.rubric.as_deref());
-    let analysis = draft_analysis.or(j.j.analysis.as_deref());
-    if let Some(r) = rubric {
-        d.push_heading(match (draft_rubric.is_some(), j.j.rubric_given) {
-            (true, _) => "Rubric · edited",
-            (false, true) => "Rubric · given by the reviewer",
-            (false, false) => "Rubric",
-        });
-        d.push(r);
+        (None, Some(r)) => {
+            d.push_heading(if j.is_some_and(|j| j.j.rubric_given) {
+                "Rubric · given by the reviewer"
+            } else {
+                "Rubric · by the model"
+            });
+            d.push(r);
+        }
+        (None, None) => {}
     }
-    if let Some(a) = analysis {
-        d.push_heading(if draft_analysis.is_some() {
-            "Analysis · edited"
-        } else {
-            "Analysis"
-        });
-        d.push(a);
+    match (&own.analysis, j.and_then(|j| j.j.analysis.as_deref())) {
+        (Some(a), _) => {
+            d.push_heading(&format!("Analysis · {edited}"));
+            d.push(a);
+        }
+        (None, Some(a)) => {
+            d.push_heading("Analysis · by the model");
+            d.push(a);
+        }
+        (None, None) => {}
     }
-    if !j.j.parse_ok {
+    if let Some(j) = j
+        && !j.j.parse_ok
+    {
         d.push_heading(&format!(
             "Raw output (did not parse: {})",
             j.j.parse_error.as_deref().unwrap_or("unknown reason")
@@ -515,9 +594,11 @@ fn refresh_judge_doc(app: &mut App) {
         return;
     };
     let draft = app.draft(id).cloned();
+    let reviewer = sanitize::visible_line(&app.reviewer);
     if let Some(c) = app.case.as_mut() {
         let top = c.judge.top;
-        c.judge = Pane::new(judge_doc(c.judgment.as_ref(), draft.as_ref()));
+        let own = own_text(c, draft.as_ref());
+        c.judge = Pane::new(judge_doc(c.judgment.as_ref(), &own, &reviewer));
         c.judge.top = top;
     }
 }
@@ -769,6 +850,7 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
                 c.swap = Some(Judgment {
                     id: 0,
                     created_at: String::new(),
+                    library_rubric_id: None,
                     j: (*judgment).clone(),
                 });
             }
@@ -866,17 +948,18 @@ fn rejudge(app: &mut App, fx: &mut Vec<Effect>) {
     }
     let c = app.case.as_ref().expect("case open");
     let id = c.case.id;
-    let rubric = app
-        .draft(id)
-        .and_then(|d| d.rubric.clone())
-        .or_else(|| c.judgment.as_ref().and_then(|j| j.j.rubric.clone()));
+    // Only the reviewer's own rubric: fixing the model's own rubric and calling it
+    // "given by the reviewer" would record something that did not happen.
+    let rubric = own_text(c, app.draft(id)).rubric;
     match rubric.filter(|r| !r.trim().is_empty()) {
         Some(r) => {
             app.no_auto.retain(|&c| c != id);
             app.focus = Focus::Judge;
             new_job(app, id, JudgeMode::RubricGiven(r), false, fx);
         }
-        None => app.warn("no rubric to fix yet: write one with e, then R"),
+        None => app.warn(
+            "you have no rubric of your own on this case: e edits one (Ctrl-S keeps it), then R re-judges with it",
+        ),
     }
 }
 
@@ -906,7 +989,7 @@ fn seconds_spent(app: &App) -> Option<f64> {
 fn accept(app: &mut App, fx: &mut Vec<Effect>) {
     let c = app.case.as_ref().expect("case open");
     match c.judgment.as_ref().map(|j| j.j.verdict) {
-        Some(Some(v)) => decide(app, v, fx),
+        Some(Some(v)) => decide_with(app, v, ReasoningApproval::Approved, fx),
         Some(None) => app.warn("the model gave no verdict here: decide with 1 / 2 / 3 / 4"),
         None if app.visible_job().is_some() => {
             app.warn("no verdict yet: wait for it, or decide now with 1 / 2 / 3 / 4")
@@ -915,26 +998,44 @@ fn accept(app: &mut App, fx: &mut Vec<Effect>) {
     }
 }
 
+/// A verdict key: the verdict is the reviewer's; the reasoning on screen is not vouched for.
 fn decide(app: &mut App, verdict: Verdict, fx: &mut Vec<Effect>) {
+    decide_with(app, verdict, ReasoningApproval::VerdictOnly, fx)
+}
+
+/// Record a decision. `reasoning` says what the key meant for the judge's reasoning; a
+/// kept edit of the rubric or analysis makes it the reviewer's own whatever the key.
+fn decide_with(
+    app: &mut App,
+    verdict: Verdict,
+    reasoning: ReasoningApproval,
+    fx: &mut Vec<Effect>,
+) {
     let c = app.case.as_ref().expect("case open");
-    let draft = app.draft(c.case.id).cloned().unwrap_or_default();
+    let own = own_text(c, app.draft(c.case.id));
     let j = c.judgment.as_ref();
     let model = j.and_then(|j| j.j.verdict);
-    let edited = !draft.is_empty() || j.is_some_and(|j| j.j.rubric_given);
-    let action = if model != Some(verdict) {
+    let draft_kept = own.any();
+    let edited = draft_kept || j.is_some_and(|j| j.j.rubric_given);
+    let action = if model.is_none() {
+        // Nothing to accept or override: the model gave no verdict (yet).
+        ReviewAction::Decide
+    } else if model != Some(verdict) {
         ReviewAction::Override
     } else if edited {
         ReviewAction::Edit
     } else {
         ReviewAction::Accept
     };
+    let case_id = c.case.id;
+    let label = c.case.source_label;
     let review = NewReview {
-        case_id: c.case.id,
+        case_id,
         reviewer: app.reviewer.clone(),
         action: Some(action),
         verdict: Some(verdict),
-        rubric: draft.rubric.or_else(|| j.and_then(|j| j.j.rubric.clone())),
-        analysis: draft
+        rubric: own.rubric.or_else(|| j.and_then(|j| j.j.rubric.clone())),
+        analysis: own
             .analysis
             .or_else(|| j.and_then(|j| j.j.analysis.clone())),
         note: None,
@@ -942,13 +1043,84 @@ fn decide(app: &mut App, verdict: Verdict, fx: &mut Vec<Effect>) {
         seconds_spent: seconds_spent(app),
         judgment_id: j.map(|j| j.id),
         reverts_review_id: None,
+        reasoning: Some(if draft_kept {
+            ReasoningApproval::Own
+        } else {
+            reasoning
+        }),
+        flag_reason: None,
+        blind: None,
     };
+    append_review(app, review, fx);
+    if let Some(p) = app.pending.back_mut() {
+        p.source_label = label;
+    }
+    // The kept edits are part of this row now.
+    app.drafts.remove(&case_id);
+    refresh_judge_doc(app);
+    if let Some(q) = queue_item(app, case_id) {
+        q.decided = Some(verdict);
+    }
+    let mut msg = format!("case {case_id}: {} {verdict} · saving…", action.as_str());
+    // The next case opens at once: the row is bound to its case already, and the
+    // writer stores it in order even if the database is busy for a while.
+    if app.auto_advance && app.current_id() == Some(case_id) {
+        if app.cursor + 1 < app.queue.len() {
+            select(app, app.cursor + 1, fx);
+        } else {
+            msg.push_str(" · end of the queue");
+        }
+    }
+    app.info(msg);
+}
+
+/// Hand a review row to the writer and remember it until it is reported written.
+fn append_review(app: &mut App, review: NewReview, fx: &mut Vec<Effect>) {
+    app.pending.push_back(PendingWrite {
+        case_id: review.case_id,
+        action: review.action,
+        verdict: review.verdict,
+        source_label: None,
+        waiting: false,
+    });
+    app.history.push(review.case_id);
     fx.push(Effect::AppendReview(review));
+}
+
+/// The writer reported the oldest pending write on a case (writes are done in order).
+fn settle(app: &mut App, case_id: i64) -> Option<PendingWrite> {
+    let at = app.pending.iter().position(|p| p.case_id == case_id)?;
+    app.pending.remove(at)
+}
+
+/// Undo the reviewer's latest change: on the case of the last change made in this
+/// session (going back to it), else on the case on screen.
+fn undo(app: &mut App, fx: &mut Vec<Effect>) {
+    let Some(case_id) = app.history.pop().or(app.current_id()) else {
+        app.info("nothing to undo");
+        return;
+    };
+    if app.current_id() != Some(case_id) {
+        match app.queue.iter().position(|q| q.id == case_id) {
+            Some(i) => select(app, i, fx),
+            None => app.info(format!(
+                "undoing on case {case_id} (not in this queue; F changes the filter)"
+            )),
+        }
+    }
+    app.pending.push_back(PendingWrite {
+        case_id,
+        action: None,
+        verdict: None,
+        source_label: None,
+        waiting: false,
+    });
+    fx.push(Effect::Undo { case_id });
 }
 
 fn flag(app: &mut App, fx: &mut Vec<Effect>) {
     let c = app.case.as_ref().expect("case open");
-    fx.push(Effect::AppendReview(NewReview {
+    let review = NewReview {
         case_id: c.case.id,
         reviewer: app.reviewer.clone(),
         action: Some(ReviewAction::Flag),
@@ -956,12 +1128,15 @@ fn flag(app: &mut App, fx: &mut Vec<Effect>) {
         seconds_spent: seconds_spent(app),
         judgment_id: c.judgment.as_ref().map(|j| j.id),
         ..Default::default()
-    }));
+    };
+    append_review(app, review, fx);
 }
 
 fn set_review_state(app: &mut App, case_id: i64, state: crate::domain::ReviewState) {
+    // A decision still on its way stays the one shown.
+    let pending = app.pending_decision(case_id).and_then(|p| p.verdict);
     if let Some(q) = queue_item(app, case_id) {
-        q.decided = state.verdict();
+        q.decided = pending.or(state.verdict());
         q.flagged = state.flagged;
     }
     if let Some(c) = app.case.as_mut().filter(|c| c.case.id == case_id) {
@@ -974,43 +1149,38 @@ fn on_review_saved(
     case_id: i64,
     action: ReviewAction,
     state: crate::domain::ReviewState,
-    fx: &mut Vec<Effect>,
 ) {
+    let done = settle(app, case_id);
     let verdict = state.verdict();
     let flagged = state.flagged;
     set_review_state(app, case_id, state);
     app.dirty = true;
-    if !action.is_decision() {
-        app.info(match action {
-            ReviewAction::Flag if flagged => "flagged".to_string(),
-            ReviewAction::Flag => "flag cleared".to_string(),
-            _ => "note saved".to_string(),
-        });
+    // An error about another write stays on screen until it expires.
+    if app
+        .message
+        .as_ref()
+        .is_some_and(|m| m.level == Level::Error)
+    {
         return;
     }
-    app.drafts.remove(&case_id);
-    refresh_judge_doc(app);
-    let label = app
-        .case
-        .as_ref()
-        .filter(|c| c.case.id == case_id)
-        .and_then(|c| c.case.source_label);
-    let mut msg = format!(
-        "saved: {} {}",
-        action.as_str(),
-        verdict.map_or("-", Verdict::as_str)
-    );
-    if let Some(l) = label {
+    let mut msg = match action {
+        ReviewAction::Flag if flagged => format!("case {case_id} flagged"),
+        ReviewAction::Flag => format!("case {case_id}: flag cleared"),
+        ReviewAction::Note => format!("case {case_id}: note saved"),
+        _ => format!(
+            "saved: case {case_id} {} {}",
+            action.as_str(),
+            verdict.map_or("-", Verdict::as_str)
+        ),
+    };
+    if let Some(l) = done.and_then(|p| p.source_label) {
         msg.push_str(&format!(" (source label: {l})"));
     }
-    if app.auto_advance && app.current_id() == Some(case_id) {
-        if app.cursor + 1 < app.queue.len() {
-            select(app, app.cursor + 1, fx);
-        } else {
-            msg.push_str(" · end of the queue");
-        }
+    if !app.pending.is_empty() {
+        msg.push_str(&format!(" · {} more saving…", app.pending.len()));
     }
     app.info(msg);
+    refresh_judge_doc(app);
 }
 
 // ---------------------------------------------------------------------------------
@@ -1019,24 +1189,15 @@ fn on_review_saved(
 fn open_editor(app: &mut App, target: EditTarget) {
     let c = app.case.as_ref().expect("case open");
     let id = c.case.id;
-    let draft = app.draft(id);
+    let own = own_text(c, app.draft(id));
     let j = c.judgment.as_ref().map(|j| &j.j);
     let text = match target {
-        EditTarget::Rubric => draft
-            .and_then(|d| d.rubric.clone())
-            .or_else(|| j.and_then(|j| j.rubric.clone())),
-        EditTarget::Analysis => draft
-            .and_then(|d| d.analysis.clone())
-            .or_else(|| j.and_then(|j| j.analysis.clone())),
+        EditTarget::Rubric => own.rubric.or_else(|| j.and_then(|j| j.rubric.clone())),
+        EditTarget::Analysis => own.analysis.or_else(|| j.and_then(|j| j.analysis.clone())),
         EditTarget::Note => c.review.note.clone(),
     }
     .unwrap_or_default();
-    // The model wrote this text: what the editor shows must be visible too.
-    let lines: Vec<String> = sanitize::visible(&text)
-        .replace('\t', "    ")
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let lines: Vec<String> = editor_form(&text).lines().map(str::to_string).collect();
     let mut area = TextArea::new(if lines.is_empty() {
         vec![String::new()]
     } else {
@@ -1051,21 +1212,35 @@ fn open_editor(app: &mut App, target: EditTarget) {
     }));
 }
 
+/// A text as the editor holds it. The model wrote it: what the editor shows must be
+/// visible too; lines are joined back as the editor returns them.
+fn editor_form(text: &str) -> String {
+    sanitize::visible(text)
+        .replace('\t', "    ")
+        .lines()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
     let Mode::Edit(editor) = std::mem::replace(&mut app.mode, Mode::Review) else {
         return;
     };
     let text = editor.area.lines().join("\n");
     let id = editor.case_id;
-    let original = app
-        .case
-        .as_ref()
-        .filter(|c| c.case.id == id)
-        .and_then(|c| c.judgment.as_ref())
-        .map(|j| &j.j);
+    // What the editor opened with: the reviewer's own text, else the model's.
+    let shown = app.case.as_ref().filter(|c| c.case.id == id).map(|c| {
+        let own = own_text(c, app.draft(id));
+        let j = c.judgment.as_ref().map(|j| &j.j);
+        (
+            own.rubric.or_else(|| j.and_then(|j| j.rubric.clone())),
+            own.analysis.or_else(|| j.and_then(|j| j.analysis.clone())),
+        )
+    });
+    let (shown_rubric, shown_analysis) = shown.unwrap_or_default();
     match editor.target {
         EditTarget::Note => {
-            fx.push(Effect::AppendReview(NewReview {
+            let review = NewReview {
                 case_id: id,
                 reviewer: app.reviewer.clone(),
                 action: Some(ReviewAction::Note),
@@ -1078,31 +1253,29 @@ fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
                     .and_then(|c| c.judgment.as_ref())
                     .map(|j| j.id),
                 ..Default::default()
-            }));
+            };
+            append_review(app, review, fx);
             return;
         }
+        // Unchanged leaves everything as it was (an earlier edit stays the reviewer's).
         EditTarget::Rubric => {
-            let unchanged = original.and_then(|j| j.rubric.as_deref()) == Some(text.as_str());
-            let d = app.drafts.entry(id).or_default();
-            d.rubric = (!unchanged).then(|| text.clone());
-            if !unchanged {
+            if editor_form(shown_rubric.as_deref().unwrap_or("")) == text {
+                app.info("rubric unchanged");
+            } else {
+                app.drafts.entry(id).or_default().rubric = Some(text.clone());
                 fx.push(Effect::SaveRubric {
                     case_id: id,
                     body: text,
                 });
-            } else {
-                app.info("rubric unchanged");
             }
         }
         EditTarget::Analysis => {
-            let unchanged = original.and_then(|j| j.analysis.as_deref()) == Some(text.as_str());
-            let d = app.drafts.entry(id).or_default();
-            d.analysis = (!unchanged).then_some(text);
-            app.info(if unchanged {
-                "analysis unchanged"
+            if editor_form(shown_analysis.as_deref().unwrap_or("")) == text {
+                app.info("analysis unchanged");
             } else {
-                "analysis edit kept; a / 1-4 decide with it"
-            });
+                app.drafts.entry(id).or_default().analysis = Some(text);
+                app.info("analysis edit kept; a / 1-4 decide with it");
+            }
         }
     }
     if app.drafts.get(&id).is_some_and(Draft::is_empty) {

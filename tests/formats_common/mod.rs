@@ -86,5 +86,9 @@ pub fn judgment(case_id: i64, verdict: Option<Verdict>, swapped: bool) -> NewJud
         tokens_generated: Some(96),
         ms_prefill: Some(120),
         ms_generate: Some(900),
+        provenance: Default::default(),
+        judge_type: None,
+        solution: None,
+        verdict_sampled: None,
     }
 }

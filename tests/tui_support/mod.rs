@@ -74,6 +74,10 @@ pub fn new_judgment(case_id: i64, verdict: Verdict, swapped: bool) -> NewJudgmen
         tokens_generated: Some(120),
         ms_prefill: Some(370),
         ms_generate: Some(2000),
+        provenance: Default::default(),
+        judge_type: None,
+        solution: None,
+        verdict_sampled: None,
     }
 }
 
@@ -81,6 +85,7 @@ pub fn judgment(id: i64, case_id: i64, verdict: Verdict) -> Judgment {
     Judgment {
         id,
         created_at: "2026-01-01T00:00:00.000Z".into(),
+        library_rubric_id: None,
         j: new_judgment(case_id, verdict, false),
     }
 }

@@ -281,19 +281,29 @@ fn trust_line(app: &App, case: &CaseView) -> Line<'static> {
     Line::from(spans)
 }
 
-fn decision_line(case: &CaseView) -> Line<'static> {
+fn decision_line(app: &App, case: &CaseView) -> Line<'static> {
     let mut spans = Vec::new();
-    match &case.review.decision {
-        Some(d) => {
-            let v = d.verdict.map_or("-", Verdict::as_str);
-            spans.push(Span::raw(format!("you: {} {v}", d.action.as_str())).bold());
-            spans.push(Span::raw(" │ ").fg(Color::DarkGray));
-            spans.push(Span::raw(match case.case.source_label {
-                Some(l) => format!("source label: {l}"),
-                None => "source label: none".to_string(),
-            }));
+    if let Some(p) = app.pending_decision(case.case.id) {
+        let a = p.action.map_or("-", |a| a.as_str());
+        let v = p.verdict.map_or("-", Verdict::as_str);
+        spans.push(
+            Span::raw(format!("you: {a} {v} (saving…)"))
+                .bold()
+                .fg(Color::Yellow),
+        );
+    } else {
+        match &case.review.decision {
+            Some(d) => {
+                let v = d.verdict.map_or("-", Verdict::as_str);
+                spans.push(Span::raw(format!("you: {} {v}", d.action.as_str())).bold());
+                spans.push(Span::raw(" │ ").fg(Color::DarkGray));
+                spans.push(Span::raw(match case.case.source_label {
+                    Some(l) => format!("source label: {l}"),
+                    None => "source label: none".to_string(),
+                }));
+            }
+            None => spans.push(Span::raw("undecided · source label hidden").fg(Color::DarkGray)),
         }
-        None => spans.push(Span::raw("undecided · source label hidden").fg(Color::DarkGray)),
     }
     if case.review.flagged {
         spans.push(Span::raw(" │ ").fg(Color::DarkGray));
@@ -362,7 +372,7 @@ pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
             verdict_line(app, case, job),
             orders_line(app, case, job),
             trust_line(app, case),
-            decision_line(case),
+            decision_line(app, case),
         ])
         .style(Style::new()),
         footer,

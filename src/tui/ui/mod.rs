@@ -51,19 +51,38 @@ pub fn draw(f: &mut Frame, app: &App) {
         }
         Mode::ConfirmQuit => {
             let n = app.drafts.values().filter(|d| !d.is_empty()).count();
-            let area = centered_fixed(areas.main, 56, 5);
+            let mut lines = Vec::new();
+            if n > 0 {
+                lines.push(Line::from(format!(
+                    "Unsaved edits on {n} case(s) would be lost."
+                )));
+            }
+            if !app.pending.is_empty() {
+                let mut cases: Vec<String> =
+                    app.pending.iter().map(|p| p.case_id.to_string()).collect();
+                cases.dedup();
+                lines.push(Line::from(format!(
+                    "{} change(s) not written yet (case {}): the database is busy.",
+                    app.pending.len(),
+                    cases.join(", ")
+                )));
+                lines.push(Line::from("Staying lets the writer finish them."));
+            }
+            let area = centered_fixed(areas.main, 72, lines.len() as u16 + 3);
             f.render_widget(Clear, area);
             f.render_widget(
-                Paragraph::new(vec![
-                    Line::from(format!("Unsaved edits on {n} case(s) would be lost.")),
-                    Line::from(vec![
-                        Span::raw("Quit anyway? "),
-                        Span::raw("y").bold(),
-                        Span::raw(" quit · "),
-                        Span::raw("n").bold(),
-                        Span::raw(" stay"),
-                    ]),
-                ])
+                Paragraph::new(
+                    lines
+                        .into_iter()
+                        .chain([Line::from(vec![
+                            Span::raw("Quit anyway? "),
+                            Span::raw("y").bold(),
+                            Span::raw(" quit · "),
+                            Span::raw("n").bold(),
+                            Span::raw(" stay"),
+                        ])])
+                        .collect::<Vec<_>>(),
+                )
                 .alignment(Alignment::Center)
                 .block(
                     Block::bordered()

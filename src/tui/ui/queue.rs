@@ -39,8 +39,10 @@ fn clip(s: &str, width: usize) -> String {
     out
 }
 
-fn row<'a>(q: &QueueItem, selected: bool, width: usize) -> Line<'a> {
+fn row<'a>(q: &QueueItem, selected: bool, pending: bool, width: usize) -> Line<'a> {
     let decided = match q.decided {
+        // Not in the database yet: the writer is still on it.
+        Some(v) if pending => Span::raw(format!("…{}", verdict_mark(v))).fg(Color::Yellow),
         Some(v) => Span::raw(format!("✓{}", verdict_mark(v))).fg(Color::Green),
         None => match (q.judged, q.model) {
             (true, Some(v)) => Span::raw(format!("·{}", verdict_mark(v))).fg(Color::Blue),
@@ -85,7 +87,14 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         .enumerate()
         .skip(top)
         .take(inner.height as usize)
-        .map(|(i, q)| row(q, i == app.cursor, inner.width as usize))
+        .map(|(i, q)| {
+            row(
+                q,
+                i == app.cursor,
+                app.is_pending(q.id),
+                inner.width as usize,
+            )
+        })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
 }

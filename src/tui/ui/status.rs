@@ -63,6 +63,20 @@ pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
         }
         ModelState::Unavailable(_) => spans.push(Span::raw("no model").fg(Color::Red).bold()),
     }
+    if !app.pending.is_empty() {
+        spans.push(sep());
+        let n = app.pending.len();
+        if app.pending.iter().any(|p| p.waiting) {
+            spans.push(
+                Span::raw(format!("saving… {n} (database busy, retrying)"))
+                    .fg(Color::Black)
+                    .bg(Color::Yellow)
+                    .bold(),
+            );
+        } else {
+            spans.push(Span::raw(format!("saving… {n}")).fg(Color::Yellow));
+        }
+    }
     if !app.auto_advance {
         spans.push(sep());
         spans.push(Span::raw("stay after deciding").fg(Color::Yellow));

@@ -1,0 +1,148 @@
+//! Every subcommand exits quietly when the reader of its output goes away
+//! (`rubricate stats --json | head -1`), instead of panicking with status 101.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rubricate"));
+    cmd.env_remove("RUBRICATE_DB")
+        .env_remove("RUBRICATE_REVIEWER");
+    cmd
+}
+
+/// Run with stdout (and with `close_stderr`, stderr too) connected to a pipe whose reading
+/// end is already closed, so the first write fails with EPIPE. Returns the exit code and
+/// what stderr said (empty when stderr was closed too).
+fn with_closed_pipe(args: &[&str], db: &Path, close_stderr: bool) -> (Option<i32>, String) {
+    let mut child = bin()
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rubricate runs");
+    drop(child.stdout.take());
+    if close_stderr {
+        drop(child.stderr.take());
+    }
+    let out = child.wait_with_output().expect("rubricate ends");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The same through a shell pipeline into `head -1`, as a user would type it.
+fn through_head(args: &str, db: &Path) -> (String, String) {
+    let bin = env!("CARGO_BIN_EXE_rubricate");
+    let script = format!(
+        "'{bin}' --db '{}' {args} 2>err.txt | head -1; echo \"status ${{PIPESTATUS[0]}}\" >&2; cat err.txt >&2",
+        db.display()
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(db.parent().unwrap())
+        .output()
+        .expect("bash runs");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn sample_db(dir: &Path) -> std::path::PathBuf {
+    let db = dir.join("pipes.db");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample/cases.jsonl");
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .arg("import")
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db
+}
+
+fn assert_quiet(what: &str, (code, err): (Option<i32>, String)) {
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{what}: {err}"
+    );
+    assert_eq!(code, Some(0), "{what} exited with {code:?}: {err}");
+}
+
+#[test]
+fn every_subcommand_survives_a_closed_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample_db(dir.path());
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample/cases.jsonl");
+    let sample = sample.to_str().unwrap();
+    let runs: &[&[&str]] = &[
+        &["stats"],
+        &["stats", "--json"],
+        &["export", "--format", "dpo", "--from", "labels"],
+        &["export", "--format", "rm-r1-rl", "--from", "labels"],
+        &["export", "--format", "reviews"],
+        &["import", sample],
+        &["--help"],
+        &["import", "--help"],
+        &["--version"],
+        &["completions", "bash"],
+        &["man"],
+    ];
+    for args in runs {
+        assert_quiet(&format!("{args:?}"), with_closed_pipe(args, &db, false));
+        // With stderr gone too, nothing is left to complain to: still no panic.
+        let (code, _) = with_closed_pipe(args, &db, true);
+        assert_eq!(code, Some(0), "{args:?} with stderr closed");
+    }
+}
+
+#[test]
+fn a_failed_import_with_closed_output_still_says_nothing_was_imported_by_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample_db(dir.path());
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"prompt\": \"p\"}\nnot json\n").unwrap();
+    let (code, err) = with_closed_pipe(&["import", bad.to_str().unwrap()], &db, true);
+    assert_eq!(code, Some(1), "{err}");
+}
+
+#[test]
+fn piping_into_head_prints_one_line_and_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample_db(dir.path());
+    for args in [
+        "stats --json",
+        "stats",
+        "export --format dpo --from labels",
+        "export --format judgments",
+    ] {
+        let (out, err) = through_head(args, &db);
+        assert!(out.lines().count() <= 1, "{args}: {out}");
+        assert!(err.contains("status 0"), "{args}: {err}");
+        assert!(!err.contains("panicked"), "{args}: {err}");
+    }
+}
+
+#[test]
+fn the_model_description_survives_a_closed_stdout() {
+    let model = rubricate::paths::default_model().unwrap();
+    assert!(
+        model.exists(),
+        "the default model is needed at {} (scripts/setup.sh fetches it)",
+        model.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("unused.db");
+    assert_quiet("model", with_closed_pipe(&["model"], &db, false));
+}
