@@ -82,6 +82,9 @@ fn settings() -> Settings {
         filter: CaseFilter::All,
         source: None,
         auto_advance: true,
+        blind: false,
+        blind_reasoning: false,
+        resume: None,
     }
 }
 
@@ -183,6 +186,7 @@ fn open(store: Store) -> (App, Edge<'static>) {
         reviewer: "bench".into(),
         source: None,
         writer: None,
+        settings_file: None,
     };
     for fx in app.init() {
         if let Some(m) = edge.execute(fx) {
@@ -330,6 +334,7 @@ fn latency() {
         reviewer: "bench".into(),
         source: None,
         writer: None,
+        settings_file: None,
     };
     let info = ModelInfo {
         file_name: "bench.gguf".into(),

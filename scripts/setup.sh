@@ -32,3 +32,5 @@ fi
 
 command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
 scripts/fetch-model.sh
+# llama.cpp's own server, for the OpenAI-compatible backend tests (cached outside the clone).
+scripts/build-llama-server.sh

@@ -26,6 +26,9 @@ pub struct GlobalArgs {
     /// SQLite database file [default: rubricate.db in the platform data dir]
     #[arg(long, global = true, env = "RUBRICATE_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Add rubricate's tables to an existing SQLite file that holds other tables (refused without it)
+    #[arg(long, global = true)]
+    pub init: bool,
     /// Reviewer name recorded with every decision [default: your login name]
     #[arg(long, global = true, env = "RUBRICATE_REVIEWER", value_name = "NAME")]
     pub reviewer: Option<String>,
@@ -94,7 +97,7 @@ pub enum ImportFormat {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Files to import: JSON Lines or JSON arrays, optionally gzip-compressed
+    /// Files to import: JSON Lines or JSON arrays, optionally gzip-compressed; `-` reads standard input
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Input format; auto detects it per file from the first record's fields
@@ -109,6 +112,9 @@ pub struct ImportArgs {
     /// Import the good lines and list the bad ones instead of refusing the whole file
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Print a JSON summary of every file on stdout instead of the summary lines (docs/cli-json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -143,9 +149,13 @@ pub struct ExportArgs {
     /// Where the preference comes from
     #[arg(long, value_enum, default_value_t = ExportFrom::Reviews)]
     pub from: ExportFrom,
-    /// Output file [default: stdout]
+    /// Output file, or `-` for stdout [default: stdout]. An existing file is replaced only
+    /// if it is empty or an earlier export from this database, unchanged since
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace an existing --out file that is not an earlier export (never a read-only file)
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Only the cases in this collection
     #[arg(long, value_name = "NAME")]
     pub collection: Option<String>,
@@ -188,6 +198,15 @@ pub struct ModelSelect {
     /// CPU threads for the judge [default: all cores]
     #[arg(long)]
     pub threads: Option<u32>,
+    /// Judge through an OpenAI-compatible server (llama-server, vLLM) at this base URL,
+    /// ending in /v1, instead of the in-process model; the API key comes from
+    /// RUBRICATE_API_KEY [default: the config file's judge_url]
+    #[arg(long, env = "RUBRICATE_JUDGE_URL", value_name = "URL")]
+    pub judge_url: Option<String>,
+    /// The model id to ask the server for [default: the config file's judge_model, then the
+    /// first model the server lists]
+    #[arg(long, value_name = "ID")]
+    pub judge_model: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -210,8 +229,11 @@ pub struct JudgeArgs {
     /// Sampling seed
     #[arg(long, default_value_t = 42)]
     pub seed: u32,
+    /// Cases in flight at once against a judge server (--judge-url); its batching does the rest
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub concurrency: usize,
     /// Import judgments produced elsewhere (JSONL: case source id or content hash, raw judge text)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar", "concurrency"])]
     pub import: Option<PathBuf>,
 }
 
@@ -270,9 +292,10 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct ReviewArgs {
-    /// Which cases the queue shows
-    #[arg(long, value_enum, default_value_t = CaseFilter::Unreviewed)]
-    pub filter: CaseFilter,
+    /// Which cases the queue shows [default: the filter of your last session on this
+    /// database, else unreviewed]. The workbench reopens on the case you left off at.
+    #[arg(long, value_enum)]
+    pub filter: Option<CaseFilter>,
     /// Only cases from this source
     #[arg(long)]
     pub source: Option<String>,
@@ -283,6 +306,10 @@ pub struct ReviewArgs {
     /// config file's `[workbench] both_orders`)
     #[arg(long)]
     pub both_orders: bool,
+    /// Blind review: hide the model's verdict, confidence and the answers' lengths until
+    /// you decide (also a setting in `?`, kept in the config file)
+    #[arg(long)]
+    pub blind: bool,
     #[command(flatten)]
     pub model: ModelSelect,
 }

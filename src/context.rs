@@ -2,8 +2,8 @@
 
 use crate::cli::GlobalArgs;
 use crate::paths;
-use crate::store::Store;
-use anyhow::Result;
+use crate::store::{OpenOptions, Store};
+use anyhow::{Result, bail};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
@@ -13,6 +13,12 @@ pub struct Context {
     /// Whether the reviewer was named (`--reviewer` or `RUBRICATE_REVIEWER`) rather than
     /// defaulted to the login name: export and stats then filter by it.
     pub reviewer_given: bool,
+    /// How the database was named: `Some("--db")` / `Some("RUBRICATE_DB")`, or `None` for
+    /// the default path. A named database that does not exist is a typo until shown
+    /// otherwise, so only `import` and the workbench create one.
+    pub db_named_by: Option<&'static str>,
+    /// `--init`: take over a SQLite file that holds other tables.
+    pub init: bool,
 }
 
 impl Context {
@@ -27,6 +33,12 @@ impl Context {
                 .clone()
                 .filter(|r| !r.trim().is_empty())
                 .unwrap_or_else(paths::default_reviewer),
+            db_named_by: global.db.as_ref().map(|_| {
+                let flag = std::env::args_os()
+                    .any(|a| a == "--db" || a.to_string_lossy().starts_with("--db="));
+                if flag { "--db" } else { "RUBRICATE_DB" }
+            }),
+            init: global.init,
             reviewer_given: global
                 .reviewer
                 .as_ref()
@@ -34,7 +46,32 @@ impl Context {
         })
     }
 
+    /// Open the database for a command that works on existing data (stats, export, judge).
+    /// A named database that does not exist is refused with the path tried; the default
+    /// one is created, so a first run works.
     pub fn open_store(&self) -> Result<Store> {
-        Store::open(&self.db_path)
+        if let Some(by) = self.db_named_by
+            && !self.db_path.exists()
+        {
+            bail!(
+                "no database at {} (named by {by}); nothing was created. Check the path for a typo, \
+                 or create it by importing cases: rubricate --db {} import FILE.jsonl",
+                self.db_path.display(),
+                self.db_path.display()
+            );
+        }
+        self.open_store_creating()
+    }
+
+    /// Open the database, creating it (and its folder) when missing: `import` and the
+    /// workbench, whose empty-database screen offers the sample cases.
+    pub fn open_store_creating(&self) -> Result<Store> {
+        Store::open_with(
+            &self.db_path,
+            &OpenOptions {
+                create: true,
+                init: self.init,
+            },
+        )
     }
 }

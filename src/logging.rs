@@ -41,3 +41,22 @@ pub fn init_logging() -> Option<WorkerGuard> {
         .ok()?;
     Some(guard)
 }
+
+/// Append one entry to the log file directly (no tracing subscriber needed), for failures
+/// whose details are too long for the terminal. Returns the log's path when it was written.
+pub fn append_line(text: &str) -> Option<std::path::PathBuf> {
+    use std::io::Write;
+    let dir = paths::log_dir().ok()?;
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join(LOG_FILE);
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    writeln!(f, "[unix time {secs}] ERROR {text}").ok()?;
+    Some(path)
+}

@@ -1,7 +1,7 @@
 use clap::Parser;
 use rubricate::cli::{Cli, Command, ReviewArgs};
 use rubricate::context::Context;
-use rubricate::{cli_docs, eval, formats, judge, sanitize, stats, tui};
+use rubricate::{cli_docs, eval, formats, judge, sanitize, stats, store, tui};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -24,7 +24,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     let ctx = Context::from_args(&cli.global)?;
-    match cli.command {
+    let result = match cli.command {
         Some(Command::Import(args)) => formats::import::run(&ctx, &args),
         Some(Command::Export(args)) => formats::export::run(&ctx, &args),
         Some(Command::Stats(args)) => stats::run(&ctx, &args),
@@ -35,5 +35,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Review(args)) => tui::run(&ctx, &args),
         None => tui::run(&ctx, &ReviewArgs::default()),
         Some(Command::Completions(_) | Command::Man(_)) => unreachable!("answered above"),
-    }
+    };
+    // A database failure with a known cause (locked, full disk, read-only...) is explained
+    // first, naming the file and the next step; the original chain follows for reports.
+    result.map_err(|e| match store::errors::explain(&e, &ctx.db_path) {
+        Some(explained) => anyhow::anyhow!("{explained}\n  details: {e:#}"),
+        None => e,
+    })
 }

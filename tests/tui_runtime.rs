@@ -21,6 +21,7 @@ fn start() -> (App, Edge<'static>) {
         reviewer: "alice".into(),
         source: None,
         writer: None,
+        settings_file: None,
     };
     for fx in app.init() {
         if let Some(m) = edge.execute(fx) {

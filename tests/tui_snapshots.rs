@@ -234,6 +234,9 @@ fn statistics_view_160x48() {
                 ("tie".into(), 2),
                 ("both bad".into(), 1),
             ],
+            eval_runs: vec![
+                "#2 SmolLM2-135M-Instruct.Q4_1.gguf n 28 acc 46% [30–64], swap 0%".into(),
+            ],
         })),
     );
     insta::assert_snapshot!(render(&mut a, 160, 48));

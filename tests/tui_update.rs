@@ -654,6 +654,46 @@ fn a_decided_edit_is_shown_and_edited_again_after_reopening_and_r_needs_your_rub
 }
 
 #[test]
+fn blind_mode_hides_verdict_confidence_and_lengths_until_the_reviewer_decides() {
+    let mut a = open_app(2, Some(Verdict::B));
+    a.blind = true;
+    a.auto_advance = false;
+    update(&mut a, ready());
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("hidden until you decide"), "{screen}");
+    assert!(!screen.contains("model verdict: B"), "{screen}");
+    assert!(!screen.contains("confidence"), "{screen}");
+    assert!(!screen.contains(" chars"), "{screen}");
+    assert!(
+        screen.contains("B hedges"),
+        "the reasoning shows unless H is set"
+    );
+    // `a` cannot accept what the reviewer has not seen.
+    assert!(reviews(&update(&mut a, key('a'))).is_empty());
+    let fx = update(&mut a, key('1'));
+    let r = &reviews(&fx)[0];
+    assert_eq!(r.blind, Some(true));
+    assert_eq!(r.action, Some(ReviewAction::Override));
+    update(&mut a, saved(1, ReviewAction::Override, Verdict::A));
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("model verdict: B"), "{screen}");
+    assert!(screen.contains(" chars"), "{screen}");
+    // The second setting hides the reasoning as well.
+    a.blind_reasoning = true;
+    a.queue[1].judged = true;
+    a.queue[1].model = Some(Verdict::A);
+    a.job = None; // the prefetch of case 2 is not what this test is about
+    update(&mut a, key('j'));
+    update(&mut a, loaded(case(2), Some(judgment(101, 2, Verdict::A))));
+    let screen = render(&mut a, 160, 48);
+    assert!(!screen.contains("B hedges"), "{screen}");
+    assert!(
+        screen.contains("rubric and analysis are hidden"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn both_orders_judges_the_swapped_order_before_prefetching() {
     let mut a = open_app(3, None);
     a.both_orders = true;

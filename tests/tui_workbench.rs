@@ -176,3 +176,67 @@ fn a_kept_rubric_edit_is_on_screen_after_deciding_quitting_and_reopening() {
     tmux.keys(&["q"]);
     tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:0"));
 }
+
+#[test]
+fn blind_mode_hides_the_verdict_and_lengths_until_a_decision() {
+    let b = bench();
+    {
+        // A stored judgment of case 1 (as `judge` would leave it): the model says A.
+        let conn = Connection::open(&b.db).unwrap();
+        conn.execute(
+            "INSERT INTO judgments (case_id, model_file, model_sha256, template_version, grammar,
+                 sampler_json, rubric, analysis, verdict, p_a, p_b, p_tie, parse_ok, raw)
+             VALUES (1, 'm.gguf', 'x', 'v1', 1, '{}', '1. Honest', 'A is kinder.', 'A', 0.8, 0.15, 0.05, 1, '')",
+            [],
+        )
+        .unwrap();
+    }
+    let tmux = b.open("--blind");
+    let s = tmux.wait("case 1, judged, blind", |s| {
+        case_on_screen(s) == Some(1) && s.contains("hidden until you decide")
+    });
+    assert!(!s.contains("model verdict: A"), "{s}");
+    assert!(!s.contains("confidence"), "{s}");
+    assert!(!s.contains(" chars"), "{s}");
+    tmux.keys(&["2"]);
+    tmux.wait("case 2", |s| case_on_screen(s) == Some(2));
+    tmux.keys(&["k"]);
+    let s = tmux.wait("case 1 decided: the verdict shows", |s| {
+        case_on_screen(s) == Some(1) && s.contains("model verdict: A")
+    });
+    assert!(s.contains(" chars"), "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:0"));
+    let conn = Connection::open(&b.db).unwrap();
+    let (action, blind): (String, bool) = conn
+        .query_row(
+            "SELECT action, blind FROM reviews WHERE case_id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((action.as_str(), blind), ("override", true));
+}
+
+#[test]
+fn reopening_lands_on_the_last_case_with_the_same_filter() {
+    let b = bench();
+    let tmux = b.open("--filter all");
+    tmux.wait("case 1 of 34", |s| position(s).as_deref() == Some("1/34"));
+    tmux.keys(&["j", "j", "j"]);
+    let s = tmux.wait("case 4", |s| position(s).as_deref() == Some("4/34"));
+    let fourth = case_on_screen(&s).unwrap();
+    tmux.keys(&["q"]);
+    tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:0"));
+    drop(tmux);
+
+    // No --filter: the last session's filter and case.
+    let tmux = b.open("");
+    let s = tmux.wait("the case left off at", |s| {
+        position(s).as_deref() == Some("4/34") && s.contains("back where you left off")
+    });
+    assert_eq!(case_on_screen(&s), Some(fourth));
+    assert!(s.lines().next().unwrap().contains("all"), "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:0"));
+}

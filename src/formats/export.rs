@@ -7,6 +7,7 @@
 //! counted by reason.
 
 use super::decisions::{human_state, latest_verdict};
+use super::output::{self, Target};
 use super::{dpo, reviews, sft};
 use crate::cli::{ExportArgs, ExportFormat, ExportFrom, RefinedPairs};
 use crate::context::Context;
@@ -14,10 +15,9 @@ use crate::domain::{Case, Review, Verdict};
 use crate::robust::RobustBasis;
 use crate::sanitize::visible_line;
 use crate::store::Store;
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Debug, Clone)]
@@ -373,6 +373,12 @@ pub fn export_to(
             if !wanted(case.id) {
                 return Ok(());
             }
+            // chosen == rejected teaches nothing and contradicts itself as a pair or a
+            // verdict; import warns about these, export leaves them out and counts them.
+            if case.answer_a == case.answer_b {
+                report.leave_out("identical answers");
+                return Ok(());
+            }
             let decided = match decide(store, &case, options)? {
                 Ok(d) => d,
                 Err(reason) => {
@@ -432,30 +438,41 @@ pub fn export_to(
     Ok(report)
 }
 
-/// Write to a temporary file next to `path` and rename it into place, so a failed or
-/// interrupted export never leaves a half-written file behind.
-fn export_to_file(store: &Store, options: &ExportOptions, path: &Path) -> Result<ExportReport> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".rubricate-export-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
+/// Write to `--out` as [`super::output`] decides: stdout, a stream in place, or a
+/// regular file by temp + rename (recorded, so the next export may replace it).
+fn export_to_target(
+    store: &Store,
+    options: &ExportOptions,
+    target: &Target,
+) -> Result<Option<ExportReport>> {
+    match target {
+        Target::Stdout => {
+            let mut w = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+            let result =
+                export_to(store, options, &mut w).and_then(|r| Ok(w.flush().map(|_| r)?));
+            match result {
+                Ok(r) => Ok(Some(r)),
+                // `export ... | head` closing the pipe is not a failure worth a message.
+                Err(e) if is_broken_pipe(&e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+        Target::Stream(path) => {
+            output::write_stream(path, |w| export_to(store, options, w)).map(Some)
+        }
+        Target::File { path, existing } => output::write_file(
+            store,
+            path,
+            existing.as_ref(),
+            format_name(options.format),
+            |w| {
+                let r = export_to(store, options, w)?;
+                let n = r.written;
+                Ok((r, n))
+            },
+        )
+        .map(Some),
     }
-    let tmp = builder
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    let mut w = BufWriter::with_capacity(256 * 1024, tmp);
-    let report = export_to(store, options, &mut w)?;
-    let tmp = w.into_inner().map_err(|e| e.into_error())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(report)
 }
 
 pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
@@ -468,19 +485,12 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         include_unapproved_reasoning: args.include_unapproved_reasoning,
         refined: args.refined,
     };
-    let report = match &args.out {
-        Some(path) => export_to_file(&store, &options, path)?,
-        None => {
-            let mut w = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
-            let result =
-                export_to(&store, &options, &mut w).and_then(|r| Ok(w.flush().map(|_| r)?));
-            match result {
-                Ok(r) => r,
-                // `export ... | head` closing the pipe is not a failure worth a message.
-                Err(e) if is_broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
-                Err(e) => return Err(e),
-            }
-        }
+    let target = match &args.out {
+        Some(path) => output::decide(path, args.force, &store)?,
+        None => Target::Stdout,
+    };
+    let Some(report) = export_to_target(&store, &options, &target)? else {
+        return Ok(ExitCode::SUCCESS);
     };
     let what = match args.format {
         ExportFormat::Reviews | ExportFormat::Judgments => format_name(args.format).to_string(),
@@ -494,10 +504,10 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         .reviewer
         .as_deref()
         .map_or(String::new(), |r| format!(" (reviewer {r})"));
-    let dest = args
-        .out
-        .as_ref()
-        .map_or(String::new(), |p| format!(" to {}", p.display()));
+    let dest = match &target {
+        Target::Stdout => String::new(),
+        Target::Stream(p) | Target::File { path: p, .. } => format!(" to {}", p.display()),
+    };
     crate::errln!(
         "{}",
         visible_line(&format!(

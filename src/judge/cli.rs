@@ -1,11 +1,11 @@
 //! `rubricate judge`, `rubricate model` and `rubricate bench`.
 
-use super::api::{Event, JudgeMode, ModelInfo};
-use super::config::config_from_select;
+use super::api::{Command, Event, JobId, JudgeMode, JudgeRequest, ModelInfo};
+use super::config::{Backend, backend_from_select};
 use super::engine::LoadedModel;
 use super::parse::{Dialect, parse_judgment};
 use super::prompt;
-use super::worker::{BlockingJudge, JobOutcome};
+use super::worker::JudgeHandle;
 use crate::cli::{BenchArgs, JudgeArgs, ModelArgs};
 use crate::context::Context;
 use crate::domain::{JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
@@ -14,11 +14,13 @@ use crate::sanitize;
 use crate::store::{CaseFilter, Store};
 use anyhow::{Context as _, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// Exit status after Ctrl-C, as shells report a SIGINT death.
@@ -29,6 +31,9 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     if let Some(file) = &args.import {
         return import_judgments(ctx, file);
     }
+    if args.concurrency == 0 {
+        bail!("--concurrency must be at least 1");
+    }
     let store = ctx.open_store()?;
     let jobs = plan_jobs(&store, ctx, args)?;
     if jobs.is_empty() {
@@ -38,7 +43,16 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let config = config_from_select(&args.model, args.seed, !args.no_grammar)?;
+    let backend = backend_from_select(&args.model, args.seed, !args.no_grammar)?;
+    // A server to ask whether it is still there when a job fails.
+    let probe = match &backend {
+        Backend::Local(_) if args.concurrency > 1 => bail!(
+            "--concurrency {} needs a judge server (--judge-url URL): the in-process model judges one case at a time",
+            args.concurrency
+        ),
+        Backend::Local(_) => None,
+        Backend::Remote(rc) => Some(rc.connect().map_err(anyhow::Error::msg)?),
+    };
     let interrupted = Arc::new(AtomicBool::new(false));
     // A second Ctrl-C ends the process at once; the first one stops after the current save.
     signal_hook::flag::register_conditional_shutdown(
@@ -49,96 +63,228 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
 
     let started = Instant::now();
-    let mut judge = BlockingJudge::start(config)?;
-    let info = judge.info().clone();
-    crate::errln!(
-        "judge: {} ({} threads, template {}, {})",
-        info.file_name,
-        info.threads,
-        info.template,
-        if args.no_grammar {
-            "no grammar"
-        } else {
-            "grammar"
-        }
-    );
-    let bar = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
+    let pool = JudgePool::start(backend, args.concurrency)?;
+    let info = pool.info.clone();
+    let grammar = if args.no_grammar {
+        "no grammar"
+    } else {
+        "grammar"
+    };
+    match &probe {
+        None => crate::errln!(
+            "judge: {} ({} threads, template {}, {grammar})",
+            info.file_name,
+            info.threads,
+            info.template,
+        ),
+        Some(engine) => crate::errln!(
+            "judge: {} at {} ({}, {} case(s) in flight, {})",
+            sanitize::visible_line(&engine.server.model),
+            engine.server.display_url,
+            engine.server.flavor.name(),
+            args.concurrency,
+            if engine.sends_grammar() {
+                "grammar"
+            } else {
+                "no grammar"
+            },
+        ),
+    }
+    let total = jobs.len();
+    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} cases · {msg} · ETA {eta}")
             .expect("valid progress template")
             .progress_chars("=> "),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
+    let say = |line: String| {
+        // A hidden bar (stderr is not a terminal) swallows println.
+        if bar.is_hidden() {
+            crate::errln!("{line}");
+        } else {
+            bar.println(line);
+        }
+    };
 
     let mut tally = Tally::default();
-    for (case_id, swapped) in jobs {
-        if interrupted.load(Ordering::SeqCst) {
+    let mut queue = jobs.into_iter();
+    let mut free: Vec<usize> = (0..pool.handles.len()).rev().collect();
+    // job -> (worker, case, start)
+    let mut in_flight: HashMap<JobId, (usize, i64, Instant)> = HashMap::new();
+    let mut next_job = 1u64;
+    let mut stopped: Option<String> = None;
+    let mut cancel_sent = false;
+    loop {
+        let stopping = interrupted.load(Ordering::SeqCst) || stopped.is_some();
+        while !stopping && let Some(&worker) = free.last() {
+            let Some((case_id, swapped)) = queue.next() else {
+                break;
+            };
+            let Some(case) = store.get_case(case_id)? else {
+                continue;
+            };
+            free.pop();
+            let job = JobId(next_job);
+            next_job += 1;
+            pool.handles[worker].send(Command::Judge(Box::new(JudgeRequest {
+                job,
+                case,
+                mode: JudgeMode::Full,
+                swapped,
+            })));
+            in_flight.insert(job, (worker, case_id, Instant::now()));
+        }
+        if in_flight.is_empty() {
             break;
         }
-        let Some(case) = store.get_case(case_id)? else {
+        if interrupted.load(Ordering::SeqCst) && !cancel_sent {
+            for (job, (worker, _, _)) in &in_flight {
+                pool.handles[*worker].send(Command::Cancel(*job));
+            }
+            cancel_sent = true;
+        }
+        let event = match pool.rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(e) => e,
+            Err(RecvTimeoutError::Timeout) => {
+                bar.set_message(progress_message(&tally, started));
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => bail!("the judge workers stopped"),
+        };
+        let Some(job) = event.job() else { continue };
+        let Some(&(worker, case_id, _)) = in_flight.get(&job) else {
             continue;
         };
-        let job_start = Instant::now();
-        let mut tokens_now = 0u64;
-        let outcome = judge.judge_with(case, JudgeMode::Full, swapped, |event| {
-            if let Some(Event::Token { .. }) = event {
-                tokens_now += 1;
-            }
-            let live = tally.rate_with(tokens_now, job_start.elapsed());
-            bar.set_message(format!("{live:.0} tok/s"));
-            !interrupted.load(Ordering::SeqCst)
-        })?;
-        match outcome {
-            JobOutcome::Done(j) => {
-                store.insert_judgment(&j)?;
-                tally.add(&j);
-                bar.set_message(format!("{:.0} tok/s", tally.rate()));
+        match event {
+            Event::Done { judgment, .. } => {
+                in_flight.remove(&job);
+                free.push(worker);
+                store.insert_judgment(&judgment)?;
+                tally.add(&judgment);
                 bar.inc(1);
             }
-            JobOutcome::Cancelled => break,
-            JobOutcome::Failed(e) => {
+            Event::Failed { error, .. } => {
+                in_flight.remove(&job);
+                free.push(worker);
                 tally.failed += 1;
-                let line = format!("case {case_id}: {}", sanitize::visible_line(&e));
-                // A hidden bar (stderr is not a terminal) swallows println.
-                if bar.is_hidden() {
-                    crate::errln!("{line}");
-                } else {
-                    bar.println(line);
-                }
+                say(format!(
+                    "case {case_id}: {}",
+                    sanitize::visible_line(&error)
+                ));
                 bar.inc(1);
+                // A failure because the server went away stops the run: the rest would fail too.
+                if stopped.is_none()
+                    && let Some(engine) = &probe
+                    && let Err(e) = engine.server.models()
+                {
+                    stopped = Some(e);
+                }
             }
+            Event::Cancelled { .. } => {
+                in_flight.remove(&job);
+                free.push(worker);
+            }
+            _ => {}
         }
+        bar.set_message(progress_message(&tally, started));
     }
     bar.finish_and_clear();
     let was_interrupted = interrupted.load(Ordering::SeqCst);
+    let elapsed = started.elapsed().as_secs_f64();
+    let rate = if probe.is_some() && elapsed > 0.0 {
+        // Several streams at once: what the batch achieved, not one stream's speed.
+        tally.tokens as f64 / elapsed
+    } else {
+        tally.rate()
+    };
+    let left = total - tally.saved - tally.failed;
     crate::errln!(
-        "{} {} judgment(s) in {:.1} s: A {}, B {}, tie {}, unparsed {}, failed {}; {:.0} tokens/s{}",
+        "{} {} judgment(s) in {:.1} s: A {}, B {}, tie {}, unparsed {}, failed {}; {:.0} tokens/s, {:.1} cases/min{}",
         if was_interrupted {
             "interrupted after saving"
         } else {
             "saved"
         },
         tally.saved,
-        started.elapsed().as_secs_f64(),
+        elapsed,
         tally.a,
         tally.b,
         tally.tie,
         tally.unparsed,
         tally.failed,
-        tally.rate(),
+        rate,
+        tally.saved as f64 * 60.0 / elapsed.max(1e-9),
         if was_interrupted && !args.rejudge {
             " (run the same command again to go on)"
         } else {
             ""
         }
     );
+    if let Some(why) = &stopped {
+        crate::errln!(
+            "stopped: {}; {left} case(s) not judged yet. Once the server is back, run the same command again to judge the rest.",
+            sanitize::visible_line(why)
+        );
+    }
     Ok(if was_interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
-    } else if tally.failed > 0 {
+    } else if tally.failed > 0 || stopped.is_some() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Finished cases per minute and generated tokens per second since the start, all workers together.
+fn progress_message(tally: &Tally, started: Instant) -> String {
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    format!(
+        "{:.1} cases/min · {:.0} tok/s",
+        (tally.saved + tally.failed) as f64 * 60.0 / secs,
+        tally.tokens as f64 / secs
+    )
+}
+
+/// Workers that judge in parallel (one for the in-process model), with one event channel.
+struct JudgePool {
+    handles: Vec<JudgeHandle>,
+    rx: Receiver<Event>,
+    info: ModelInfo,
+}
+
+impl JudgePool {
+    /// Start `n` workers and wait until each is ready; an unusable model or server is an
+    /// error whose message says how to fix it.
+    fn start(backend: Backend, n: usize) -> Result<JudgePool> {
+        let (tx, rx) = mpsc::channel();
+        let handles: Vec<JudgeHandle> = (0..n)
+            .map(|_| {
+                let tx = tx.clone();
+                JudgeHandle::spawn_backend(
+                    backend.clone(),
+                    Box::new(move |e| {
+                        let _ = tx.send(e);
+                    }),
+                )
+            })
+            .collect();
+        drop(tx);
+        let mut ready = 0;
+        let mut info = ModelInfo::default();
+        while ready < n {
+            match rx.recv() {
+                Ok(Event::Ready(i)) => {
+                    info = i;
+                    ready += 1;
+                }
+                Ok(Event::Unavailable(msg)) => bail!("{msg}"),
+                Ok(_) => {}
+                Err(_) => bail!("the judge worker stopped while loading the model"),
+            }
+        }
+        Ok(JudgePool { handles, rx, info })
+    }
 }
 
 /// (case, swapped) pairs to judge, in case order, limited to `--limit` cases.
@@ -196,15 +342,6 @@ impl Tally {
             0.0
         } else {
             self.tokens as f64 * 1000.0 / self.gen_ms as f64
-        }
-    }
-    /// The rate including the job in progress (its streamed sections as a token estimate).
-    fn rate_with(&self, tokens_now: u64, elapsed: Duration) -> f64 {
-        let ms = self.gen_ms + elapsed.as_millis() as u64;
-        if ms == 0 {
-            0.0
-        } else {
-            (self.tokens + tokens_now) as f64 * 1000.0 / ms as f64
         }
     }
 }
@@ -318,7 +455,25 @@ fn imported_judgment(case_id: i64, rec: &ImportLine) -> NewJudgment {
 
 pub fn run_model(args: &ModelArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_logging();
-    let config = config_from_select(&args.model, 0, true)?;
+    let config = match backend_from_select(&args.model, 0, true)? {
+        Backend::Local(c) => c,
+        Backend::Remote(rc) => {
+            let engine = rc.connect().map_err(anyhow::Error::msg)?;
+            let s = &engine.server;
+            crate::out!(
+                "server         {}\nkind           {}\nmodel          {}\ngrammar        {}\n",
+                s.display_url,
+                s.flavor.name(),
+                sanitize::visible_line(&s.model),
+                if engine.sends_grammar() {
+                    "sent with each request"
+                } else {
+                    "not sent (this server takes none rubricate knows)"
+                }
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let lm = LoadedModel::load(&config, |_| {}).map_err(anyhow::Error::msg)?;
     crate::out!("{}", describe_model(&lm.info, lm.prefix_len()));
     Ok(ExitCode::SUCCESS)

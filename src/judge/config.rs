@@ -59,6 +59,42 @@ pub fn config_from_select(select: &ModelSelect, seed: u32, grammar: bool) -> Res
     })
 }
 
+/// Where judgments come from: the in-process model, or an OpenAI-compatible server.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Local(JudgeConfig),
+    Remote(super::remote::RemoteConfig),
+}
+
+/// The backend a selection asks for: a server when `--judge-url` (or `RUBRICATE_JUDGE_URL`,
+/// or the config file's `judge_url`) names one, else the in-process model.
+pub fn backend_from_select(select: &ModelSelect, seed: u32, grammar: bool) -> Result<Backend> {
+    let config = Config::load()?;
+    let url = select
+        .judge_url
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .or(config.judge_url.clone());
+    let Some(url) = url else {
+        return config_from_select(select, seed, grammar).map(Backend::Local);
+    };
+    if select.model.is_some() {
+        bail!(
+            "--model and a judge server ({}) were both given: the server's model judges; drop one of them",
+            super::remote::strip_credentials(&url)
+        );
+    }
+    super::remote::client::check_base_url(&url).map_err(anyhow::Error::msg)?;
+    Ok(Backend::Remote(super::remote::RemoteConfig {
+        url,
+        model: select.judge_model.clone().or(config.judge_model),
+        api_key: super::remote::RemoteConfig::api_key_from_env(),
+        grammar,
+        seed,
+        sampler: SamplerSettings::default(),
+    }))
+}
+
 /// The message for a model that cannot be used; it always says what to do.
 fn fix_hint(path: &Path) -> String {
     let is_default = paths::default_model().is_ok_and(|d| d == path);

@@ -12,10 +12,12 @@ pub mod engine;
 pub mod gguf;
 pub mod parse;
 pub mod prompt;
+pub mod remote;
 pub mod sampler;
 pub mod worker;
 
 pub use api::*;
+pub use config::{Backend, backend_from_select};
 pub use worker::{
     BlockingJudge, Emit, JobOutcome, JudgeHandle, config_from_select, resolve_model_path,
 };

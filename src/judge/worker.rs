@@ -25,10 +25,34 @@ impl JudgeHandle {
     /// Spawns the worker thread; it loads the model (emitting Loading/Ready or Unavailable)
     /// and then serves commands.
     pub fn spawn(config: JudgeConfig, emit: Emit) -> JudgeHandle {
+        Self::spawn_thread(move |rx, emit| serve(&config, &rx, emit), emit)
+    }
+
+    /// Spawns a worker that judges through an OpenAI-compatible server: the same commands
+    /// and events as the in-process worker.
+    pub fn spawn_remote(config: super::remote::RemoteConfig, emit: Emit) -> JudgeHandle {
+        Self::spawn_thread(
+            move |rx, emit| super::remote::serve(&config, &rx, &*emit),
+            emit,
+        )
+    }
+
+    /// The in-process model or a server, as the backend choice says.
+    pub fn spawn_backend(backend: super::Backend, emit: Emit) -> JudgeHandle {
+        match backend {
+            super::Backend::Local(c) => Self::spawn(c, emit),
+            super::Backend::Remote(c) => Self::spawn_remote(c, emit),
+        }
+    }
+
+    fn spawn_thread(
+        serve: impl FnOnce(Receiver<Command>, Rc<dyn Fn(Event)>) + Send + 'static,
+        emit: Emit,
+    ) -> JudgeHandle {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("rubricate-judge".into())
-            .spawn(move || worker_main(config, rx, emit))
+            .spawn(move || worker_main(serve, rx, emit))
             .map_err(|e| tracing::error!("cannot start the judge thread: {e}"))
             .ok();
         JudgeHandle { tx, thread }
@@ -49,13 +73,15 @@ impl Drop for JudgeHandle {
     }
 }
 
-fn worker_main(config: JudgeConfig, rx: Receiver<Command>, emit: Emit) {
+fn worker_main(
+    serve: impl FnOnce(Receiver<Command>, Rc<dyn Fn(Event)>),
+    rx: Receiver<Command>,
+    emit: Emit,
+) {
     let emit: Rc<dyn Fn(Event)> = Rc::from(emit as Box<dyn Fn(Event)>);
     let guarded = {
         let emit = emit.clone();
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            serve(&config, &rx, emit)
-        }))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || serve(rx, emit)))
     };
     if let Err(panic) = guarded {
         let what = panic
@@ -71,15 +97,23 @@ fn worker_main(config: JudgeConfig, rx: Receiver<Command>, emit: Emit) {
 }
 
 /// What the worker does with commands that arrive while a job runs.
-struct Inbox<'a> {
+pub(crate) struct Inbox<'a> {
     rx: &'a Receiver<Command>,
     queue: VecDeque<JudgeRequest>,
     shutdown: bool,
 }
 
 impl Inbox<'_> {
+    pub(crate) fn new(rx: &Receiver<Command>) -> Inbox<'_> {
+        Inbox {
+            rx,
+            queue: VecDeque::new(),
+            shutdown: false,
+        }
+    }
+
     /// Take in everything waiting; true if the running job `current` must stop.
-    fn poll(&mut self, current: JobId, emit: &dyn Fn(Event)) -> bool {
+    pub(crate) fn poll(&mut self, current: JobId, emit: &dyn Fn(Event)) -> bool {
         let mut stop = false;
         loop {
             match self.rx.try_recv() {
@@ -96,7 +130,12 @@ impl Inbox<'_> {
     }
 
     /// Handle one command; true if it stops the running job.
-    fn take(&mut self, cmd: Command, current: Option<JobId>, emit: &dyn Fn(Event)) -> bool {
+    pub(crate) fn take(
+        &mut self,
+        cmd: Command,
+        current: Option<JobId>,
+        emit: &dyn Fn(Event),
+    ) -> bool {
         match cmd {
             Command::Judge(req) => {
                 self.queue.push_back(*req);
@@ -133,11 +172,19 @@ fn serve(config: &JudgeConfig, rx: &Receiver<Command>, emit: Rc<dyn Fn(Event)>) 
     };
     emit(Event::Ready(engine.info().clone()));
     let opts = RunOptions::from_config(config);
-    let mut inbox = Inbox {
-        rx,
-        queue: VecDeque::new(),
-        shutdown: false,
-    };
+    serve_jobs(rx, &*emit, &mut |req, on| {
+        engine.run(req, &opts, on).map(|out| out.judgment)
+    });
+}
+
+/// Judges one request, reporting progress to the callback and stopping when it says so.
+pub(crate) type RunJob<'a> = dyn FnMut(&JudgeRequest, &mut dyn FnMut(Progress) -> Flow) -> Result<NewJudgment, RunError>
+    + 'a;
+
+/// One job after another until shutdown: the loop every backend shares. `run` judges one
+/// request, reporting progress to `on` and stopping when `on` says so.
+pub(crate) fn serve_jobs(rx: &Receiver<Command>, emit: &dyn Fn(Event), run: &mut RunJob<'_>) {
+    let mut inbox = Inbox::new(rx);
     loop {
         if inbox.shutdown {
             return;
@@ -146,7 +193,7 @@ fn serve(config: &JudgeConfig, rx: &Receiver<Command>, emit: Rc<dyn Fn(Event)>) 
             Some(r) => r,
             None => match rx.recv() {
                 Ok(cmd) => {
-                    inbox.take(cmd, None, &*emit);
+                    inbox.take(cmd, None, emit);
                     continue;
                 }
                 Err(_) => return,
@@ -164,16 +211,16 @@ fn serve(config: &JudgeConfig, rx: &Receiver<Command>, emit: Rc<dyn Fn(Event)>) 
                 }),
                 Progress::Tick => {}
             }
-            if inbox.poll(job, &*emit) {
+            if inbox.poll(job, emit) {
                 Flow::Stop
             } else {
                 Flow::Continue
             }
         };
-        match engine.run(&req, &opts, &mut on) {
-            Ok(out) => emit(Event::Done {
+        match run(&req, &mut on) {
+            Ok(judgment) => emit(Event::Done {
                 job,
-                judgment: Box::new(out.judgment),
+                judgment: Box::new(judgment),
             }),
             Err(RunError::Stopped) => emit(Event::Cancelled { job }),
             Err(RunError::Failed(error)) => {
@@ -185,7 +232,7 @@ fn serve(config: &JudgeConfig, rx: &Receiver<Command>, emit: Rc<dyn Fn(Event)>) 
 }
 
 /// The model cannot be used: say so once, then answer every job with the same reason.
-fn serve_unavailable(rx: &Receiver<Command>, emit: &dyn Fn(Event), msg: String) {
+pub(crate) fn serve_unavailable(rx: &Receiver<Command>, emit: &dyn Fn(Event), msg: String) {
     tracing::error!("judge unavailable: {msg}");
     emit(Event::Unavailable(msg.clone()));
     while let Ok(cmd) = rx.recv() {

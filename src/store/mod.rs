@@ -2,7 +2,9 @@
 
 mod cases;
 mod curation;
+pub mod errors;
 mod eval_runs;
+pub mod exports;
 mod judgments;
 mod reviews;
 mod rubrics;
@@ -16,7 +18,7 @@ pub use rubrics::{
 };
 
 use anyhow::{Context, Result, bail};
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,6 +49,11 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_review_actions_blind",
         include_str!("../../migrations/0007_review_actions_blind.sql"),
     ),
+    // After 0007, which rebuilds `reviews` (and with it drops any trigger on the old table).
+    (
+        "0004_append_only_replace_exports",
+        include_str!("../../migrations/0004_append_only_replace_exports.sql"),
+    ),
     (
         "0006_eval_runs",
         include_str!("../../migrations/0006_eval_runs.sql"),
@@ -55,6 +62,68 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// How [`Store::open_with`] treats a missing file or someone else's SQLite file.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Create the file (and its folder) when it does not exist.
+    pub create: bool,
+    /// Add rubricate's tables to a SQLite file that already holds other tables.
+    pub init: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            create: true,
+            init: false,
+        }
+    }
+}
+
+/// Refuse a SQLite file that is not rubricate's: it has tables but no `cases` table, or
+/// its `user_version` is set without them (another program's own schema counter). An
+/// empty file (new, or zero bytes) is fine. `init` allows the first kind only, since a
+/// foreign `user_version` would make the migrations skip steps.
+fn check_ours(conn: &Connection, path: &Path, init: bool) -> Result<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .with_context(|| format!("cannot read database {}", path.display()))?;
+    let objects: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
+    let has_cases: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cases')",
+        [],
+        |r| r.get(0),
+    )?;
+    if version > SCHEMA_VERSION {
+        // Checked here, before anything is written (the switch to WAL would be).
+        bail!(
+            "{} has schema version {version}, but this rubricate only knows up to {SCHEMA_VERSION}: \
+             it was written by a newer rubricate (or by another program). Nothing was changed. \
+             Upgrade rubricate, or use another database with --db.",
+            path.display()
+        );
+    }
+    if objects == 0 && version == 0 || has_cases && version > 0 {
+        return Ok(());
+    }
+    if version != 0 {
+        bail!(
+            "{} is a SQLite database of another program (schema version {version}, no rubricate tables); \
+             rubricate leaves it alone. Pass --db with a new path to create a rubricate database.",
+            path.display()
+        );
+    }
+    if !init {
+        bail!(
+            "{} is a SQLite database without rubricate's tables ({objects} other table(s), index(es) or view(s)); nothing was changed. \
+             Pass --db with a new path to create a rubricate database, or --init to add rubricate's tables \
+             to this file (it is then switched to WAL mode).",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
@@ -62,17 +131,36 @@ pub struct Store {
 
 impl Store {
     /// Open (creating if needed) the database at `path` and bring its schema up to date.
+    /// A SQLite file that holds other tables is refused (see [`Store::open_with`]).
     pub fn open(path: &Path) -> Result<Store> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| {
-                format!(
-                    "cannot create the folder for the database: {}",
-                    dir.display()
-                )
-            })?;
+        Store::open_with(path, &OpenOptions::default())
+    }
+
+    /// Open the database at `path`. Without `options.create` a missing file is an error
+    /// (the caller explains it); with it the file and its folder are created. A SQLite file
+    /// with tables but without rubricate's schema is refused unless `options.init`, before
+    /// anything is written to it (not even the switch to WAL).
+    pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Store> {
+        if options.create {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!(
+                        "cannot create the folder for the database: {}",
+                        dir.display()
+                    )
+                })?;
+            }
+        } else if !path.exists() {
+            bail!("no database at {}", path.display());
         }
-        let conn = Connection::open(path)
+        let flags = if options.create {
+            OpenFlags::default()
+        } else {
+            OpenFlags::default() - OpenFlags::SQLITE_OPEN_CREATE
+        };
+        let conn = Connection::open_with_flags(path, flags)
             .with_context(|| format!("cannot open database {}", path.display()))?;
+        check_ours(&conn, path, options.init)?;
         let mut store = Store {
             conn,
             path: Some(path.to_path_buf()),
@@ -94,7 +182,8 @@ impl Store {
     }
 
     fn configure(&mut self, wal: bool) -> Result<()> {
-        self.conn.busy_timeout(Duration::from_secs(5))?;
+        self.conn
+            .busy_timeout(Duration::from_secs(errors::LOCK_WAIT_SECS))?;
         // Only takes effect on a new, empty database (before WAL is switched on): cases are
         // about a kilobyte each, and 8 KiB pages made bulk imports 13-16 % faster here.
         self.conn.pragma_update(None, "page_size", 8192)?;
@@ -145,11 +234,34 @@ pub fn migrate(conn: &mut Connection, migrations: &[(&str, &str)]) -> Result<()>
         );
     }
     for (index, (name, sql)) in migrations.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)
-            .with_context(|| format!("migration {name} failed"))?;
-        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
-        tx.commit()?;
+        let applied = conn.transaction().and_then(|tx| {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+            tx.commit()
+        });
+        if let Err(e) = applied {
+            // The SQL goes to the log, not the terminal: it is forty lines the user cannot act on.
+            let log = crate::logging::append_line(&format!(
+                "migration {name} failed: {e}\n--- SQL of {name} ---\n{sql}\n--- end of {name} ---"
+            ));
+            let log = log.map_or_else(
+                || "the log could not be written".to_string(),
+                |p| format!("the log {} has the SQL and the full error", p.display()),
+            );
+            // SqlInputError's text quotes the SQL: keep only its message for the terminal.
+            let cause = match e {
+                rusqlite::Error::SqlInputError { .. } => {
+                    anyhow::Error::msg(errors::short_message(&e))
+                }
+                other => anyhow::Error::new(other),
+            };
+            return Err(cause.context(format!(
+                "cannot update the database schema: migration {name} (step {} of {known}) failed. \
+                 Nothing of that migration was applied (each one runs in its own transaction); \
+                 {log}. Back the database up and report this, or open another database with --db. Cause",
+                index + 1,
+            )));
+        }
     }
     Ok(())
 }

@@ -40,6 +40,8 @@ pub enum Action {
     Close,
     ToggleQueue,
     ToggleAdvance,
+    ToggleBlind,
+    ToggleBlindReasoning,
     // Quit confirmation.
     Yes,
     No,
@@ -307,6 +309,16 @@ pub const SECTIONS: &[Section] = &[
                 shown: "A",
                 keys: &[(K::Char('A'), A::ToggleAdvance)],
                 help: "open the next case after a decision: on / off (also --no-advance)",
+            },
+            Binding {
+                shown: "B",
+                keys: &[(K::Char('B'), A::ToggleBlind)],
+                help: "blind mode: hide the model's verdict, confidence and answer lengths until you decide (also --blind)",
+            },
+            Binding {
+                shown: "H",
+                keys: &[(K::Char('H'), A::ToggleBlindReasoning)],
+                help: "in blind mode, hide the model's rubric and analysis too",
             },
             Binding {
                 shown: "↓ / ↑, PgDn / PgUp",

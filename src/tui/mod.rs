@@ -7,6 +7,7 @@
 
 pub mod keymap;
 pub mod layout;
+pub mod resume;
 pub mod run;
 pub mod state;
 pub mod stats_view;

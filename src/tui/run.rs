@@ -34,24 +34,39 @@ const FLUSH_GRACE: Duration = Duration::from_secs(2);
 const SEED: u32 = 42;
 
 pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
-    let store = ctx.open_store()?;
+    let store = ctx.open_store_creating()?;
     let log_path = log_file()?;
     let (tx, rx) = mpsc::channel::<Msg>();
 
+    // Settings: the command line over the config file over the defaults. A broken config
+    // file is reported and the defaults are used (the reviewer can still work).
+    let (config, config_error) = match crate::config::Config::load() {
+        Ok(c) => (c, None),
+        Err(e) => (crate::config::Config::default(), Some(format!("{e:#}"))),
+    };
+    let wb = &config.workbench;
+    // Where this reviewer left off in this database (the filter too, unless given).
+    let resume_file = super::resume::file().ok();
+    let place = resume_file
+        .as_deref()
+        .and_then(|f| super::resume::load(f, &ctx.db_path, &ctx.reviewer));
     let settings = Settings {
         db_label: ctx.db_path.display().to_string(),
         reviewer: ctx.reviewer.clone(),
-        filter: args.filter,
+        filter: args.filter.or(place.map(|p| p.filter)).unwrap_or_default(),
         source: args.source.clone(),
-        auto_advance: !args.no_advance,
+        auto_advance: !args.no_advance && wb.auto_advance.unwrap_or(true),
+        blind: args.blind || wb.blind.unwrap_or(false),
+        blind_reasoning: wb.blind_reasoning.unwrap_or(false),
+        resume: place.map(|p| p.case_id),
     };
     let mut app = App::new(settings, Instant::now());
-    // A config file that does not parse is reported when the judge is set up.
-    app.both_orders = args.both_orders
-        || crate::config::Config::load()
-            .ok()
-            .and_then(|c| c.workbench.both_orders)
-            .unwrap_or(false);
+    app.show_queue = wb.show_queue;
+    let config_ok = config_error.is_none();
+    if let Some(e) = config_error {
+        app.warn(format!("{e}; settings will not be saved"));
+    }
+    app.both_orders = args.both_orders || wb.both_orders.unwrap_or(false);
 
     // stderr goes to the log before llama.cpp starts: it writes there directly, and that
     // would scribble over the screen. Without a log file the workbench still runs.
@@ -74,11 +89,11 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     let size = terminal.size()?;
     app.size = (size.width, size.height);
 
-    let judge = match judge::config_from_select(&args.model, SEED, true) {
-        Ok(config) => {
+    let judge = match judge::backend_from_select(&args.model, SEED, true) {
+        Ok(backend) => {
             let tx = tx.clone();
-            Some(JudgeHandle::spawn(
-                config,
+            Some(JudgeHandle::spawn_backend(
+                backend,
                 Box::new(move |ev| {
                     let _ = tx.send(Msg::Judge(ev));
                 }),
@@ -101,11 +116,21 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         reviewer: ctx.reviewer.clone(),
         source: args.source.clone(),
         writer: Some(writer),
+        settings_file: crate::paths::config_file().ok().filter(|_| config_ok),
     };
     let result = event_loop(&mut app, &mut edge, &rx, &mut terminal, &mut |_| {});
     // Writes already handed over get a moment to finish (the reviewer was asked before
     // quitting with writes still waiting for a busy database).
     let unwritten = edge.writer.take().is_some_and(|w| !w.finish(FLUSH_GRACE));
+    if let (Some(f), Some(case_id)) = (&resume_file, app.current_id()) {
+        let place = super::resume::Place {
+            case_id,
+            filter: app.filter,
+        };
+        if let Err(e) = super::resume::save(f, &ctx.db_path, &ctx.reviewer, place) {
+            tracing::warn!("cannot keep where the reviewer left off: {e:#}");
+        }
+    }
     drop(terminal);
     guard.restore();
     if unwritten {
@@ -256,6 +281,8 @@ pub struct Edge<'a> {
     pub source: Option<String>,
     /// `None`: writes run on the calling thread (tests, benchmark).
     pub writer: Option<Writer>,
+    /// Where settings changed in the workbench are kept; `None`: not kept (tests).
+    pub settings_file: Option<PathBuf>,
 }
 
 impl Edge<'_> {
@@ -367,9 +394,22 @@ impl Edge<'_> {
                     })
                 })))
             }
+            Effect::SaveSettings(wb) => {
+                if let Some(path) = &self.settings_file {
+                    crate::config::Config::save_workbench_to(path, &wb)?;
+                }
+                None
+            }
             Effect::LoadStats => {
                 let stats = crate::stats::compute(&self.store, Some(&self.reviewer))?;
-                Some(Msg::StatsLoaded(Box::new(StatsView::from_stats(&stats))))
+                let mut view = StatsView::from_stats(&stats);
+                view.eval_runs = self
+                    .store
+                    .latest_eval_runs(3)?
+                    .iter()
+                    .map(super::stats_view::eval_run_line)
+                    .collect();
+                Some(Msg::StatsLoaded(Box::new(view)))
             }
             Effect::Search { query } => Some(Msg::SearchResult {
                 matches: self.store.search_cases(&query)?,

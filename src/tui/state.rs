@@ -100,6 +100,8 @@ pub enum Effect {
         body: String,
     },
     ImportSample,
+    /// Keep the settings in the config file's `[workbench]` table.
+    SaveSettings(crate::config::WorkbenchConfig),
     LoadStats,
     /// Find the latest `rubricate eval` run of the judge that just loaded.
     LoadJudgeEval {
@@ -292,6 +294,12 @@ pub struct Settings {
     pub filter: CaseFilter,
     pub source: Option<String>,
     pub auto_advance: bool,
+    /// Hide the model's verdict, confidence and the answers' lengths until decided.
+    pub blind: bool,
+    /// While blind, hide the model's rubric and analysis too.
+    pub blind_reasoning: bool,
+    /// The case to open first (where the reviewer left off), if it is in the queue.
+    pub resume: Option<i64>,
 }
 
 /// The latest eval run of the loaded judge (same model file hash and prompt contract).
@@ -311,6 +319,9 @@ pub struct App {
     pub filter: CaseFilter,
     pub source: Option<String>,
     pub auto_advance: bool,
+    pub blind: bool,
+    pub blind_reasoning: bool,
+    pub resume: Option<i64>,
     /// `None`: shown when the terminal is wide enough.
     pub show_queue: Option<bool>,
     pub size: (u16, u16),
@@ -359,6 +370,9 @@ impl App {
             filter: settings.filter,
             source: settings.source,
             auto_advance: settings.auto_advance,
+            blind: settings.blind,
+            blind_reasoning: settings.blind_reasoning,
+            resume: settings.resume,
             show_queue: None,
             size: (80, 24),
             total_cases: None,
@@ -392,7 +406,7 @@ impl App {
     pub fn init(&self) -> Vec<Effect> {
         vec![Effect::LoadQueue {
             filter: self.filter,
-            keep: None,
+            keep: self.resume,
         }]
     }
 
@@ -403,6 +417,17 @@ impl App {
     /// The case after the current one in the queue: the one to judge in the background.
     pub fn next_id(&self) -> Option<i64> {
         self.queue.get(self.cursor + 1).map(|q| q.id)
+    }
+
+    /// The settings as the config file keeps them.
+    pub fn workbench_config(&self) -> crate::config::WorkbenchConfig {
+        crate::config::WorkbenchConfig {
+            auto_advance: Some(self.auto_advance),
+            show_queue: self.show_queue,
+            blind: Some(self.blind),
+            blind_reasoning: Some(self.blind_reasoning),
+            both_orders: None,
+        }
     }
 
     pub fn queue_visible(&self) -> bool {
@@ -425,6 +450,26 @@ impl App {
     /// Writes still on their way to the database for a case.
     pub fn is_pending(&self, case_id: i64) -> bool {
         self.pending.iter().any(|p| p.case_id == case_id)
+    }
+
+    /// Blind mode hides the model's verdict on this case: it is not decided yet.
+    pub fn verdict_hidden(&self, case_id: i64) -> bool {
+        if !self.blind || self.pending_decision(case_id).is_some() {
+            return false;
+        }
+        match self.case.as_ref().filter(|c| c.case.id == case_id) {
+            Some(c) => c.review.decision.is_none(),
+            None => self
+                .queue
+                .iter()
+                .find(|q| q.id == case_id)
+                .is_none_or(|q| q.decided.is_none()),
+        }
+    }
+
+    /// Blind mode hides the model's rubric and analysis on this case too.
+    pub fn reasoning_hidden(&self, case_id: i64) -> bool {
+        self.blind_reasoning && self.verdict_hidden(case_id)
     }
 
     pub fn draft(&self, case_id: i64) -> Option<&Draft> {

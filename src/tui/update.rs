@@ -238,8 +238,23 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Mode::Help => {
             match action {
                 Action::Close => app.mode = Mode::Review,
-                Action::ToggleQueue => app.show_queue = Some(!app.queue_visible()),
-                Action::ToggleAdvance => app.auto_advance = !app.auto_advance,
+                Action::ToggleQueue => {
+                    app.show_queue = Some(!app.queue_visible());
+                    fx.push(Effect::SaveSettings(app.workbench_config()));
+                }
+                Action::ToggleAdvance => {
+                    app.auto_advance = !app.auto_advance;
+                    fx.push(Effect::SaveSettings(app.workbench_config()));
+                }
+                Action::ToggleBlind => {
+                    app.blind = !app.blind;
+                    refresh_judge_doc(app);
+                    fx.push(Effect::SaveSettings(app.workbench_config()));
+                }
+                Action::ToggleBlindReasoning => {
+                    app.blind_reasoning = !app.blind_reasoning;
+                    fx.push(Effect::SaveSettings(app.workbench_config()));
+                }
                 Action::ScrollDown => app.help_scroll = app.help_scroll.saturating_add(1),
                 Action::ScrollUp => app.help_scroll = app.help_scroll.saturating_sub(1),
                 Action::PageDown => app.help_scroll = app.help_scroll.saturating_add(10),
@@ -333,6 +348,8 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         | Action::Close
         | Action::ToggleQueue
         | Action::ToggleAdvance
+        | Action::ToggleBlind
+        | Action::ToggleBlindReasoning
         | Action::Yes
         | Action::No => {}
     }
@@ -401,6 +418,14 @@ fn on_queue(
     app.cursor = keep
         .and_then(|k| app.queue.iter().position(|q| q.id == k))
         .unwrap_or(0);
+    if let Some(r) = app.resume.take()
+        && app.current_id() == Some(r)
+    {
+        app.info(format!(
+            "back where you left off: case {r} (filter {})",
+            app.filter.as_str()
+        ));
+    }
     if app.case.as_ref().map(|c| c.case.id) != app.current_id() {
         fx.push(Effect::LoadCase(app.queue[app.cursor].id));
     }
@@ -988,6 +1013,10 @@ fn seconds_spent(app: &App) -> Option<f64> {
 
 fn accept(app: &mut App, fx: &mut Vec<Effect>) {
     let c = app.case.as_ref().expect("case open");
+    if app.verdict_hidden(c.case.id) {
+        app.warn("blind mode: the model's verdict is hidden; decide with 1 / 2 / 3 / 4");
+        return;
+    }
     match c.judgment.as_ref().map(|j| j.j.verdict) {
         Some(Some(v)) => decide_with(app, v, ReasoningApproval::Approved, fx),
         Some(None) => app.warn("the model gave no verdict here: decide with 1 / 2 / 3 / 4"),
@@ -1029,6 +1058,7 @@ fn decide_with(
     };
     let case_id = c.case.id;
     let label = c.case.source_label;
+    let blind = app.verdict_hidden(case_id);
     let review = NewReview {
         case_id,
         reviewer: app.reviewer.clone(),
@@ -1049,7 +1079,7 @@ fn decide_with(
             reasoning
         }),
         flag_reason: None,
-        blind: None,
+        blind: Some(blind),
     };
     append_review(app, review, fx);
     if let Some(p) = app.pending.back_mut() {

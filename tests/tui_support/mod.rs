@@ -22,6 +22,9 @@ pub fn settings() -> Settings {
         filter: CaseFilter::Unreviewed,
         source: None,
         auto_advance: true,
+        blind: false,
+        blind_reasoning: false,
+        resume: None,
     }
 }
 

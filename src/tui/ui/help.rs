@@ -25,7 +25,7 @@ fn settings_lines(app: &App) -> Vec<Line<'static>> {
     let onoff = |b: bool| if b { "on" } else { "off" };
     vec![
         Line::from(
-            Span::raw("Settings (this session)")
+            Span::raw("Settings (kept in the config file)")
                 .bold()
                 .fg(Color::Yellow),
         ),
@@ -36,6 +36,14 @@ fn settings_lines(app: &App) -> Vec<Line<'static>> {
         Line::from(format!(
             "  open the next case after a decision: {}   (A)",
             onoff(app.auto_advance)
+        )),
+        Line::from(format!(
+            "  blind mode (verdict, confidence, lengths hidden until you decide): {}   (B)",
+            onoff(app.blind)
+        )),
+        Line::from(format!(
+            "  blind mode hides the rubric and analysis too: {}   (H)",
+            onoff(app.blind_reasoning)
         )),
     ]
 }

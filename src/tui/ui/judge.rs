@@ -159,6 +159,17 @@ fn confidence(j: &Judgment, dim: bool) -> Vec<Span<'static>> {
 
 fn verdict_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> {
     let mut spans = vec![Span::raw("model verdict: ").bold()];
+    if app.verdict_hidden(case.case.id) {
+        let state = match (job.filter(|j| !j.swapped), &case.judgment) {
+            (Some(_), _) => "judging",
+            (None, Some(_)) => "judged",
+            (None, None) => "not judged",
+        };
+        spans.push(
+            Span::raw(format!("hidden until you decide (blind mode; {state})")).fg(Color::DarkGray),
+        );
+        return Line::from(spans);
+    }
     let dim = Trust::of(app, case).is_some_and(|t| t.at_chance());
     match (job.filter(|j| !j.swapped), &case.judgment) {
         (Some(j), _) => {
@@ -191,7 +202,10 @@ fn verdict_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> 
 fn orders_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> {
     let mut spans = vec![Span::raw("orders: ")];
     let original = case.judgment.as_ref().and_then(|j| j.j.verdict);
+    let hidden = app.verdict_hidden(case.case.id);
     match (job.filter(|j| j.swapped), &case.swap) {
+        // The swap result would give the verdict away.
+        (None, Some(_)) if hidden => spans.push(Span::raw("hidden").fg(Color::DarkGray)),
         (Some(_), _) => spans.push(Span::raw("judging with A and B swapped…").fg(Color::Yellow)),
         (None, Some(s)) => {
             let sv = s.j.verdict;
@@ -358,7 +372,18 @@ pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
         Some(j) if !j.swapped => &j.pane,
         _ => &case.judge,
     };
-    if pane.doc.is_empty() {
+    if app.reasoning_hidden(case.case.id) && !pane.doc.is_empty() {
+        f.render_widget(
+            Paragraph::new(Line::from(
+                Span::raw(
+                    "The model's rubric and analysis are hidden until you decide (blind mode; H in ? shows them).",
+                )
+                .fg(Color::DarkGray),
+            ))
+            .wrap(ratatui::widgets::Wrap { trim: false }),
+            text,
+        );
+    } else if pane.doc.is_empty() {
         f.render_widget(
             Paragraph::new(placeholder(app, case)).wrap(ratatui::widgets::Wrap { trim: false }),
             text,

@@ -116,20 +116,26 @@ fn draw_review(f: &mut Frame, app: &App, areas: &Areas) {
         &format!("Prompt · case {}", case.case.id),
         app.focus == Focus::Prompt,
     );
-    let len_a = case.case.answer_a.chars().count();
-    let len_b = case.case.answer_b.chars().count();
+    // Blind mode: lengths invite "the longer one is better" before reading.
+    let len = |s: &str| {
+        if app.verdict_hidden(case.case.id) {
+            String::new()
+        } else {
+            format!(" · {} chars", s.chars().count())
+        }
+    };
     text_pane(
         f,
         areas.answer_a,
         &case.answer_a,
-        &format!("Answer A · {len_a} chars"),
+        &format!("Answer A{}", len(&case.case.answer_a)),
         app.focus == Focus::AnswerA,
     );
     text_pane(
         f,
         areas.answer_b,
         &case.answer_b,
-        &format!("Answer B · {len_b} chars"),
+        &format!("Answer B{}", len(&case.case.answer_b)),
         app.focus == Focus::AnswerB,
     );
     judge::draw(f, app, case, areas);

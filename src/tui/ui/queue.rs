@@ -39,8 +39,10 @@ fn clip(s: &str, width: usize) -> String {
     out
 }
 
-fn row<'a>(q: &QueueItem, selected: bool, pending: bool, width: usize) -> Line<'a> {
+fn row<'a>(q: &QueueItem, selected: bool, pending: bool, blind: bool, width: usize) -> Line<'a> {
     let decided = match q.decided {
+        // Blind mode: judged, but the verdict is not shown before the reviewer's own.
+        None if blind && q.judged => Span::raw("· ").fg(Color::Blue),
         // Not in the database yet: the writer is still on it.
         Some(v) if pending => Span::raw(format!("…{}", verdict_mark(v))).fg(Color::Yellow),
         Some(v) => Span::raw(format!("✓{}", verdict_mark(v))).fg(Color::Green),
@@ -92,6 +94,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 q,
                 i == app.cursor,
                 app.is_pending(q.id),
+                app.blind,
                 inner.width as usize,
             )
         })

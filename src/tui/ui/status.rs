@@ -77,6 +77,10 @@ pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             spans.push(Span::raw(format!("saving… {n}")).fg(Color::Yellow));
         }
     }
+    if app.blind {
+        spans.push(sep());
+        spans.push(Span::raw("blind").fg(Color::Magenta).bold());
+    }
     if !app.auto_advance {
         spans.push(sep());
         spans.push(Span::raw("stay after deciding").fg(Color::Yellow));
