@@ -94,7 +94,7 @@ pub enum ImportFormat {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Files to import: JSON Lines or JSON arrays, optionally gzip-compressed
+    /// Files to import: JSON Lines or JSON arrays, optionally gzip-compressed; `-` reads standard input
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Input format; auto detects it per file from the first record's fields
@@ -109,6 +109,9 @@ pub struct ImportArgs {
     /// Import the good lines and list the bad ones instead of refusing the whole file
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Print a JSON summary of every file on stdout instead of the summary lines (docs/cli-json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -235,6 +238,9 @@ pub struct JudgeArgs {
 pub struct ModelArgs {
     #[command(flatten)]
     pub model: ModelSelect,
+    /// Print the description as JSON (keys in docs/cli-json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

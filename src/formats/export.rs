@@ -373,6 +373,12 @@ pub fn export_to(
             if !wanted(case.id) {
                 return Ok(());
             }
+            // chosen == rejected teaches nothing and contradicts itself as a pair or a
+            // verdict; import warns about these, export leaves them out and counts them.
+            if case.answer_a == case.answer_b {
+                report.leave_out("identical answers");
+                return Ok(());
+            }
             let decided = match decide(store, &case, options)? {
                 Ok(d) => d,
                 Err(reason) => {

@@ -6,6 +6,7 @@
 //! `skip_invalid` a single bad record rolls the whole file back, so a file is imported
 //! completely or not at all.
 
+use super::input;
 use super::records::{self, Layout, Next, Position};
 use super::{LineError, SourceFormat, fields, parse_json};
 use crate::cli::{ImportArgs, ImportFormat};
@@ -15,7 +16,7 @@ use crate::sanitize::visible_line;
 use crate::store::{Store, insert_case};
 use anyhow::{Context as _, Result};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -90,6 +91,9 @@ pub struct ImportReport {
     /// The first bad lines (all of them with `skip_invalid`, else up to [`MAX_LISTED_BAD_LINES`]).
     pub bad_lines: Vec<BadLine>,
     pub bad_total: u64,
+    /// Valid cases whose two answers are the same text (chosen == rejected): kept for
+    /// review, left out of preference exports.
+    pub identical: u64,
     /// Whether the cases were committed. False when a bad line refused the file; then
     /// nothing from it is in the store.
     pub committed: bool,
@@ -117,6 +121,12 @@ impl ImportReport {
         );
         if self.committed && self.bad_total > 0 {
             s.push_str(&format!(", {} bad lines skipped", self.bad_total));
+        }
+        if self.committed && self.identical > 0 {
+            s.push_str(&format!(
+                "; warning: {} with identical answers (chosen == rejected), left out of preference exports",
+                self.identical
+            ));
         }
         s
     }
@@ -346,6 +356,9 @@ fn import_in_transaction(
                     Parsed::Case { line, format, case } => {
                         report.format = Some(format);
                         report.valid_cases += 1;
+                        if case.answer_a == case.answer_b {
+                            report.identical += 1;
+                        }
                         // Once the file is refused, the remaining lines are only checked.
                         if report.bad_total > 0 && !options.skip_invalid {
                             continue;
@@ -421,6 +434,9 @@ fn default_source(path: &Path) -> String {
 }
 
 pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
+    if args.files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        anyhow::bail!("`-` (standard input) can be named only once");
+    }
     let existed = ctx.db_path.exists();
     let mut store = ctx.open_store_creating()?;
     if !existed {
@@ -430,40 +446,74 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
         );
     }
     let mut failed = false;
+    let mut json_files = Vec::new();
     for path in &args.files {
-        let name = path.display().to_string();
-        let file = match File::open(path) {
-            Ok(f) => f,
+        let stdin = path.as_os_str() == "-";
+        let name = if stdin {
+            "stdin".to_string()
+        } else {
+            path.display().to_string()
+        };
+        let (raw, size): (Box<dyn std::io::Read + Send>, Option<u64>) = if stdin {
+            (Box::new(std::io::stdin()), None)
+        } else {
+            match File::open(path) {
+                Ok(f) => {
+                    let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+                    (Box::new(f), size)
+                }
+                Err(e) => {
+                    crate::errln!("error: cannot read {}: {e}", visible_line(&name));
+                    failed = true;
+                    json_files.push(serde_json::json!({"name": name, "committed": false, "error": e.to_string()}));
+                    continue;
+                }
+            }
+        };
+        let counters = input::Counters::default();
+        let (reader, cr_only) = match input::prepare(raw, &counters) {
+            Ok(r) => r,
             Err(e) => {
                 crate::errln!("error: cannot read {}: {e}", visible_line(&name));
                 failed = true;
+                json_files.push(
+                    serde_json::json!({"name": name, "committed": false, "error": e.to_string()}),
+                );
                 continue;
             }
         };
+        if cr_only {
+            crate::errln!(
+                "note: {}: lines end with CR alone (classic Mac line endings); each CR is read as a line break",
+                visible_line(&name)
+            );
+        }
         let options = ImportOptions {
             format: SourceFormat::from_cli(args.format),
-            source: args.source.clone().unwrap_or_else(|| default_source(path)),
+            source: args.source.clone().unwrap_or_else(|| {
+                if stdin {
+                    "stdin".to_string()
+                } else {
+                    default_source(path)
+                }
+            }),
             seed: args.seed,
             skip_invalid: args.skip_invalid,
         };
+        let progress = input::Progress::start(counters, size, &name);
         let mut shown = 0usize;
-        let result = import_reader_with(
-            &mut store,
-            BufReader::with_capacity(256 * 1024, file),
-            &name,
-            &options,
-            |bad| {
-                if args.skip_invalid || shown < MAX_LISTED_BAD_LINES {
-                    crate::errln!(
-                        "{}:{}: {}",
-                        visible_line(&name),
-                        bad.line,
-                        visible_line(&bad.reason())
-                    );
-                }
-                shown += 1;
-            },
-        );
+        let result = import_reader_with(&mut store, reader, &name, &options, |bad| {
+            if args.skip_invalid || shown < MAX_LISTED_BAD_LINES {
+                progress.println(&format!(
+                    "{}:{}: {}",
+                    visible_line(&name),
+                    bad.line,
+                    visible_line(&bad.reason())
+                ));
+            }
+            shown += 1;
+        });
+        progress.finish();
         // A file that cannot be read at all (not JSON, a read error) fails alone: the
         // files before it stay imported and the ones after it are still tried.
         let report = match result {
@@ -474,18 +524,28 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
             Err(e) => {
                 crate::errln!("error: {}", visible_line(&format!("{e:#}")));
                 failed = true;
+                json_files.push(serde_json::json!({"name": name, "committed": false, "error": format!("{e:#}")}));
                 continue;
             }
         };
+        json_files.push(report_json(&report, cr_only));
         if report.committed {
-            crate::outln!("{}", visible_line(&report.summary()));
+            if !args.json {
+                crate::outln!("{}", visible_line(&report.summary()));
+            }
         } else {
             failed = true;
             let more = report.bad_total.saturating_sub(MAX_LISTED_BAD_LINES as u64);
             if more > 0 {
                 crate::errln!("{}: … and {more} more bad lines", visible_line(&name));
             }
-            let hint = if report.format.is_none() && args.format == ImportFormat::Auto {
+            // Only when detection is what failed: a detected format with bad records needs
+            // the records fixed, not a --format.
+            let undetected = report
+                .bad_lines
+                .iter()
+                .any(|b| matches!(b.error, LineError::UnknownFormat(_)));
+            let hint = if undetected && args.format == ImportFormat::Auto {
                 " If the format was not recognised, name it with --format."
             } else {
                 ""
@@ -493,9 +553,35 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
             crate::errln!("error: {}{hint}", visible_line(&report.refusal()));
         }
     }
+    if args.json {
+        crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "ok": !failed,
+                "files": json_files,
+            }))?
+        );
+    }
     Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// One file's outcome for `import --json` (keys documented in docs/cli-json.md).
+fn report_json(r: &ImportReport, cr_only: bool) -> serde_json::Value {
+    serde_json::json!({
+        "name": r.name,
+        "format": r.format.map(|f| f.name()),
+        "committed": r.committed,
+        "added": r.added,
+        "duplicates": r.duplicates,
+        "identical_answers": r.identical,
+        "bad_lines": r.bad_total,
+        "valid_cases": r.valid_cases,
+        "gzip": r.gzip,
+        "json_array": r.layout == Some(Layout::Array),
+        "cr_line_endings": cr_only,
     })
 }

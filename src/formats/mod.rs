@@ -9,6 +9,7 @@ pub mod export;
 mod fields;
 pub mod hh_rlhf;
 pub mod import;
+pub mod input;
 pub mod output;
 pub mod pairwise;
 pub mod records;
