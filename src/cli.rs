@@ -275,6 +275,9 @@ pub struct EvalArgs {
 pub struct ModelArgs {
     #[command(flatten)]
     pub model: ModelSelect,
+    /// Print the description as JSON (keys in docs/cli-json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

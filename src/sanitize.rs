@@ -17,8 +17,23 @@ fn stand_in(c: char) -> Option<&'static str> {
         '\u{7f}' => Some("␡"),
         // C1 controls (CSI is U+009B, OSC U+009D) act like ESC sequences on some terminals.
         '\u{80}'..='\u{9f}' => Some("�"),
-        // Bidi overrides and isolates can reorder what the reviewer sees.
-        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => Some("�"),
+        // Bidi overrides, isolates and marks can reorder what the reviewer sees.
+        '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{061c}' => Some("�"),
+        // Zero-width characters take no cell: they hide text differences and throw off
+        // the terminal's idea of where a line ends (stale cells). Tag characters too.
+        '\u{200b}'..='\u{200d}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{feff}'
+        | '\u{180e}'
+        | '\u{00ad}'
+        | '\u{e0000}'..='\u{e007f}' => Some("�"),
+        // Line and paragraph separators break lines in some terminals but not in ours.
+        '\u{2028}' => Some("␤"),
+        '\u{2029}' => Some("¶"),
         _ => None,
     }
 }
@@ -58,6 +73,19 @@ mod tests {
                 .any(|c| c.is_control() && c != '\n' && c != '\t')
         );
         assert_eq!(shown, "a␛[2J␇b␛]0;pwned␇c�31m");
+    }
+
+    #[test]
+    fn invisible_and_reordering_characters_become_visible() {
+        let sneaky = "a\u{200b}b\u{200e}c\u{200f}d\u{2028}e\u{2029}f\u{feff}g\u{2060}h";
+        assert_eq!(visible(sneaky), "a�b�c�d␤e¶f�g�h");
+        // Every character left takes at least one cell: the queue's widths hold.
+        use unicode_width::UnicodeWidthChar;
+        assert!(
+            visible(sneaky)
+                .chars()
+                .all(|c| c.width().is_some_and(|w| w > 0))
+        );
     }
 
     #[test]

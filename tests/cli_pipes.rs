@@ -145,4 +145,26 @@ fn the_model_description_survives_a_closed_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("unused.db");
     assert_quiet("model", with_closed_pipe(&["model"], &db, false));
+    assert_quiet(
+        "model --json",
+        with_closed_pipe(&["model", "--json"], &db, false),
+    );
+    // The JSON form has the documented keys and the verified default model.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_rubricate"))
+        .args(["model", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["default_model_verified"], true);
+    assert!(v["prefix_tokens"].as_u64().unwrap() > 0);
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli-json.md"))
+            .unwrap();
+    for key in v.as_object().unwrap().keys() {
+        assert!(
+            doc.contains(&format!("`{key}`")),
+            "docs/cli-json.md lacks `{key}`"
+        );
+    }
 }

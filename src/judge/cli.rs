@@ -460,6 +460,16 @@ pub fn run_model(args: &ModelArgs) -> Result<ExitCode> {
         Backend::Remote(rc) => {
             let engine = rc.connect().map_err(anyhow::Error::msg)?;
             let s = &engine.server;
+            if args.json {
+                let v = serde_json::json!({
+                    "server": s.display_url.to_string(),
+                    "kind": s.flavor.name(),
+                    "model": s.model,
+                    "grammar_sent": engine.sends_grammar(),
+                });
+                crate::outln!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(ExitCode::SUCCESS);
+            }
             crate::out!(
                 "server         {}\nkind           {}\nmodel          {}\ngrammar        {}\n",
                 s.display_url,
@@ -475,6 +485,26 @@ pub fn run_model(args: &ModelArgs) -> Result<ExitCode> {
         }
     };
     let lm = LoadedModel::load(&config, |_| {}).map_err(anyhow::Error::msg)?;
+    if args.json {
+        let i = &lm.info;
+        let v = serde_json::json!({
+            "path": i.path,
+            "file": i.file_name,
+            "size_bytes": i.size_bytes,
+            "sha256": i.sha256,
+            "default_model_verified": i.sha256 == paths::DEFAULT_MODEL_SHA256,
+            "architecture": i.architecture,
+            "parameters": i.n_params,
+            "quantization": i.quantization,
+            "context_trained": i.n_ctx_train,
+            "context_used": i.n_ctx,
+            "chat_template": i.template,
+            "judge_prompt": prompt::template_version(),
+            "prefix_tokens": lm.prefix_len(),
+        });
+        crate::outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::out!("{}", describe_model(&lm.info, lm.prefix_len()));
     Ok(ExitCode::SUCCESS)
 }

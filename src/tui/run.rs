@@ -1,8 +1,9 @@
 //! The I/O edge of the workbench: the terminal, an input thread, the judge worker, the
 //! database, and one loop that turns all of it into messages for `update`.
 //!
-//! The loop drains every pending message before drawing, draws at most once per frame
-//! tick and only when something changed, and blocks when idle (no busy polling).
+//! The loop drains every pending message before drawing, draws only when something
+//! changed — at once after a key press, else at most once per frame tick (streamed
+//! tokens) — and blocks when idle (no busy polling).
 
 use super::state::{App, Effect, JudgeEval, LoadedCase, Msg, QueueItem, Settings};
 use super::stats_view::StatsView;
@@ -24,7 +25,7 @@ use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-/// One frame per tick at most: 30 frames per second.
+/// One frame per tick at most for everything but keys: 30 frames per second.
 pub const FRAME: Duration = Duration::from_millis(33);
 /// How long the loop sleeps when nothing happens (then it ticks to expire messages).
 const IDLE: Duration = Duration::from_secs(1);
@@ -219,6 +220,9 @@ pub fn event_loop<B: Backend>(
     after_draw: &mut dyn FnMut(&App),
 ) -> Result<()> {
     let mut last_draw: Option<Instant> = None;
+    // Keys handled by the last frame: a key press is drawn at once, without waiting for
+    // the frame tick, while streamed tokens stay coalesced to one frame per tick.
+    let mut drawn_keys = app.keys_seen;
     for fx in app.init() {
         if let Some(m) = edge.execute(fx) {
             dispatch(app, edge, m);
@@ -226,12 +230,17 @@ pub fn event_loop<B: Backend>(
     }
     while !app.quit {
         if app.dirty {
-            let due = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
+            let due = if app.keys_seen != drawn_keys {
+                Duration::ZERO
+            } else {
+                last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()))
+            };
             if due.is_zero() {
                 terminal
                     .draw(|f| ui::draw(f, app))
                     .map_err(|e| anyhow::anyhow!("cannot draw: {e}"))?;
                 app.dirty = false;
+                drawn_keys = app.keys_seen;
                 last_draw = Some(Instant::now());
                 after_draw(app);
                 continue;

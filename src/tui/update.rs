@@ -331,6 +331,8 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::PageUp => page(app, -1, fx),
         Action::ScrollDown => scroll(app, app.focus, WHEEL_ROWS as isize, fx),
         Action::ScrollUp => scroll(app, app.focus, -(WHEEL_ROWS as isize), fx),
+        Action::Top => scroll(app, app.focus, isize::MIN / 2, fx),
+        Action::Bottom => scroll(app, app.focus, isize::MAX / 2, fx),
         _ if app.case.is_none() => app.info("no case is open"),
         Action::Judge => judge_now(app, fx),
         Action::Cancel => cancel(app, fx),

@@ -227,11 +227,9 @@ pub(super) fn doc_lines<'a>(pane: &'a Pane, area: Rect) -> Vec<Line<'a>> {
 fn text_pane(f: &mut Frame, area: Rect, pane: &Pane, title: &str, focused: bool) {
     let inner = layout::inner(area);
     let top = draw_top(pane, inner.width, inner.height as usize);
-    let pct = pane.doc.percent(top);
-    let title = if pct > 0 {
-        format!("{title} · {pct}%")
-    } else {
-        title.to_string()
+    let title = match pane.doc.position(top, inner.width, inner.height as usize) {
+        Some(pct) => format!("{title} · {pct}%"),
+        None => title.to_string(),
     };
     f.render_widget(pane_block(&title, focused), area);
     f.render_widget(Paragraph::new(doc_lines(pane, inner)), inner);
