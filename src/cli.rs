@@ -44,6 +44,9 @@ pub enum Command {
     Stats(StatsArgs),
     /// Judge cases with the local GGUF model, or import judgments made elsewhere
     Judge(JudgeArgs),
+    /// Measure the judge on labelled cases: accuracy per category and difficulty, position bias,
+    /// swap consistency; each run is stored (`--compare` shows runs side by side)
+    Eval(EvalArgs),
     /// Describe a GGUF model: architecture, size, quantization, chat template, SHA-256
     Model(ModelArgs),
     /// Benchmark the judge: prefill, generation with and without grammar, prefix reuse
@@ -239,6 +242,40 @@ pub struct JudgeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub model: ModelSelect,
+    /// Only cases from this source (the name given at import)
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only cases of this category
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Evaluate at most N labelled cases (the first N by import order)
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Judge every case in both orders: adds position-robust accuracy and swap consistency
+    #[arg(long)]
+    pub both_orders: bool,
+    /// Judge again even where this judge already judged the case (otherwise its stored
+    /// judgments are reused, so an interrupted run resumes)
+    #[arg(long)]
+    pub rejudge: bool,
+    /// Generate without the GBNF grammar
+    #[arg(long)]
+    pub no_grammar: bool,
+    /// Sampling seed
+    #[arg(long, default_value_t = 42)]
+    pub seed: u32,
+    /// Print the figures as JSON (keys documented in docs/eval.md)
+    #[arg(long)]
+    pub json: bool,
+    /// Judge nothing: show stored runs side by side (the given run ids, or the latest four)
+    #[arg(long, num_args = 0.., value_name = "RUN_ID", conflicts_with_all = ["both_orders", "rejudge", "limit", "source", "category"])]
+    pub compare: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Args)]
 pub struct ModelArgs {
     #[command(flatten)]
     pub model: ModelSelect,
@@ -281,6 +318,10 @@ pub struct ReviewArgs {
     /// Stay on a case after deciding it instead of opening the next one (also a setting in `?`)
     #[arg(long)]
     pub no_advance: bool,
+    /// Judge every case in both orders and show the position-robust verdict (also the
+    /// config file's `[workbench] both_orders`)
+    #[arg(long)]
+    pub both_orders: bool,
     /// Blind review: hide the model's verdict, confidence and the answers' lengths until
     /// you decide (also a setting in `?`, kept in the config file)
     #[arg(long)]

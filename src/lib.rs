@@ -5,6 +5,7 @@ pub mod cli_docs;
 pub mod config;
 pub mod context;
 pub mod domain;
+pub mod eval;
 pub mod formats;
 pub mod judge;
 pub mod library;

@@ -1,7 +1,7 @@
 use clap::Parser;
 use rubricate::cli::{Cli, Command, ReviewArgs};
 use rubricate::context::Context;
-use rubricate::{cli_docs, formats, judge, library, sanitize, stats, store, tui};
+use rubricate::{cli_docs, eval, formats, judge, library, sanitize, stats, store, tui};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -29,6 +29,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Export(args)) => formats::export::run(&ctx, &args),
         Some(Command::Stats(args)) => stats::run(&ctx, &args),
         Some(Command::Judge(args)) => judge::cli::run_judge(&ctx, &args),
+        Some(Command::Eval(args)) => eval::run::run(&ctx, &args),
         Some(Command::Model(args)) => judge::cli::run_model(&args),
         Some(Command::Bench(args)) => judge::cli::run_bench(&ctx, &args),
         Some(Command::Review(args)) => tui::run(&ctx, &args),

@@ -720,3 +720,54 @@ fn home_end_space_and_shift_j_scroll_the_focused_pane_with_a_true_position() {
     // The prompt fits: no position shown for it.
     assert!(!s.contains("Prompt · case 1 · "), "{s}");
 }
+
+#[test]
+fn both_orders_judges_the_swapped_order_before_prefetching() {
+    let mut a = open_app(3, None);
+    a.both_orders = true;
+    let fx = update(&mut a, ready());
+    assert_eq!(judges(&fx), vec![(1, 1, JudgeMode::Full, false)]);
+    let fx = update(
+        &mut a,
+        Msg::Judge(Event::Done {
+            job: JobId(1),
+            judgment: Box::new(new_judgment(1, Verdict::A, false)),
+        }),
+    );
+    // Not stored yet: the swapped order waits for it, the next case does not.
+    assert_eq!(judges(&fx), vec![(2, 2, JudgeMode::Full, false)]);
+    let fx = update(
+        &mut a,
+        Msg::Judge(Event::Done {
+            job: JobId(2),
+            judgment: Box::new(new_judgment(2, Verdict::A, false)),
+        }),
+    );
+    assert!(judges(&fx).is_empty());
+    let fx = update(
+        &mut a,
+        Msg::JudgmentStored(Box::new(judgment(7, 1, Verdict::A))),
+    );
+    assert_eq!(judges(&fx), vec![(3, 1, JudgeMode::Full, true)]);
+    // Once stored, nothing more for this case.
+    let mut swapped = judgment(8, 1, Verdict::B);
+    swapped.j.swapped = true;
+    let fx = update(
+        &mut a,
+        Msg::Judge(Event::Done {
+            job: JobId(3),
+            judgment: Box::new(swapped.j.clone()),
+        }),
+    );
+    assert!(judges(&fx).is_empty(), "{:?}", judges(&fx));
+    let fx = update(&mut a, Msg::JudgmentStored(Box::new(swapped)));
+    assert!(judges(&fx).is_empty());
+    assert!(a.case.as_ref().unwrap().swap.is_some());
+}
+
+#[test]
+fn without_both_orders_no_swap_is_started_on_its_own() {
+    let mut a = open_app(1, Some(Verdict::A));
+    let fx = update(&mut a, ready());
+    assert!(judges(&fx).is_empty());
+}

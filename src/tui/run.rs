@@ -5,7 +5,7 @@
 //! changed — at once after a key press, else at most once per frame tick (streamed
 //! tokens) — and blocks when idle (no busy polling).
 
-use super::state::{App, Effect, LoadedCase, Msg, QueueItem, Settings};
+use super::state::{App, Effect, JudgeEval, LoadedCase, Msg, QueueItem, Settings};
 use super::stats_view::StatsView;
 use super::terminal::{StderrToFile, TerminalGuard};
 use super::writer::{WriteOp, Writer, perform_inline};
@@ -80,6 +80,7 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     if let Some(e) = config_error {
         app.warn(format!("{e}; settings will not be saved"));
     }
+    app.both_orders = args.both_orders || wb.both_orders.unwrap_or(false);
 
     // stderr goes to the log before llama.cpp starts: it writes there directly, and that
     // would scribble over the screen. Without a log file the workbench still runs.
@@ -446,6 +447,22 @@ impl Edge<'_> {
             Effect::Undo { case_id } => self.write(WriteOp::Undo { case_id }),
             Effect::SaveRubric { case_id, body } => self.write(WriteOp::Rubric { case_id, body }),
             Effect::ImportSample => self.write(WriteOp::ImportSample),
+            Effect::LoadJudgeEval { model_sha256 } => {
+                // The latest run of this judge: same model file and prompt contract.
+                let contract = crate::judge::prompt::template_version();
+                let run = self
+                    .store
+                    .eval_runs_of_model(&model_sha256)?
+                    .into_iter()
+                    .find(|r| r.run.judge.template_version == contract);
+                Some(Msg::JudgeEvalLoaded(run.map(|r| {
+                    Box::new(JudgeEval {
+                        run_id: r.id,
+                        dataset: r.run.dataset.clone(),
+                        numbers: crate::eval::run::numbers_of(&r),
+                    })
+                })))
+            }
             Effect::SaveSettings(wb) => {
                 if let Some(path) = &self.settings_file {
                     crate::config::Config::save_workbench_to(path, &wb)?;
@@ -470,7 +487,14 @@ impl Edge<'_> {
             }),
             Effect::LoadStats => {
                 let stats = crate::stats::compute(&self.store, Some(&self.reviewer))?;
-                Some(Msg::StatsLoaded(Box::new(StatsView::from_stats(&stats))))
+                let mut view = StatsView::from_stats(&stats);
+                view.eval_runs = self
+                    .store
+                    .latest_eval_runs(3)?
+                    .iter()
+                    .map(super::stats_view::eval_run_line)
+                    .collect();
+                Some(Msg::StatsLoaded(Box::new(view)))
             }
             Effect::Search { query } => Some(Msg::SearchResult {
                 matches: self.store.search_cases(&query)?,

@@ -70,6 +70,8 @@ pub enum Msg {
         reload: bool,
     },
     StatsLoaded(Box<StatsView>),
+    /// The latest eval run of the loaded judge (`None`: never measured).
+    JudgeEvalLoaded(Option<Box<JudgeEval>>),
     SearchResult {
         query: String,
         matches: Vec<i64>,
@@ -119,6 +121,10 @@ pub enum Effect {
         collection: String,
     },
     LoadStats,
+    /// Find the latest `rubricate eval` run of the judge that just loaded.
+    LoadJudgeEval {
+        model_sha256: String,
+    },
     Search {
         query: String,
     },
@@ -320,6 +326,14 @@ pub struct Settings {
     pub resume: Option<i64>,
 }
 
+/// The latest eval run of the loaded judge (same model file hash and prompt contract).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JudgeEval {
+    pub run_id: i64,
+    pub dataset: String,
+    pub numbers: crate::eval::EvalNumbers,
+}
+
 #[derive(Debug)]
 pub struct App {
     /// The time as of the message being handled; the runtime sets it, tests pin it.
@@ -359,6 +373,10 @@ pub struct App {
     pub last_search: Option<String>,
     pub matches: Vec<i64>,
     pub stats: Option<StatsView>,
+    /// Judge every case in both orders (the `[workbench] both_orders` setting, `--both-orders`).
+    pub both_orders: bool,
+    /// What `rubricate eval` measured of the loaded judge, if it was ever measured.
+    pub judge_eval: Option<JudgeEval>,
     /// First line of the help overlay shown (it scrolls on small terminals).
     pub help_scroll: u16,
     pub importing: bool,
@@ -401,6 +419,8 @@ impl App {
             last_search: None,
             matches: Vec::new(),
             stats: None,
+            both_orders: false,
+            judge_eval: None,
             help_scroll: 0,
             importing: false,
             keys_seen: 0,

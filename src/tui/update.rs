@@ -123,6 +123,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             });
             app.dirty = true;
         }
+        Msg::JudgeEvalLoaded(eval) => {
+            app.judge_eval = eval.map(|e| *e);
+            app.dirty = true;
+        }
         Msg::StatsLoaded(view) => {
             app.stats = Some(*view);
             app.dirty = true;
@@ -799,10 +803,24 @@ fn schedule(app: &mut App, fx: &mut Vec<Effect>) {
     if !app.model_ready() {
         return;
     }
-    let target = current
-        .filter(|&c| app.wants_auto(c))
-        .or(next.filter(|&n| app.wants_auto(n)));
-    if let Some(case_id) = target {
+    if let Some(case_id) = current.filter(|&c| app.wants_auto(c)) {
+        new_job(app, case_id, JudgeMode::Full, false, fx);
+        return;
+    }
+    // Both orders: once the open case's judgment is stored, its swapped order comes next,
+    // before the next case is prefetched.
+    if app.both_orders
+        && let Some(c) = app.case.as_ref()
+        && c.judgment.is_some()
+        && c.swap.is_none()
+        && c.failed.is_none()
+        && !app.no_auto.contains(&c.case.id)
+    {
+        let id = c.case.id;
+        new_job(app, id, JudgeMode::Full, true, fx);
+        return;
+    }
+    if let Some(case_id) = next.filter(|&n| app.wants_auto(n)) {
         new_job(app, case_id, JudgeMode::Full, false, fx);
     }
 }
@@ -821,6 +839,9 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
             app.dirty = true;
         }
         Event::Ready(info) => {
+            fx.push(Effect::LoadJudgeEval {
+                model_sha256: info.sha256.clone(),
+            });
             app.model = ModelState::Ready(info);
             app.dirty = true;
         }
@@ -869,6 +890,18 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
             {
                 q.judged = true;
                 q.model = judgment.verdict;
+            }
+            // A swapped order shows at once (until its stored row replaces it), and counts as
+            // done for the both-orders scheduling.
+            if job.swapped
+                && let Some(c) = app.case.as_mut().filter(|c| c.case.id == job.case_id)
+            {
+                c.swap = Some(Judgment {
+                    id: 0,
+                    created_at: String::new(),
+                    library_rubric_id: None,
+                    j: (*judgment).clone(),
+                });
             }
             fx.push(Effect::StoreJudgment(judgment));
             app.dirty = true;
