@@ -185,6 +185,7 @@ fn open(store: Store) -> (App, Edge<'static>) {
         judge: None,
         reviewer: "bench".into(),
         source: None,
+        narrow: Default::default(),
         writer: None,
         settings_file: None,
     };
@@ -333,6 +334,7 @@ fn latency() {
         judge: Some(injector),
         reviewer: "bench".into(),
         source: None,
+        narrow: Default::default(),
         writer: None,
         settings_file: None,
     };

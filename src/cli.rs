@@ -44,6 +44,9 @@ pub enum Command {
     Stats(StatsArgs),
     /// Judge cases with the local GGUF model, or import judgments made elsewhere
     Judge(JudgeArgs),
+    /// Measure the judge on labelled cases: accuracy per category and difficulty, position bias,
+    /// swap consistency; each run is stored (`--compare` shows runs side by side)
+    Eval(EvalArgs),
     /// Describe a GGUF model: architecture, size, quantization, chat template, SHA-256
     Model(ModelArgs),
     /// Benchmark the judge: prefill, generation with and without grammar, prefix reuse
@@ -52,6 +55,10 @@ pub enum Command {
     Review(ReviewArgs),
     /// List the judge profiles: name, origin (built-in or file path), content hash
     Profiles(ProfilesArgs),
+    /// The rubric library: named, versioned rubrics; apply one to a set of cases; compare versions
+    Rubrics(RubricsArgs),
+    /// Named sets of cases: list, show, add, remove
+    Collections(CollectionsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(
         after_help = "Install, e.g.:\n  rubricate completions bash > ~/.local/share/bash-completion/completions/rubricate\n  rubricate completions zsh > ~/.zfunc/_rubricate   (with fpath+=~/.zfunc before compinit)\n  rubricate completions fish > ~/.config/fish/completions/rubricate.fish"
@@ -253,6 +260,40 @@ pub struct JudgeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub model: ModelSelect,
+    /// Only cases from this source (the name given at import)
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only cases of this category
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Evaluate at most N labelled cases (the first N by import order)
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Judge every case in both orders: adds position-robust accuracy and swap consistency
+    #[arg(long)]
+    pub both_orders: bool,
+    /// Judge again even where this judge already judged the case (otherwise its stored
+    /// judgments are reused, so an interrupted run resumes)
+    #[arg(long)]
+    pub rejudge: bool,
+    /// Generate without the GBNF grammar
+    #[arg(long)]
+    pub no_grammar: bool,
+    /// Sampling seed
+    #[arg(long, default_value_t = 42)]
+    pub seed: u32,
+    /// Print the figures as JSON (keys documented in docs/eval.md)
+    #[arg(long)]
+    pub json: bool,
+    /// Judge nothing: show stored runs side by side (the given run ids, or the latest four)
+    #[arg(long, num_args = 0.., value_name = "RUN_ID", conflicts_with_all = ["both_orders", "rejudge", "limit", "source", "category"])]
+    pub compare: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Args)]
 pub struct ModelArgs {
     #[command(flatten)]
     pub model: ModelSelect,
@@ -283,13 +324,168 @@ pub struct ReviewArgs {
     /// Only cases from this source
     #[arg(long)]
     pub source: Option<String>,
+    /// Only cases in this collection
+    #[arg(long, value_name = "NAME")]
+    pub collection: Option<String>,
+    /// Only cases of this category
+    #[arg(long, value_name = "NAME")]
+    pub category: Option<String>,
+    /// Only cases you flagged with a reason containing this text
+    #[arg(long, value_name = "TEXT")]
+    pub flag_reason: Option<String>,
     /// Stay on a case after deciding it instead of opening the next one (also a setting in `?`)
     #[arg(long)]
     pub no_advance: bool,
+    /// Judge every case in both orders and show the position-robust verdict (also the
+    /// config file's `[workbench] both_orders`)
+    #[arg(long)]
+    pub both_orders: bool,
     /// Blind review: hide the model's verdict, confidence and the answers' lengths until
     /// you decide (also a setting in `?`, kept in the config file)
     #[arg(long)]
     pub blind: bool,
     #[command(flatten)]
     pub model: ModelSelect,
+}
+
+/// Which cases a library command works on. With none given: every case.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CaseSelect {
+    /// Only the cases in this collection
+    #[arg(long, value_name = "NAME")]
+    pub collection: Option<String>,
+    /// Only the cases of this category
+    #[arg(long, value_name = "NAME")]
+    pub category: Option<String>,
+    /// Only the cases from this source
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Only the cases this queue filter selects (for --reviewer)
+    #[arg(long, value_enum, default_value_t = CaseFilter::All)]
+    pub filter: CaseFilter,
+}
+
+#[derive(Debug, Args)]
+pub struct RubricsArgs {
+    #[command(subcommand)]
+    pub command: RubricsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RubricsCommand {
+    /// List the library: each rubric name with its newest version
+    List {
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+        /// Also list the per-case rubrics the workbench saves (case-N)
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print a rubric: NAME (newest version) or NAME@V
+    Show {
+        #[arg(value_name = "NAME[@V]")]
+        rubric: String,
+        /// Every version, oldest first
+        #[arg(long)]
+        versions: bool,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// What changed between two versions, line by line
+    Diff {
+        #[arg(value_name = "NAME@V")]
+        from: String,
+        #[arg(value_name = "NAME[@V]")]
+        to: String,
+    },
+    /// Save a rubric as the next version of NAME (text from --file, --text or standard input)
+    Add {
+        name: String,
+        /// Read the rubric from this file
+        #[arg(long, value_name = "FILE", conflicts_with = "text")]
+        file: Option<PathBuf>,
+        /// The rubric text itself
+        #[arg(long)]
+        text: Option<String>,
+        /// Why this version (kept with it)
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Save an old version again as the newest
+    Restore {
+        #[arg(value_name = "NAME@V")]
+        rubric: String,
+    },
+    /// Judge a set of cases again with this rubric given (a batch job with the local model);
+    /// each judgment records the rubric's name and version
+    Apply {
+        #[arg(value_name = "NAME[@V]")]
+        rubric: String,
+        #[command(flatten)]
+        select: CaseSelect,
+        /// Also judge each case with A and B exchanged (for swap consistency)
+        #[arg(long)]
+        swap: bool,
+        /// At most N cases
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Judge again cases that already have a judgment with this version
+        #[arg(long)]
+        rejudge: bool,
+        /// Sampling seed
+        #[arg(long, default_value_t = 42)]
+        seed: u32,
+        #[command(flatten)]
+        model: ModelSelect,
+    },
+    /// Compare two versions over a set of cases: agreement with reviewers and labels, swap
+    /// consistency and the cases whose verdict changed
+    Compare {
+        #[arg(value_name = "NAME@V")]
+        before: String,
+        #[arg(value_name = "NAME@V")]
+        after: String,
+        #[command(flatten)]
+        select: CaseSelect,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CollectionsArgs {
+    #[command(subcommand)]
+    pub command: CollectionsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CollectionsCommand {
+    /// Every collection with its size
+    List {
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// The cases in a collection
+    Show {
+        name: String,
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put cases into a collection (created on first use); CASE is a case number or source id
+    Add {
+        name: String,
+        #[arg(required = true, value_name = "CASE")]
+        cases: Vec<String>,
+    },
+    /// Take cases out of a collection
+    Remove {
+        name: String,
+        #[arg(required = true, value_name = "CASE")]
+        cases: Vec<String>,
+    },
 }

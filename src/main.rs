@@ -1,7 +1,7 @@
 use clap::Parser;
 use rubricate::cli::{Cli, Command, ReviewArgs};
 use rubricate::context::Context;
-use rubricate::{cli_docs, formats, judge, sanitize, stats, store, tui};
+use rubricate::{cli_docs, eval, formats, judge, library, sanitize, stats, store, tui};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -29,10 +29,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Export(args)) => formats::export::run(&ctx, &args),
         Some(Command::Stats(args)) => stats::run(&ctx, &args),
         Some(Command::Judge(args)) => judge::cli::run_judge(&ctx, &args),
+        Some(Command::Eval(args)) => eval::run::run(&ctx, &args),
         Some(Command::Model(args)) => judge::cli::run_model(&args),
         Some(Command::Bench(args)) => judge::cli::run_bench(&ctx, &args),
         Some(Command::Review(args)) => tui::run(&ctx, &args),
         Some(Command::Profiles(args)) => judge::cli::run_profiles(&args),
+        Some(Command::Rubrics(args)) => library::run_rubrics(&ctx, &args),
+        Some(Command::Collections(args)) => library::run_collections(&ctx, &args),
         None => tui::run(&ctx, &ReviewArgs::default()),
         Some(Command::Completions(_) | Command::Man(_)) => unreachable!("answered above"),
     };

@@ -31,6 +31,7 @@ fn empty_database_gets_every_migration() {
         "case_links",
         "collections",
         "collection_items",
+        "eval_runs",
     ] {
         assert!(names.iter().any(|n| n == t), "table {t} missing: {names:?}");
     }

@@ -20,6 +20,7 @@ fn start() -> (App, Edge<'static>) {
         judge: None,
         reviewer: "alice".into(),
         source: None,
+        narrow: Default::default(),
         writer: None,
         settings_file: None,
     };

@@ -234,7 +234,130 @@ fn statistics_view_160x48() {
                 ("tie".into(), 2),
                 ("both bad".into(), 1),
             ],
+            eval_runs: vec![
+                "#2 SmolLM2-135M-Instruct.Q4_1.gguf n 28 acc 46% [30–64], swap 0%".into(),
+            ],
         })),
     );
     insta::assert_snapshot!(render(&mut a, 160, 48));
+}
+
+/// Case 1 (category "chat") judged in both orders by a judge that picks whatever is shown
+/// first (A 0.9 as shown, the case's B 0.9 with A and B exchanged), and an eval run of that
+/// judge: 20 of 40 right on chat, never swap-consistent.
+fn at_chance_both_orders(measured_right: u64) -> rubricate::tui::state::App {
+    use rubricate::eval::{EvalNumbers, Group, Rate};
+    use rubricate::tui::state::{JudgeEval, LoadedCase};
+    let mut a = app();
+    let mut items: Vec<QueueItem> = (1..=3).map(item).collect();
+    items[0].judged = true;
+    items[0].model = Some(Verdict::A);
+    feed(
+        &mut a,
+        [Msg::QueueLoaded {
+            items,
+            total_cases: 3,
+            keep: None,
+        }],
+    );
+    let mut c = case(1);
+    c.category = Some("chat".into());
+    let mut original = judgment(100, 1, Verdict::A);
+    (original.j.p_a, original.j.p_b, original.j.p_tie) = (Some(0.9), Some(0.1), Some(0.0));
+    let mut swap = judgment(101, 1, Verdict::B);
+    swap.j.swapped = true;
+    (swap.j.p_a, swap.j.p_b, swap.j.p_tie) = (Some(0.1), Some(0.9), Some(0.0));
+    feed(
+        &mut a,
+        [Msg::CaseLoaded(Box::new(LoadedCase {
+            case: c,
+            judgment: Some(original),
+            swap: Some(swap),
+            review: Default::default(),
+        }))],
+    );
+    update(&mut a, ready());
+    let acc = Rate::new(measured_right, 40);
+    let chat = Group {
+        n: 40,
+        accuracy: acc.rate,
+        accuracy_ci: acc.ci,
+        n_both_orders: 40,
+        position_robust_accuracy: Some(0.0),
+        position_robust_ci: Rate::new(0, 40).ci,
+        swap_consistency: Some(0.0),
+    };
+    let numbers = EvalNumbers {
+        n: 40,
+        correct: measured_right,
+        accuracy: acc.rate,
+        accuracy_ci: acc.ci,
+        by_category: [("chat".to_string(), chat)].into_iter().collect(),
+        ..Default::default()
+    };
+    update(
+        &mut a,
+        Msg::JudgeEvalLoaded(Some(Box::new(JudgeEval {
+            run_id: 1,
+            dataset: "source rm-bench-chat".into(),
+            numbers,
+        }))),
+    );
+    a
+}
+
+#[test]
+fn judge_at_chance_shows_both_orders_and_its_measured_accuracy_160x48() {
+    let mut a = at_chance_both_orders(20);
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("no better than chance"), "{screen}");
+    assert!(screen.contains("robust: tie"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn judge_at_chance_shows_both_orders_and_its_measured_accuracy_80x24() {
+    insta::assert_snapshot!(render(&mut at_chance_both_orders(20), 80, 24));
+}
+
+/// The colours of the row holding `needle`.
+fn row_colors(
+    a: &rubricate::tui::state::App,
+    w: u16,
+    h: u16,
+    needle: &str,
+) -> Vec<ratatui::style::Color> {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| rubricate::tui::ui::draw(f, a)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let y = (0..h)
+        .find(|&y| {
+            let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            line.contains(needle)
+        })
+        .unwrap_or_else(|| panic!("no row with {needle:?}"));
+    (0..w)
+        .filter(|&x| buf[(x, y)].symbol() == "█")
+        .map(|x| buf[(x, y)].fg)
+        .collect()
+}
+
+#[test]
+fn a_judge_at_chance_has_a_grey_bar_a_measured_one_a_coloured_bar() {
+    use ratatui::style::Color;
+    let mut chance = at_chance_both_orders(20);
+    chance.size = (160, 48);
+    let cells = row_colors(&chance, 160, 48, "model verdict");
+    assert!(!cells.is_empty());
+    assert!(cells.iter().all(|c| *c == Color::DarkGray), "{cells:?}");
+    // 36 of 40: the interval (76 %–96 %) is clear of one half.
+    let mut good = at_chance_both_orders(36);
+    good.size = (160, 48);
+    let screen = render(&mut good, 160, 48);
+    assert!(!screen.contains("no better than chance"), "{screen}");
+    assert!(screen.contains("this judge: 90% on chat"), "{screen}");
+    let cells = row_colors(&good, 160, 48, "model verdict");
+    assert!(cells.iter().all(|c| *c == Color::Blue), "{cells:?}");
 }

@@ -692,3 +692,82 @@ fn blind_mode_hides_verdict_confidence_and_lengths_until_the_reviewer_decides() 
         "{screen}"
     );
 }
+
+#[test]
+fn home_end_space_and_shift_j_scroll_the_focused_pane_with_a_true_position() {
+    let mut a = open_app(2, None);
+    let mut c = case(1);
+    c.answer_a = (1..=400).map(|i| format!("line {i}\n")).collect();
+    update(&mut a, loaded(c, None));
+    let screen = render(&mut a, 160, 48);
+    assert!(
+        screen.contains("· 0%"),
+        "a position before any scrolling: {screen}"
+    );
+    update(&mut a, code(KeyCode::End));
+    let screen = render(&mut a, 160, 48);
+    assert!(screen.contains("· 100%"), "{screen}");
+    assert!(screen.contains("line 400"), "{screen}");
+    update(&mut a, code(KeyCode::Home));
+    assert!(render(&mut a, 160, 48).contains("line 1\u{20}"));
+    update(&mut a, key(' '));
+    let paged = render(&mut a, 160, 48);
+    assert!(!paged.contains("│line 1 "), "{paged}");
+    update(&mut a, key('b'));
+    update(&mut a, key('J'));
+    let s = render(&mut a, 160, 48);
+    assert!(s.contains("line 4") && !s.contains("│line 3 "), "{s}");
+    // The prompt fits: no position shown for it.
+    assert!(!s.contains("Prompt · case 1 · "), "{s}");
+}
+
+#[test]
+fn both_orders_judges_the_swapped_order_before_prefetching() {
+    let mut a = open_app(3, None);
+    a.both_orders = true;
+    let fx = update(&mut a, ready());
+    assert_eq!(judges(&fx), vec![(1, 1, JudgeMode::Full, false)]);
+    let fx = update(
+        &mut a,
+        Msg::Judge(Event::Done {
+            job: JobId(1),
+            judgment: Box::new(new_judgment(1, Verdict::A, false)),
+        }),
+    );
+    // Not stored yet: the swapped order waits for it, the next case does not.
+    assert_eq!(judges(&fx), vec![(2, 2, JudgeMode::Full, false)]);
+    let fx = update(
+        &mut a,
+        Msg::Judge(Event::Done {
+            job: JobId(2),
+            judgment: Box::new(new_judgment(2, Verdict::A, false)),
+        }),
+    );
+    assert!(judges(&fx).is_empty());
+    let fx = update(
+        &mut a,
+        Msg::JudgmentStored(Box::new(judgment(7, 1, Verdict::A))),
+    );
+    assert_eq!(judges(&fx), vec![(3, 1, JudgeMode::Full, true)]);
+    // Once stored, nothing more for this case.
+    let mut swapped = judgment(8, 1, Verdict::B);
+    swapped.j.swapped = true;
+    let fx = update(
+        &mut a,
+        Msg::Judge(Event::Done {
+            job: JobId(3),
+            judgment: Box::new(swapped.j.clone()),
+        }),
+    );
+    assert!(judges(&fx).is_empty(), "{:?}", judges(&fx));
+    let fx = update(&mut a, Msg::JudgmentStored(Box::new(swapped)));
+    assert!(judges(&fx).is_empty());
+    assert!(a.case.as_ref().unwrap().swap.is_some());
+}
+
+#[test]
+fn without_both_orders_no_swap_is_started_on_its_own() {
+    let mut a = open_app(1, Some(Verdict::A));
+    let fx = update(&mut a, ready());
+    assert!(judges(&fx).is_empty());
+}

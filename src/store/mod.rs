@@ -3,6 +3,7 @@
 mod cases;
 mod curation;
 pub mod errors;
+mod eval_runs;
 pub mod exports;
 mod judgments;
 mod reviews;
@@ -10,6 +11,7 @@ mod rubrics;
 
 pub use cases::{CaseFilter, CaseSummary, insert_case};
 pub use curation::{AnswerRevision, Collection, CurrentAnswers, DerivedLink};
+pub use eval_runs::{EvalRun, JudgeIdentity, NewEvalRun};
 pub use judgments::{LOW_MARGIN, ModelView};
 pub use rubrics::{
     RubricSummary, StoredRubric, check_rubric_name, is_case_rubric_name, parse_rubric_ref,
@@ -51,6 +53,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_append_only_replace_exports",
         include_str!("../../migrations/0004_append_only_replace_exports.sql"),
+    ),
+    (
+        "0006_eval_runs",
+        include_str!("../../migrations/0006_eval_runs.sql"),
     ),
 ];
 

@@ -15,11 +15,21 @@ pub enum Action {
     PageDown,
     ScrollUp,
     ScrollDown,
+    Top,
+    Bottom,
     Judge,
     Cancel,
     SwapCheck,
     Accept,
+    /// Keep the model's verdict, reject its reasoning.
+    ReasoningWrong,
     Decide(Verdict),
+    /// Write a refined text of the focused answer (A unless B has focus).
+    Refine,
+    /// Tag the case into a collection.
+    Tag,
+    /// Flag the case with a reason.
+    FlagWithReason,
     EditRubric,
     EditAnalysis,
     Rejudge,
@@ -58,6 +68,8 @@ pub enum Key {
     BackTab,
     PageUp,
     PageDown,
+    Home,
+    End,
     Enter,
     Esc,
     WheelUp,
@@ -80,6 +92,8 @@ impl Key {
             (Key::BackTab, KeyCode::BackTab) => plain,
             (Key::PageUp, KeyCode::PageUp) => plain,
             (Key::PageDown, KeyCode::PageDown) => plain,
+            (Key::Home, KeyCode::Home) => plain,
+            (Key::End, KeyCode::End) => plain,
             (Key::Enter, KeyCode::Enter) => plain,
             (Key::Esc, KeyCode::Esc) => true,
             _ => false,
@@ -143,14 +157,26 @@ pub const SECTIONS: &[Section] = &[
                 help: "cycle focus: queue, prompt, answer A, answer B, judge",
             },
             Binding {
-                shown: "PgUp / PgDn, mouse wheel",
+                shown: "PgUp / PgDn, b / Space, mouse wheel",
                 keys: &[
                     (K::PageUp, A::PageUp),
                     (K::PageDown, A::PageDown),
+                    (K::Char('b'), A::PageUp),
+                    (K::Char(' '), A::PageDown),
                     (K::WheelUp, A::ScrollUp),
                     (K::WheelDown, A::ScrollDown),
                 ],
-                help: "scroll the focused pane",
+                help: "page the focused pane up / down",
+            },
+            Binding {
+                shown: "K / J",
+                keys: &[(K::Char('K'), A::ScrollUp), (K::Char('J'), A::ScrollDown)],
+                help: "scroll the focused pane a few rows up / down",
+            },
+            Binding {
+                shown: "Home / End",
+                keys: &[(K::Home, A::Top), (K::End, A::Bottom)],
+                help: "start / end of the focused pane (first / last case in the queue)",
             },
             Binding {
                 shown: "g",
@@ -170,12 +196,17 @@ pub const SECTIONS: &[Section] = &[
             Binding {
                 shown: "a",
                 keys: &[(K::Char('a'), A::Accept)],
-                help: "accept the model's verdict",
+                help: "accept the verdict and approve its reasoning",
+            },
+            Binding {
+                shown: "w",
+                keys: &[(K::Char('w'), A::ReasoningWrong)],
+                help: "verdict right, reasoning wrong (reasoning not exported)",
             },
             Binding {
                 shown: "1",
                 keys: &[(K::Char('1'), A::Decide(Verdict::A))],
-                help: "A is better",
+                help: "A is better (verdict only)",
             },
             Binding {
                 shown: "2",
@@ -213,9 +244,24 @@ pub const SECTIONS: &[Section] = &[
                 help: "note",
             },
             Binding {
+                shown: "r",
+                keys: &[(K::Char('r'), A::Refine)],
+                help: "refine the focused answer (the original is kept)",
+            },
+            Binding {
+                shown: "t",
+                keys: &[(K::Char('t'), A::Tag)],
+                help: "tag the case into a collection",
+            },
+            Binding {
                 shown: "f",
                 keys: &[(K::Char('f'), A::Flag)],
                 help: "flag (or unflag)",
+            },
+            Binding {
+                shown: "!",
+                keys: &[(K::Char('!'), A::FlagWithReason)],
+                help: "flag with a reason (review --flag-reason TEXT lists them)",
             },
             Binding {
                 shown: "u",

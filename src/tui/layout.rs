@@ -6,8 +6,9 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 
 /// Below this many columns for the case area, A and B are stacked instead of side by side.
 pub const SIDE_BY_SIDE_MIN: u16 = 80;
-/// Lines at the bottom of the judge pane for verdict, confidence and swap check.
-pub const JUDGE_FOOTER: u16 = 2;
+/// Lines at the bottom of the judge pane: verdict and confidence, both orders and the
+/// position-robust verdict, the judge's measured accuracy, the reviewer's decision.
+pub const JUDGE_FOOTER: u16 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Areas {

@@ -5,7 +5,7 @@
 //! changed — at once after a key press, else at most once per frame tick (streamed
 //! tokens) — and blocks when idle (no busy polling).
 
-use super::state::{App, Effect, LoadedCase, Msg, QueueItem, Settings};
+use super::state::{App, Effect, JudgeEval, LoadedCase, Msg, QueueItem, Settings};
 use super::stats_view::StatsView;
 use super::terminal::{StderrToFile, TerminalGuard};
 use super::writer::{WriteOp, Writer, perform_inline};
@@ -36,6 +36,19 @@ const SEED: u32 = 42;
 
 pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     let store = ctx.open_store_creating()?;
+    // A mistyped collection or category is said on the command line, not inside the screen.
+    if args.collection.is_some() || args.category.is_some() {
+        crate::library::select_cases(
+            &store,
+            &crate::cli::CaseSelect {
+                collection: args.collection.clone(),
+                category: args.category.clone(),
+                source: None,
+                filter: crate::store::CaseFilter::All,
+            },
+            &ctx.reviewer,
+        )?;
+    }
     let log_path = log_file()?;
     let (tx, rx) = mpsc::channel::<Msg>();
 
@@ -67,6 +80,7 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     if let Some(e) = config_error {
         app.warn(format!("{e}; settings will not be saved"));
     }
+    app.both_orders = args.both_orders || wb.both_orders.unwrap_or(false);
 
     // stderr goes to the log before llama.cpp starts: it writes there directly, and that
     // would scribble over the screen. Without a log file the workbench still runs.
@@ -115,6 +129,11 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         judge: judge.as_ref().map(|j| j as &dyn JudgeSink),
         reviewer: ctx.reviewer.clone(),
         source: args.source.clone(),
+        narrow: QueueNarrowing {
+            collection: args.collection.clone(),
+            category: args.category.clone(),
+            flag_reason: args.flag_reason.clone(),
+        },
         writer: Some(writer),
         settings_file: crate::paths::config_file().ok().filter(|_| config_ok),
     };
@@ -287,10 +306,57 @@ pub struct Edge<'a> {
     pub judge: Option<&'a dyn JudgeSink>,
     pub reviewer: String,
     pub source: Option<String>,
+    /// Narrower queues (collection, category, flag reason) from the command line.
+    pub narrow: QueueNarrowing,
     /// `None`: writes run on the calling thread (tests, benchmark).
     pub writer: Option<Writer>,
     /// Where settings changed in the workbench are kept; `None`: not kept (tests).
     pub settings_file: Option<PathBuf>,
+}
+
+/// What narrows the queue beyond the filter and the source.
+#[derive(Debug, Clone, Default)]
+pub struct QueueNarrowing {
+    pub collection: Option<String>,
+    pub category: Option<String>,
+    /// Text the reviewer's flag reason in force must contain.
+    pub flag_reason: Option<String>,
+}
+
+impl QueueNarrowing {
+    /// Keep the ids that pass every narrowing given.
+    fn apply(&self, store: &Store, reviewer: &str, ids: Vec<i64>) -> Result<Vec<i64>> {
+        let select = crate::cli::CaseSelect {
+            collection: self.collection.clone(),
+            category: self.category.clone(),
+            source: None,
+            filter: crate::store::CaseFilter::All,
+        };
+        let mut ids = if select.collection.is_some() || select.category.is_some() {
+            let keep: std::collections::HashSet<i64> =
+                crate::library::select_cases(store, &select, reviewer)?
+                    .into_iter()
+                    .collect();
+            ids.into_iter().filter(|id| keep.contains(id)).collect()
+        } else {
+            ids
+        };
+        if let Some(text) = &self.flag_reason {
+            let needle = text.to_lowercase();
+            let mut kept = Vec::new();
+            for id in ids {
+                let state = store.review_state(id, reviewer)?;
+                if state
+                    .flag_reason
+                    .is_some_and(|r| r.to_lowercase().contains(&needle))
+                {
+                    kept.push(id);
+                }
+            }
+            ids = kept;
+        }
+        Ok(ids)
+    }
 }
 
 impl Edge<'_> {
@@ -320,6 +386,7 @@ impl Edge<'_> {
                 let ids = self
                     .store
                     .case_ids(filter, &self.reviewer, self.source.as_deref())?;
+                let ids = self.narrow.apply(&self.store, &self.reviewer, ids)?;
                 let items = self
                     .store
                     .case_summaries(&ids, &self.reviewer)?
@@ -340,10 +407,7 @@ impl Edge<'_> {
                 })
             }
             Effect::LoadCase(id) => {
-                let case = self
-                    .store
-                    .get_case(id)?
-                    .with_context(|| format!("case {id} is no longer in the database"))?;
+                let case = current_case(&self.store, id)?;
                 Some(Msg::CaseLoaded(Box::new(LoadedCase {
                     judgment: self.store.latest_judgment(id, false)?,
                     swap: self.store.latest_judgment(id, true)?,
@@ -363,10 +427,7 @@ impl Edge<'_> {
                         error: "no model is loaded".into(),
                     })));
                 };
-                let case = self
-                    .store
-                    .get_case(case_id)?
-                    .with_context(|| format!("case {case_id} is no longer in the database"))?;
+                let case = current_case(&self.store, case_id)?;
                 judge.send(Command::Judge(Box::new(JudgeRequest {
                     job,
                     case,
@@ -386,15 +447,54 @@ impl Edge<'_> {
             Effect::Undo { case_id } => self.write(WriteOp::Undo { case_id }),
             Effect::SaveRubric { case_id, body } => self.write(WriteOp::Rubric { case_id, body }),
             Effect::ImportSample => self.write(WriteOp::ImportSample),
+            Effect::LoadJudgeEval { model_sha256 } => {
+                // The latest run of this judge: same model file and prompt contract.
+                let contract = crate::judge::prompt::template_version();
+                let run = self
+                    .store
+                    .eval_runs_of_model(&model_sha256)?
+                    .into_iter()
+                    .find(|r| r.run.judge.template_version == contract);
+                Some(Msg::JudgeEvalLoaded(run.map(|r| {
+                    Box::new(JudgeEval {
+                        run_id: r.id,
+                        dataset: r.run.dataset.clone(),
+                        numbers: crate::eval::run::numbers_of(&r),
+                    })
+                })))
+            }
             Effect::SaveSettings(wb) => {
                 if let Some(path) = &self.settings_file {
                     crate::config::Config::save_workbench_to(path, &wb)?;
                 }
                 None
             }
+            Effect::AddRevision {
+                case_id,
+                side,
+                body,
+            } => self.write(WriteOp::Revision {
+                case_id,
+                side,
+                body,
+            }),
+            Effect::Tag {
+                case_id,
+                collection,
+            } => self.write(WriteOp::Tag {
+                case_id,
+                collection,
+            }),
             Effect::LoadStats => {
                 let stats = crate::stats::compute(&self.store, Some(&self.reviewer))?;
-                Some(Msg::StatsLoaded(Box::new(StatsView::from_stats(&stats))))
+                let mut view = StatsView::from_stats(&stats);
+                view.eval_runs = self
+                    .store
+                    .latest_eval_runs(3)?
+                    .iter()
+                    .map(super::stats_view::eval_run_line)
+                    .collect();
+                Some(Msg::StatsLoaded(Box::new(view)))
             }
             Effect::Search { query } => Some(Msg::SearchResult {
                 matches: self.store.search_cases(&query)?,
@@ -403,4 +503,16 @@ impl Edge<'_> {
             Effect::Quit => None,
         })
     }
+}
+
+/// A case as the reviewer and the judge see it: with the newest refined text of each
+/// answer in place of the original (the original stays in the database).
+fn current_case(store: &Store, id: i64) -> Result<crate::domain::Case> {
+    let mut case = store
+        .get_case(id)?
+        .with_context(|| format!("case {id} is no longer in the database"))?;
+    let now = store.current_answers(&case)?;
+    case.answer_a = now.a;
+    case.answer_b = now.b;
+    Ok(case)
 }

@@ -62,7 +62,16 @@ pub enum Msg {
         what: String,
         error: String,
     },
+    /// A curation record was saved (revision, collection tag); `reload` when the case's
+    /// text changed and must be read again.
+    Curated {
+        case_id: i64,
+        text: String,
+        reload: bool,
+    },
     StatsLoaded(Box<StatsView>),
+    /// The latest eval run of the loaded judge (`None`: never measured).
+    JudgeEvalLoaded(Option<Box<JudgeEval>>),
     SearchResult {
         query: String,
         matches: Vec<i64>,
@@ -100,7 +109,22 @@ pub enum Effect {
     ImportSample,
     /// Keep the settings in the config file's `[workbench]` table.
     SaveSettings(crate::config::WorkbenchConfig),
+    /// Save a refined text of one answer.
+    AddRevision {
+        case_id: i64,
+        side: Verdict,
+        body: String,
+    },
+    /// Put a case into a collection (created on first use).
+    Tag {
+        case_id: i64,
+        collection: String,
+    },
     LoadStats,
+    /// Find the latest `rubricate eval` run of the judge that just loaded.
+    LoadJudgeEval {
+        model_sha256: String,
+    },
     Search {
         query: String,
     },
@@ -247,6 +271,12 @@ pub enum EditTarget {
     Rubric,
     Analysis,
     Note,
+    /// The reviewer's refined text of answer A or B (a new revision; the original stays).
+    Answer(Verdict),
+    /// The name of the collection to tag the case into.
+    Collection,
+    /// Why the case is flagged (saving flags it).
+    FlagReason,
 }
 
 #[derive(Debug, Clone)]
@@ -296,6 +326,14 @@ pub struct Settings {
     pub resume: Option<i64>,
 }
 
+/// The latest eval run of the loaded judge (same model file hash and prompt contract).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JudgeEval {
+    pub run_id: i64,
+    pub dataset: String,
+    pub numbers: crate::eval::EvalNumbers,
+}
+
 #[derive(Debug)]
 pub struct App {
     /// The time as of the message being handled; the runtime sets it, tests pin it.
@@ -327,12 +365,18 @@ pub struct App {
     pub history: Vec<i64>,
     /// Edits kept with Ctrl-S but not yet part of a decision, per case.
     pub drafts: HashMap<i64, Draft>,
+    /// The collection `t` tagged into last (offered again).
+    pub last_collection: Option<String>,
     pub focus: Focus,
     pub mode: Mode,
     pub message: Option<Message>,
     pub last_search: Option<String>,
     pub matches: Vec<i64>,
     pub stats: Option<StatsView>,
+    /// Judge every case in both orders (the `[workbench] both_orders` setting, `--both-orders`).
+    pub both_orders: bool,
+    /// What `rubricate eval` measured of the loaded judge, if it was ever measured.
+    pub judge_eval: Option<JudgeEval>,
     /// First line of the help overlay shown (it scrolls on small terminals).
     pub help_scroll: u16,
     pub importing: bool,
@@ -368,12 +412,15 @@ impl App {
             pending: Default::default(),
             history: Vec::new(),
             drafts: HashMap::new(),
+            last_collection: None,
             focus: Focus::AnswerA,
             mode: Mode::Review,
             message: None,
             last_search: None,
             matches: Vec::new(),
             stats: None,
+            both_orders: false,
+            judge_eval: None,
             help_scroll: 0,
             importing: false,
             keys_seen: 0,

@@ -32,6 +32,26 @@ pub struct StatsView {
     pub length_bias: Vec<LengthBias>,
     /// Verdict counts (A, B, tie, both bad) of the humans.
     pub verdicts: Vec<(String, u64)>,
+    /// The latest `rubricate eval` runs, newest first, one line each.
+    pub eval_runs: Vec<String>,
+}
+
+/// One line for an eval run: id, model, n, accuracy with its interval, swap consistency.
+pub fn eval_run_line(run: &crate::store::EvalRun) -> String {
+    let n = crate::eval::run::numbers_of(run);
+    let acc = match (n.accuracy, n.accuracy_ci) {
+        (Some(a), Some([lo, hi])) => {
+            format!("{:.0}% [{:.0}–{:.0}]", a * 100.0, lo * 100.0, hi * 100.0)
+        }
+        _ => "–".to_string(),
+    };
+    let swap = n
+        .swap_consistency
+        .map_or(String::new(), |s| format!(", swap {:.0}%", s * 100.0));
+    format!(
+        "#{} {} n {} acc {acc}{swap}",
+        run.id, run.run.judge.model_file, n.n
+    )
 }
 
 impl StatsView {
@@ -73,6 +93,7 @@ impl StatsView {
                 ("tie".into(), s.verdicts.tie),
                 ("both bad".into(), s.verdicts.both_bad),
             ],
+            eval_runs: Vec::new(),
         }
     }
 }

@@ -271,6 +271,22 @@ impl Doc {
         top.min(self.bottom(width, height))
     }
 
+    /// Where a pane of `width` × `height` showing from `top` is, in percent of the way
+    /// to the end (100 when the last row is on screen); `None` when the whole text fits.
+    /// By bytes of the rows' starts: exact at both ends, close enough in between.
+    pub fn position(&self, top: Pos, width: u16, height: usize) -> Option<u16> {
+        let bottom = self.bottom(width, height);
+        if bottom == Pos::default() {
+            return None;
+        }
+        if top >= bottom {
+            return Some(100);
+        }
+        let at = |p: Pos| self.starts[p.line] as u64 + self.rows(p.line, width)[p.row] as u64;
+        let end = at(bottom).max(1);
+        Some(((at(top) * 100) / end).min(99) as u16)
+    }
+
     /// How far into the text `top` is, in percent (by bytes: cheap, and good enough
     /// for a position hint without wrapping the whole text).
     pub fn percent(&self, top: Pos) -> u16 {

@@ -103,6 +103,17 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             ));
             app.dirty = true;
         }
+        Msg::Curated {
+            case_id,
+            text,
+            reload,
+        } => {
+            app.info(text);
+            if reload && app.current_id() == Some(case_id) {
+                fx.push(Effect::LoadCase(case_id));
+            }
+            app.dirty = true;
+        }
         Msg::Imported(summary) => {
             app.importing = false;
             app.info(summary);
@@ -110,6 +121,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 filter: app.filter,
                 keep: None,
             });
+            app.dirty = true;
+        }
+        Msg::JudgeEvalLoaded(eval) => {
+            app.judge_eval = eval.map(|e| *e);
             app.dirty = true;
         }
         Msg::StatsLoaded(view) => {
@@ -327,13 +342,26 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::PageUp => page(app, -1, fx),
         Action::ScrollDown => scroll(app, app.focus, WHEEL_ROWS as isize, fx),
         Action::ScrollUp => scroll(app, app.focus, -(WHEEL_ROWS as isize), fx),
+        Action::Top => scroll(app, app.focus, isize::MIN / 2, fx),
+        Action::Bottom => scroll(app, app.focus, isize::MAX / 2, fx),
         _ if app.case.is_none() => app.info("no case is open"),
         Action::Judge => judge_now(app, fx),
         Action::Cancel => cancel(app, fx),
         Action::SwapCheck => swap_check(app, fx),
         Action::Rejudge => rejudge(app, fx),
         Action::Accept => accept(app, fx),
+        Action::ReasoningWrong => reasoning_wrong(app, fx),
         Action::Decide(v) => decide(app, v, fx),
+        Action::Refine => {
+            let side = if app.focus == Focus::AnswerB {
+                Verdict::B
+            } else {
+                Verdict::A
+            };
+            open_editor(app, EditTarget::Answer(side))
+        }
+        Action::Tag => open_editor(app, EditTarget::Collection),
+        Action::FlagWithReason => open_editor(app, EditTarget::FlagReason),
         Action::EditRubric => open_editor(app, EditTarget::Rubric),
         Action::EditAnalysis => open_editor(app, EditTarget::Analysis),
         Action::Note => open_editor(app, EditTarget::Note),
@@ -775,10 +803,24 @@ fn schedule(app: &mut App, fx: &mut Vec<Effect>) {
     if !app.model_ready() {
         return;
     }
-    let target = current
-        .filter(|&c| app.wants_auto(c))
-        .or(next.filter(|&n| app.wants_auto(n)));
-    if let Some(case_id) = target {
+    if let Some(case_id) = current.filter(|&c| app.wants_auto(c)) {
+        new_job(app, case_id, JudgeMode::Full, false, fx);
+        return;
+    }
+    // Both orders: once the open case's judgment is stored, its swapped order comes next,
+    // before the next case is prefetched.
+    if app.both_orders
+        && let Some(c) = app.case.as_ref()
+        && c.judgment.is_some()
+        && c.swap.is_none()
+        && c.failed.is_none()
+        && !app.no_auto.contains(&c.case.id)
+    {
+        let id = c.case.id;
+        new_job(app, id, JudgeMode::Full, true, fx);
+        return;
+    }
+    if let Some(case_id) = next.filter(|&n| app.wants_auto(n)) {
         new_job(app, case_id, JudgeMode::Full, false, fx);
     }
 }
@@ -797,6 +839,9 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
             app.dirty = true;
         }
         Event::Ready(info) => {
+            fx.push(Effect::LoadJudgeEval {
+                model_sha256: info.sha256.clone(),
+            });
             app.model = ModelState::Ready(info);
             app.dirty = true;
         }
@@ -848,6 +893,18 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
             {
                 q.judged = true;
                 q.model = judgment.verdict;
+            }
+            // A swapped order shows at once (until its stored row replaces it), and counts as
+            // done for the both-orders scheduling.
+            if job.swapped
+                && let Some(c) = app.case.as_mut().filter(|c| c.case.id == job.case_id)
+            {
+                c.swap = Some(Judgment {
+                    id: 0,
+                    created_at: String::new(),
+                    library_rubric_id: None,
+                    j: (*judgment).clone(),
+                });
             }
             fx.push(Effect::StoreJudgment(judgment));
             app.dirty = true;
@@ -994,6 +1051,15 @@ fn accept(app: &mut App, fx: &mut Vec<Effect>) {
             app.warn("no verdict yet: wait for it, or decide now with 1 / 2 / 3 / 4")
         }
         None => app.warn("no model judgment: g judges, 1 / 2 / 3 / 4 decide without one"),
+    }
+}
+
+/// "Verdict right, reasoning wrong": the model's verdict stands, its reasoning is rejected.
+fn reasoning_wrong(app: &mut App, fx: &mut Vec<Effect>) {
+    let c = app.case.as_ref().expect("case open");
+    match c.judgment.as_ref().map(|j| j.j.verdict) {
+        Some(Some(v)) => decide_with(app, v, ReasoningApproval::Wrong, fx),
+        _ => app.warn("no model verdict to keep: decide with 1 / 2 / 3 / 4"),
     }
 }
 
@@ -1195,6 +1261,11 @@ fn open_editor(app: &mut App, target: EditTarget) {
         EditTarget::Rubric => own.rubric.or_else(|| j.and_then(|j| j.rubric.clone())),
         EditTarget::Analysis => own.analysis.or_else(|| j.and_then(|j| j.analysis.clone())),
         EditTarget::Note => c.review.note.clone(),
+        // The loaded case already shows the newest refined text, if any.
+        EditTarget::Answer(Verdict::B) => Some(c.case.answer_b.clone()),
+        EditTarget::Answer(_) => Some(c.case.answer_a.clone()),
+        EditTarget::Collection => app.last_collection.clone(),
+        EditTarget::FlagReason => c.review.flag_reason.clone(),
     }
     .unwrap_or_default();
     let lines: Vec<String> = editor_form(&text).lines().map(str::to_string).collect();
@@ -1239,6 +1310,59 @@ fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
     });
     let (shown_rubric, shown_analysis) = shown.unwrap_or_default();
     match editor.target {
+        EditTarget::Answer(side) => {
+            let current = app.case.as_ref().filter(|c| c.case.id == id).map(|c| {
+                if side == Verdict::B {
+                    &c.case.answer_b
+                } else {
+                    &c.case.answer_a
+                }
+            });
+            if text.trim().is_empty() {
+                app.warn("an answer cannot be empty: nothing saved");
+            } else if current.is_some_and(|t| sanitize::visible(t).replace('\t', "    ") == text) {
+                app.info("answer unchanged");
+            } else {
+                fx.push(Effect::AddRevision {
+                    case_id: id,
+                    side,
+                    body: text,
+                });
+            }
+            return;
+        }
+        EditTarget::Collection => {
+            let name = text.lines().next().unwrap_or("").trim().to_string();
+            if name.is_empty() {
+                app.warn("no collection name: nothing tagged");
+            } else {
+                app.last_collection = Some(name.clone());
+                fx.push(Effect::Tag {
+                    case_id: id,
+                    collection: name,
+                });
+            }
+            return;
+        }
+        EditTarget::FlagReason => {
+            let reason = text.trim().to_string();
+            if reason.is_empty() {
+                app.warn("no reason given: f flags without one");
+                return;
+            }
+            let c = app.case.as_ref().filter(|c| c.case.id == id);
+            fx.push(Effect::AppendReview(NewReview {
+                case_id: id,
+                reviewer: app.reviewer.clone(),
+                action: Some(ReviewAction::Flag),
+                flagged: Some(true),
+                flag_reason: Some(reason),
+                seconds_spent: seconds_spent(app),
+                judgment_id: c.and_then(|c| c.judgment.as_ref()).map(|j| j.id),
+                ..Default::default()
+            }));
+            return;
+        }
         EditTarget::Note => {
             let review = NewReview {
                 case_id: id,

@@ -27,10 +27,26 @@ const RETRY_PAUSE: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone)]
 pub enum WriteOp {
     Review(NewReview),
-    Undo { case_id: i64 },
-    Rubric { case_id: i64, body: String },
+    Undo {
+        case_id: i64,
+    },
+    Rubric {
+        case_id: i64,
+        body: String,
+    },
     Judgment(Box<NewJudgment>),
     ImportSample,
+    /// A refined text of one answer (curation).
+    Revision {
+        case_id: i64,
+        side: crate::domain::Verdict,
+        body: String,
+    },
+    /// Put a case into a collection (curation).
+    Tag {
+        case_id: i64,
+        collection: String,
+    },
 }
 
 impl WriteOp {
@@ -39,6 +55,7 @@ impl WriteOp {
             WriteOp::Review(r) => Some(r.case_id),
             WriteOp::Undo { case_id } | WriteOp::Rubric { case_id, .. } => Some(*case_id),
             WriteOp::Judgment(j) => Some(j.case_id),
+            WriteOp::Revision { case_id, .. } | WriteOp::Tag { case_id, .. } => Some(*case_id),
             WriteOp::ImportSample => None,
         }
     }
@@ -60,6 +77,8 @@ impl WriteOp {
             WriteOp::Rubric { .. } => "the edited rubric".to_string(),
             WriteOp::Judgment(_) => "the model's judgment".to_string(),
             WriteOp::ImportSample => "the sample import".to_string(),
+            WriteOp::Revision { side, .. } => format!("the refined answer {side}"),
+            WriteOp::Tag { .. } => "the collection tag".to_string(),
         }
     }
 }
@@ -147,6 +166,46 @@ pub fn perform(
             })?;
             let stored = stored.context("the judgment just stored cannot be read back")?;
             Ok(Msg::JudgmentStored(Box::new(stored)))
+        }
+        WriteOp::Revision {
+            case_id,
+            side,
+            body,
+        } => {
+            let mut rev = None;
+            retry(&mut || {
+                rev = Some(store.add_revision(*case_id, *side, body, reviewer, None)?);
+                Ok(())
+            })?;
+            let rev = rev.expect("set by a successful try");
+            Ok(Msg::Curated {
+                case_id: *case_id,
+                text: format!(
+                    "answer {side} refined (revision {}); exports use your text, the original is kept",
+                    rev.id
+                ),
+                reload: true,
+            })
+        }
+        WriteOp::Tag {
+            case_id,
+            collection,
+        } => {
+            let mut added = false;
+            retry(&mut || {
+                added = store.set_in_collection(collection, *case_id, true, reviewer)?;
+                Ok(())
+            })?;
+            let name = crate::sanitize::visible_line(collection);
+            Ok(Msg::Curated {
+                case_id: *case_id,
+                text: if added {
+                    format!("tagged into {name}")
+                } else {
+                    format!("already in {name}")
+                },
+                reload: false,
+            })
         }
         WriteOp::ImportSample => {
             let mut summary = String::new();

@@ -193,6 +193,7 @@ impl RemoteEngine {
         let mut prompt_tokens = None;
         let mut timings = None;
         let mut finish_reason: Option<String> = None;
+        let mut echo = EchoFilter::new(&c.assistant_prefix);
         let emit = |segs: Vec<Segment>, on: &mut dyn FnMut(Progress) -> Flow| -> Flow {
             let mut flow = Flow::Continue;
             for s in &segs {
@@ -228,12 +229,13 @@ impl RemoteEngine {
                 }
                 text.push_str(&chunk.reasoning);
             }
-            if !chunk.content.is_empty() {
+            let content = echo.take(&chunk.content);
+            if !content.is_empty() {
                 if in_reasoning {
                     text.push_str("</think>");
                     in_reasoning = false;
                 }
-                text.push_str(&chunk.content);
+                text.push_str(&content);
             }
             for t in &chunk.logprobs {
                 reader.push(t);
@@ -263,6 +265,11 @@ impl RemoteEngine {
                 return Err(RunError::Stopped);
             }
         };
+        let held = echo.finish();
+        if !held.is_empty() {
+            raw.push_str(&held);
+            emit(c.parser.push(&held), on);
+        }
         if in_reasoning {
             raw.push_str("</think>");
             emit(c.parser.push("</think>"), on);
@@ -395,6 +402,72 @@ impl RemoteEngine {
     }
 }
 
+/// llama-server streams a continued assistant message's given start back before the new
+/// text; that echo is not the model's output and is dropped. Servers that do not echo
+/// (vLLM) pass through unchanged.
+struct EchoFilter {
+    prefix: Option<String>,
+    held: String,
+}
+
+impl EchoFilter {
+    fn new(prefix: &str) -> EchoFilter {
+        EchoFilter {
+            prefix: (!prefix.is_empty()).then(|| prefix.to_string()),
+            held: String::new(),
+        }
+    }
+
+    /// The part of `content` that is generated text (held back while it may still be echo).
+    fn take(&mut self, content: &str) -> String {
+        let Some(prefix) = &self.prefix else {
+            return content.to_string();
+        };
+        self.held.push_str(content);
+        if self.held.len() < prefix.len() && prefix.starts_with(self.held.as_str()) {
+            return String::new();
+        }
+        let held = std::mem::take(&mut self.held);
+        let out = held
+            .strip_prefix(prefix.as_str())
+            .unwrap_or(&held)
+            .to_string();
+        self.prefix = None;
+        out
+    }
+
+    /// The stream ended: whatever was held is output after all.
+    fn finish(&mut self) -> String {
+        self.prefix = None;
+        std::mem::take(&mut self.held)
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EchoFilter;
+
+    #[test]
+    fn an_echoed_prefix_is_dropped_in_any_split() {
+        let prefix = "<rubric>\nR\n</rubric>\n";
+        let stream = format!("{prefix}\n<analysis>");
+        for cut in 0..stream.len() {
+            let mut f = EchoFilter::new(prefix);
+            let mut out = f.take(&stream[..cut]);
+            out.push_str(&f.take(&stream[cut..]));
+            out.push_str(&f.finish());
+            assert_eq!(out, "\n<analysis>", "cut at {cut}");
+        }
+        // No echo: everything passes, also a start that looks like the prefix for a while.
+        let mut f = EchoFilter::new(prefix);
+        let mut out = f.take("<rub");
+        out.push_str(&f.take("ber>"));
+        assert_eq!(out, "<rubber>");
+        let mut f = EchoFilter::new("");
+        assert_eq!(f.take("x"), "x");
+    }
 }

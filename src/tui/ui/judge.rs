@@ -4,7 +4,10 @@
 
 use super::{doc_lines, pane_block};
 use crate::domain::{Judgment, Verdict};
+use crate::eval::Rate;
+use crate::robust::{OrderVerdict, RobustBasis, combine, margin};
 use crate::sanitize::visible_line;
+use crate::store::LOW_MARGIN;
 use crate::tui::layout::Areas;
 use crate::tui::state::{App, CaseView, Focus, Job, ModelState};
 use ratatui::Frame;
@@ -76,24 +79,85 @@ fn verdict_color(v: Verdict) -> Color {
     }
 }
 
-fn confidence(j: &Judgment) -> Vec<Span<'static>> {
+/// The measured trust in the loaded judge for this case: its eval run's figures for the
+/// case's category (or overall when the category was not measured).
+struct Trust {
+    /// What was measured: the category, or the run's dataset.
+    on: String,
+    accuracy: Rate,
+    swap_consistency: Option<f64>,
+}
+
+impl Trust {
+    fn of(app: &App, case: &CaseView) -> Option<Trust> {
+        let e = app.judge_eval.as_ref()?;
+        let n = &e.numbers;
+        let by_cat = case
+            .case
+            .category
+            .as_ref()
+            .and_then(|c| n.by_category.get(c).filter(|g| g.n > 0).map(|g| (c, g)));
+        Some(match by_cat {
+            Some((c, g)) => Trust {
+                on: c.clone(),
+                accuracy: rate_of(g.accuracy, g.n),
+                swap_consistency: g.swap_consistency,
+            },
+            None => Trust {
+                on: e.dataset.clone(),
+                accuracy: Rate::new(n.correct, n.n),
+                swap_consistency: n.swap_consistency,
+            },
+        })
+    }
+
+    /// Measured, and the 95 % interval contains one half.
+    fn at_chance(&self) -> bool {
+        self.accuracy.at_chance()
+    }
+}
+
+/// A group's accuracy back as a count over n (the stored figures keep the rate).
+fn rate_of(accuracy: Option<f64>, n: u64) -> Rate {
+    let k = accuracy.map_or(0, |a| (a * n as f64).round() as u64);
+    Rate::new(k, n)
+}
+
+fn confidence(j: &Judgment, dim: bool) -> Vec<Span<'static>> {
     let (Some(a), Some(b), Some(t)) = (j.j.p_a, j.j.p_b, j.j.p_tie) else {
-        return vec![];
+        return vec![Span::raw("   no probabilities from this judge").fg(Color::DarkGray)];
     };
     let sum = (a + b + t).max(f64::EPSILON);
     let cells = |p: f64| ((p / sum) * BAR as f64).round() as usize;
     let na = cells(a).min(BAR);
     let nb = cells(b).min(BAR - na);
     let nt = BAR - na - nb;
-    vec![
-        Span::raw("   confidence "),
-        Span::raw("█".repeat(na)).fg(Color::Blue),
-        Span::raw("█".repeat(nb)).fg(Color::Magenta),
-        Span::raw("░".repeat(nt)).fg(Color::Gray),
-        Span::raw(format!(" A {:.0}%", 100.0 * a / sum)).fg(Color::Blue),
-        Span::raw(format!(" B {:.0}%", 100.0 * b / sum)).fg(Color::Magenta),
-        Span::raw(format!(" tie {:.0}%", 100.0 * t / sum)),
-    ]
+    // A judge measured at chance gets a grey bar: its probabilities are not confidence.
+    let (ca, cb) = if dim {
+        (Color::DarkGray, Color::DarkGray)
+    } else {
+        (Color::Blue, Color::Magenta)
+    };
+    let mut spans = Vec::new();
+    // The margin first: on a narrow screen it is what must stay visible.
+    if let Some(m) = margin([a, b, t]) {
+        spans.push(
+            Span::raw(format!("  margin {m:.2} ")).fg(if m < LOW_MARGIN {
+                Color::Yellow
+            } else {
+                Color::Reset
+            }),
+        );
+    }
+    spans.extend([
+        Span::raw("█".repeat(na)).fg(ca),
+        Span::raw("▒".repeat(nb)).fg(cb),
+        Span::raw("░".repeat(nt)).fg(Color::DarkGray),
+        Span::raw(format!(" A {:.0}%", 100.0 * a / sum)).fg(ca),
+        Span::raw(format!(" B {:.0}%", 100.0 * b / sum)).fg(cb),
+        Span::raw(format!(" tie {:.0}%", 100.0 * t / sum)).fg(Color::DarkGray),
+    ]);
+    spans
 }
 
 fn verdict_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> {
@@ -109,6 +173,7 @@ fn verdict_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> 
         );
         return Line::from(spans);
     }
+    let dim = Trust::of(app, case).is_some_and(|t| t.at_chance());
     match (job.filter(|j| !j.swapped), &case.judgment) {
         (Some(j), _) => {
             let v = j.verdict_text.trim();
@@ -121,8 +186,13 @@ fn verdict_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> 
         }
         (None, Some(jd)) => match jd.j.verdict {
             Some(v) => {
-                spans.push(Span::raw(v.as_str()).bold().fg(verdict_color(v)));
-                spans.extend(confidence(jd));
+                let shown = Span::raw(v.as_str()).bold();
+                spans.push(if dim {
+                    shown.fg(Color::DarkGray)
+                } else {
+                    shown.fg(verdict_color(v))
+                });
+                spans.extend(confidence(jd, dim));
             }
             None => spans.push(Span::raw("none (the output did not parse)").fg(Color::Red)),
         },
@@ -131,29 +201,105 @@ fn verdict_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> 
     Line::from(spans)
 }
 
-fn decision_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> {
-    let mut spans = vec![Span::raw("swap: ")];
+/// The swapped order and the position-robust verdict of both.
+fn orders_line(app: &App, case: &CaseView, job: Option<&Job>) -> Line<'static> {
+    let mut spans = vec![Span::raw("orders: ")];
     let original = case.judgment.as_ref().and_then(|j| j.j.verdict);
     let hidden = app.verdict_hidden(case.case.id);
     match (job.filter(|j| j.swapped), &case.swap) {
         // The swap result would give the verdict away.
         (None, Some(_)) if hidden => spans.push(Span::raw("hidden").fg(Color::DarkGray)),
-        (Some(_), _) => spans.push(Span::raw("running…").fg(Color::Yellow)),
-        (None, Some(s)) => match (original, s.j.verdict) {
-            (Some(o), Some(v)) if o == v => spans.push(Span::raw("consistent").fg(Color::Green)),
-            (Some(_), Some(v)) => spans.push(
-                Span::raw(format!("position bias ({v} with A and B exchanged)"))
-                    .fg(Color::Red)
-                    .bold(),
-            ),
-            (_, v) => spans.push(Span::raw(format!(
-                "{} with A and B exchanged",
-                v.map_or("no verdict", Verdict::as_str)
-            ))),
-        },
-        (None, None) => spans.push(Span::raw("not checked (s)").fg(Color::DarkGray)),
+        (Some(_), _) => spans.push(Span::raw("judging with A and B swapped…").fg(Color::Yellow)),
+        (None, Some(s)) => {
+            let sv = s.j.verdict;
+            match (original, sv) {
+                (Some(o), Some(v)) if o == v => spans.push(
+                    Span::raw(format!("{o} as shown, {v} swapped · consistent")).fg(Color::Green),
+                ),
+                (Some(o), Some(v)) => spans.push(
+                    Span::raw(format!("{o} as shown, {v} swapped · position bias"))
+                        .fg(Color::Red)
+                        .bold(),
+                ),
+                (_, v) => spans.push(Span::raw(format!(
+                    "{} with A and B swapped",
+                    v.map_or("no verdict", Verdict::as_str)
+                ))),
+            }
+            let r = combine(
+                case.judgment
+                    .as_ref()
+                    .map(|j| OrderVerdict::of(&j.j))
+                    .as_ref(),
+                Some(&OrderVerdict::of(&s.j)),
+            );
+            spans.push(Span::raw(" → robust: ").bold());
+            match r.verdict {
+                Some(v) => spans.push(
+                    Span::raw(v.as_str().to_string())
+                        .bold()
+                        .fg(verdict_color(v)),
+                ),
+                None => spans.push(Span::raw("none").fg(Color::Red)),
+            }
+            let how = match (r.basis, r.margin) {
+                (RobustBasis::Probabilities, Some(m)) => format!(" (margin {m:.2})"),
+                (basis, _) => format!(" ({})", basis.describe()),
+            };
+            spans.push(Span::raw(how).fg(Color::DarkGray));
+        }
+        (None, None) if app.both_orders => {
+            spans.push(Span::raw("the swapped order follows").fg(Color::DarkGray))
+        }
+        (None, None) => {
+            spans.push(Span::raw("swapped order not judged (s judges it)").fg(Color::DarkGray))
+        }
     }
-    spans.push(Span::raw(" │ ").fg(Color::DarkGray));
+    Line::from(spans)
+}
+
+/// How far to trust this judge, from its eval run.
+fn trust_line(app: &App, case: &CaseView) -> Line<'static> {
+    let Some(t) = Trust::of(app, case) else {
+        return Line::from(
+            Span::raw("this judge: not measured; `rubricate eval` tells how far to trust it")
+                .fg(Color::DarkGray),
+        );
+    };
+    let mut spans = vec![Span::raw(format!(
+        "this judge: {} on {}",
+        t.accuracy
+            .rate
+            .map_or("–".to_string(), |r| format!("{:.0}%", r * 100.0)),
+        visible_line(&t.on),
+    ))];
+    // The warning before the details, so a narrow screen still shows it.
+    if t.at_chance() {
+        spans.push(
+            Span::raw(" · no better than chance")
+                .fg(Color::Yellow)
+                .bold(),
+        );
+    }
+    if let Some(s) = t.swap_consistency {
+        spans.push(Span::raw(format!(" · swap-consistent {:.0}%", s * 100.0)));
+    }
+    if let Some([lo, hi]) = t.accuracy.ci {
+        spans.push(
+            Span::raw(format!(
+                " (n {}, 95% {:.0}–{:.0}%)",
+                t.accuracy.n,
+                lo * 100.0,
+                hi * 100.0
+            ))
+            .fg(Color::DarkGray),
+        );
+    }
+    Line::from(spans)
+}
+
+fn decision_line(app: &App, case: &CaseView) -> Line<'static> {
+    let mut spans = Vec::new();
     if let Some(p) = app.pending_decision(case.case.id) {
         let a = p.action.map_or("-", |a| a.as_str());
         let v = p.verdict.map_or("-", Verdict::as_str);
@@ -252,7 +398,9 @@ pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
     f.render_widget(
         Paragraph::new(vec![
             verdict_line(app, case, job),
-            decision_line(app, case, job),
+            orders_line(app, case, job),
+            trust_line(app, case),
+            decision_line(app, case),
         ])
         .style(Style::new()),
         footer,

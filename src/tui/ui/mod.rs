@@ -36,6 +36,16 @@ pub fn draw(f: &mut Frame, app: &App) {
                 EditTarget::Rubric => " Edit the rubric · Ctrl-S keeps · Esc discards ",
                 EditTarget::Analysis => " Edit the analysis · Ctrl-S keeps · Esc discards ",
                 EditTarget::Note => " Note on this case · Ctrl-S saves · Esc discards ",
+                EditTarget::Answer(crate::domain::Verdict::B) => {
+                    " Refine answer B (the original is kept) · Ctrl-S saves · Esc discards "
+                }
+                EditTarget::Answer(_) => {
+                    " Refine answer A (the original is kept) · Ctrl-S saves · Esc discards "
+                }
+                EditTarget::Collection => {
+                    " Tag into collection (name) · Ctrl-S tags · Esc discards "
+                }
+                EditTarget::FlagReason => " Why flag this case? · Ctrl-S flags · Esc discards ",
             };
             let area = centered(areas.main, 90, 80);
             f.render_widget(Clear, area);
@@ -227,11 +237,9 @@ pub(super) fn doc_lines<'a>(pane: &'a Pane, area: Rect) -> Vec<Line<'a>> {
 fn text_pane(f: &mut Frame, area: Rect, pane: &Pane, title: &str, focused: bool) {
     let inner = layout::inner(area);
     let top = draw_top(pane, inner.width, inner.height as usize);
-    let pct = pane.doc.percent(top);
-    let title = if pct > 0 {
-        format!("{title} · {pct}%")
-    } else {
-        title.to_string()
+    let title = match pane.doc.position(top, inner.width, inner.height as usize) {
+        Some(pct) => format!("{title} · {pct}%"),
+        None => title.to_string(),
     };
     f.render_widget(pane_block(&title, focused), area);
     f.render_widget(Paragraph::new(doc_lines(pane, inner)), inner);

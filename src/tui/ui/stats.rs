@@ -127,6 +127,15 @@ fn draw_stats(f: &mut Frame, s: &StatsView, area: Rect) {
         pct((s.swap_checked > 0).then(|| ratio(s.swap_consistent, s.swap_checked)))
     )));
     lines.push(Line::from(format!("flagged cases: {}", s.flagged)));
+    lines.push(Line::from(""));
+    if s.eval_runs.is_empty() {
+        lines.push(Line::from("judge not measured yet: rubricate eval"));
+    } else {
+        lines.push(Line::from("latest eval runs".bold()));
+        for r in &s.eval_runs {
+            lines.push(Line::from(visible_line(r)));
+        }
+    }
     f.render_widget(
         Paragraph::new(lines).block(block("Agreement (counts, Cohen's κ)")),
         agree_table,

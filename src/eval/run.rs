@@ -1,0 +1,441 @@
+//! The I/O side of `rubricate eval`: select the labelled cases, judge what this judge has
+//! not judged yet (judgments are stored like any other, so the failures can be reviewed),
+//! compute the figures from the stored judgments, store the run and print it.
+
+use super::{EvalItem, EvalNumbers, JudgedOrder, compute, render_text};
+use crate::cli::EvalArgs;
+use crate::context::Context;
+use crate::domain::{Case, Judgment, Verdict};
+use crate::judge::JudgeMode;
+use crate::judge::config::config_from_select;
+use crate::judge::prompt;
+use crate::judge::worker::{BlockingJudge, JobOutcome};
+use crate::sanitize::{self, visible_line};
+use crate::store::{EvalRun, JudgeIdentity, NewEvalRun, Store};
+use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// The `--json` document: the run's identity, then the figures' keys at the top level.
+#[derive(Debug, Serialize)]
+pub struct EvalReport<'a> {
+    /// The stored run's id (`None` when the run was interrupted and not stored).
+    pub run_id: Option<i64>,
+    pub judge: &'a JudgeIdentity,
+    pub dataset: &'a str,
+    pub both_orders: bool,
+    #[serde(flatten)]
+    pub numbers: &'a EvalNumbers,
+}
+
+/// The selection in words, as stored with the run.
+pub fn describe_dataset(
+    source: Option<&str>,
+    category: Option<&str>,
+    limit: Option<usize>,
+) -> String {
+    let mut parts = Vec::new();
+    match source {
+        Some(s) => parts.push(format!("source {s}")),
+        None => parts.push("all sources".to_string()),
+    }
+    if let Some(c) = category {
+        parts.push(format!("category {c}"));
+    }
+    if let Some(l) = limit {
+        parts.push(format!("first {l} labelled"));
+    }
+    parts.join(", ")
+}
+
+/// The cases of the selection, in import order: every case of the source and category,
+/// with at most `limit` whose label is A or B (the others are only counted as skipped).
+pub fn select_cases(
+    store: &Store,
+    source: Option<&str>,
+    category: Option<&str>,
+    limit: Option<usize>,
+) -> Result<Vec<Case>> {
+    let mut out = Vec::new();
+    let mut labelled = 0usize;
+    store.for_each_case(|case| {
+        if source.is_some_and(|s| s != case.source)
+            || category.is_some_and(|c| case.category.as_deref() != Some(c))
+        {
+            return Ok(());
+        }
+        let eligible = matches!(case.source_label, Some(Verdict::A | Verdict::B));
+        if eligible {
+            if limit.is_some_and(|l| labelled >= l) {
+                return Ok(());
+            }
+            labelled += 1;
+        }
+        out.push(case);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The newest judgment of `case` in one order made by `judge` (with the judge's own rubric).
+fn own_judgment(
+    store: &Store,
+    judge: &JudgeIdentity,
+    case_id: i64,
+    swapped: bool,
+) -> Result<Option<Judgment>> {
+    Ok(store
+        .judgments_for_case(case_id)?
+        .into_iter()
+        .rev()
+        .find(|j| j.j.swapped == swapped && !j.j.rubric_given && judge.made(&j.j)))
+}
+
+/// The items of the evaluation, from the stored judgments of `judge`.
+pub fn items(
+    store: &Store,
+    judge: &JudgeIdentity,
+    cases: &[Case],
+    both_orders: bool,
+) -> Result<Vec<EvalItem>> {
+    let mut out = Vec::with_capacity(cases.len());
+    for case in cases {
+        let original = own_judgment(store, judge, case.id, false)?;
+        let swapped = if both_orders {
+            own_judgment(store, judge, case.id, true)?
+        } else {
+            None
+        };
+        out.push(EvalItem {
+            category: case.category.clone(),
+            difficulty: case.difficulty.clone(),
+            label: case.source_label,
+            len_a: case.answer_a.chars().count(),
+            len_b: case.answer_b.chars().count(),
+            original: original.map(|j| JudgedOrder::of(&j.j)),
+            swapped: swapped.map(|j| JudgedOrder::of(&j.j)),
+        });
+    }
+    Ok(out)
+}
+
+pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
+    let _log = crate::logging::init_logging();
+    let store = ctx.open_store()?;
+    if let Some(ids) = &args.compare {
+        return compare(&store, ids, args.json);
+    }
+    let cases = select_cases(
+        &store,
+        args.source.as_deref(),
+        args.category.as_deref(),
+        args.limit,
+    )?;
+    let labelled: Vec<&Case> = cases
+        .iter()
+        .filter(|c| matches!(c.source_label, Some(Verdict::A | Verdict::B)))
+        .collect();
+    if labelled.is_empty() {
+        bail!(
+            "no case with an A or B label in {}: import a labelled set first (rubricate import FILE; \
+             RewardBench, RM-Bench, HH-RLHF and pairwise files with a winner carry labels)",
+            describe_dataset(args.source.as_deref(), args.category.as_deref(), args.limit)
+        );
+    }
+    let config = config_from_select(&args.model, args.seed, !args.no_grammar)?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGINT,
+        EXIT_INTERRUPTED as i32,
+        interrupted.clone(),
+    )?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
+    let mut judge = BlockingJudge::start(config)?;
+    let info = judge.info().clone();
+    // The judge's identity as the worker reports it; the first judgment it makes below
+    // replaces it (that one carries the full provenance: profile, backend, server model).
+    let mut identity = JudgeIdentity {
+        model_file: info.file_name.clone(),
+        model_sha256: info.sha256.clone(),
+        template_version: prompt::template_version(),
+        ..Default::default()
+    };
+    let orders: &[bool] = if args.both_orders {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    let mut jobs = Vec::new();
+    for case in &labelled {
+        for &swapped in orders {
+            if args.rejudge || own_judgment(&store, &identity, case.id, swapped)?.is_none() {
+                jobs.push(((*case).clone(), swapped));
+            }
+        }
+    }
+    eprintln!(
+        "eval: {} labelled case(s) in {}; {} judgment(s) to make, {} reused; judge {}",
+        labelled.len(),
+        describe_dataset(args.source.as_deref(), args.category.as_deref(), args.limit),
+        jobs.len(),
+        labelled.len() * orders.len() - jobs.len(),
+        visible_line(&info.file_name)
+    );
+    let bar = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} judgments · ETA {eta}")
+            .expect("valid progress template")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut failed = 0usize;
+    let mut made_one = false;
+    for (case, swapped) in jobs {
+        if interrupted.load(Ordering::SeqCst) {
+            break;
+        }
+        let case_id = case.id;
+        let outcome = judge.judge_with(case, JudgeMode::Full, swapped, |_| {
+            !interrupted.load(Ordering::SeqCst)
+        })?;
+        match outcome {
+            JobOutcome::Done(j) => {
+                if !made_one {
+                    identity = JudgeIdentity::of_judgment(&j);
+                    made_one = true;
+                }
+                store.insert_judgment(&j)?;
+            }
+            JobOutcome::Cancelled => break,
+            JobOutcome::Failed(e) => {
+                failed += 1;
+                let line = format!("case {case_id}: {}", sanitize::visible_line(&e));
+                if bar.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    bar.println(line);
+                }
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    drop(judge);
+    let was_interrupted = interrupted.load(Ordering::SeqCst);
+    let numbers = compute(&items(&store, &identity, &cases, args.both_orders)?);
+    let dataset = describe_dataset(args.source.as_deref(), args.category.as_deref(), args.limit);
+    // An interrupted run measured fewer cases than asked: shown, but not stored as a run.
+    let run_id = if was_interrupted {
+        None
+    } else {
+        Some(store.insert_eval_run(&NewEvalRun {
+            judge: identity.clone(),
+            rubric: None,
+            dataset: dataset.clone(),
+            both_orders: args.both_orders,
+            n: numbers.n,
+            numbers: serde_json::to_value(&numbers)?,
+        })?)
+    };
+    if args.json {
+        let report = EvalReport {
+            run_id,
+            judge: &identity,
+            dataset: &dataset,
+            both_orders: args.both_orders,
+            numbers: &numbers,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "judge {} (sha256 {}…), {}{}",
+            visible_line(&identity.model_file),
+            &identity
+                .model_sha256
+                .get(..12)
+                .unwrap_or(&identity.model_sha256),
+            visible_line(&dataset),
+            if args.both_orders {
+                ", both orders"
+            } else {
+                ""
+            }
+        );
+        print!("{}", render_text(&numbers));
+        match run_id {
+            Some(id) => println!("stored as eval run #{id} (rubricate eval --compare)"),
+            None => println!(
+                "interrupted: figures over the cases judged so far, not stored (run the same command again to go on)"
+            ),
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} judgment(s) failed (listed above); those cases count as not judged");
+    }
+    Ok(if was_interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The figures of a stored run (a run from a newer rubricate with unknown keys still reads).
+pub fn numbers_of(run: &EvalRun) -> EvalNumbers {
+    serde_json::from_value(run.run.numbers.clone()).unwrap_or_default()
+}
+
+fn compare(store: &Store, ids: &[i64], json: bool) -> Result<ExitCode> {
+    let mut runs = if ids.is_empty() {
+        store.latest_eval_runs(4)?
+    } else {
+        store.get_eval_runs(ids)?
+    };
+    if ids.is_empty() {
+        runs.reverse();
+    }
+    if runs.is_empty() {
+        bail!("no eval runs stored yet: run `rubricate eval` first");
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+    } else {
+        print!("{}", render_compare(&runs));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stored runs side by side, one column each (oldest first).
+pub fn render_compare(runs: &[EvalRun]) -> String {
+    const W: usize = 22;
+    let numbers: Vec<EvalNumbers> = runs.iter().map(numbers_of).collect();
+    let mut out = String::new();
+    let mut row = |name: &str, cells: Vec<String>| {
+        let mut l = format!("{name:<26}");
+        for c in cells {
+            let c: String = c.chars().take(W - 1).collect();
+            l.push_str(&format!("{c:>W$}"));
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    let pct = |x: Option<f64>| x.map_or("–".into(), |r| format!("{:.1}%", r * 100.0));
+    let with_ci = |x: Option<f64>, ci: Option<[f64; 2]>| match (x, ci) {
+        (Some(r), Some([lo, hi])) => {
+            format!("{:.0}% [{:.0}-{:.0}]", r * 100.0, lo * 100.0, hi * 100.0)
+        }
+        _ => "–".into(),
+    };
+    row("run", runs.iter().map(|r| format!("#{}", r.id)).collect());
+    row(
+        "date",
+        runs.iter()
+            .map(|r| {
+                r.created_at
+                    .get(..16)
+                    .unwrap_or(&r.created_at)
+                    .replace('T', " ")
+            })
+            .collect(),
+    );
+    row(
+        "model",
+        runs.iter()
+            .map(|r| visible_line(&r.run.judge.model_file))
+            .collect(),
+    );
+    row(
+        "profile",
+        runs.iter()
+            .map(|r| visible_line(r.run.judge.profile.as_deref().unwrap_or("–")))
+            .collect(),
+    );
+    row(
+        "backend",
+        runs.iter()
+            .map(|r| visible_line(r.run.judge.backend.as_deref().unwrap_or("llama.cpp")))
+            .collect(),
+    );
+    row(
+        "dataset",
+        runs.iter().map(|r| visible_line(&r.run.dataset)).collect(),
+    );
+    row("n", numbers.iter().map(|n| n.n.to_string()).collect());
+    row(
+        "accuracy [95%]",
+        numbers
+            .iter()
+            .map(|n| with_ci(n.accuracy, n.accuracy_ci))
+            .collect(),
+    );
+    row(
+        "position-robust acc.",
+        numbers
+            .iter()
+            .map(|n| with_ci(n.position_robust_accuracy, n.position_robust_ci))
+            .collect(),
+    );
+    row(
+        "swap consistency",
+        numbers.iter().map(|n| pct(n.swap_consistency)).collect(),
+    );
+    row(
+        "first-position rate",
+        numbers.iter().map(|n| pct(n.first_position_rate)).collect(),
+    );
+    row(
+        "longer answer wins",
+        numbers
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} (labels {})",
+                    pct(n.length_bias.judge_longer_rate),
+                    pct(n.length_bias.label_longer_rate)
+                )
+            })
+            .collect(),
+    );
+    row(
+        "tie rate",
+        numbers.iter().map(|n| pct(n.tie_rate)).collect(),
+    );
+    row(
+        "parse failures",
+        numbers
+            .iter()
+            .map(|n| format!("{}/{}", n.parse_failures, n.judgments))
+            .collect(),
+    );
+    row(
+        "seconds per case",
+        numbers
+            .iter()
+            .map(|n| n.seconds_per_case.map_or("–".into(), |s| format!("{s:.2}")))
+            .collect(),
+    );
+    let mut cats: Vec<&String> = numbers.iter().flat_map(|n| n.by_category.keys()).collect();
+    cats.sort();
+    cats.dedup();
+    for c in cats {
+        row(
+            &format!("  {}", visible_line(c)),
+            numbers
+                .iter()
+                .map(|n| {
+                    n.by_category
+                        .get(c)
+                        .map_or("–".into(), |g| format!("{} of {}", pct(g.accuracy), g.n))
+                })
+                .collect(),
+        );
+    }
+    out
+}

@@ -1,0 +1,220 @@
+//! `rubricate eval`: a real-model run over a few sample cases whose `--json` figures are
+//! recomputed here, independently, from `export --format judgments` and the sample file's
+//! own labels; stored runs and `--compare`; a clear error without labelled cases.
+
+mod formats_common;
+
+use formats_common::{ok, run, stderr, stdout};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+
+fn sample_file() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample/cases.jsonl")
+}
+
+/// The sample's records in file order: (id, category, winner, len_a, len_b).
+fn sample_labels() -> Vec<(String, String, String, usize, usize)> {
+    std::fs::read_to_string(sample_file())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["id"].as_str().unwrap().to_string(),
+                v["category"].as_str().unwrap().to_string(),
+                v["winner"].as_str().unwrap_or("").to_string(),
+                v["response_a"].as_str().unwrap().chars().count(),
+                v["response_b"].as_str().unwrap().chars().count(),
+            )
+        })
+        .collect()
+}
+
+fn close(v: &Value, want: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - want).abs() < 1e-9)
+}
+
+#[test]
+fn real_model_eval_matches_the_exported_judgments() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    ok(&db, &["import", sample_file().to_str().unwrap()]);
+    let limit = 2usize;
+    let o = ok(
+        &db,
+        &[
+            "eval",
+            "--limit",
+            &limit.to_string(),
+            "--both-orders",
+            "--threads",
+            "2",
+            "--json",
+        ],
+    );
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| {
+        panic!(
+            "eval --json is not JSON ({e}):\n{}\n{}",
+            stdout(&o),
+            stderr(&o)
+        )
+    });
+    for key in [
+        "n",
+        "accuracy",
+        "accuracy_ci",
+        "position_robust_accuracy",
+        "swap_consistency",
+        "first_position_rate",
+        "by_category",
+        "by_difficulty",
+        "tie_rate",
+        "parse_failures",
+        "seconds_per_case",
+        "length_bias",
+        "run_id",
+        "judge",
+    ] {
+        assert!(
+            report.get(key).is_some(),
+            "eval --json lacks `{key}`: {report}"
+        );
+    }
+
+    // The cases eval chose: the first `limit` sample records labelled A or B.
+    let chosen: Vec<_> = sample_labels()
+        .into_iter()
+        .filter(|r| r.2 == "A" || r.2 == "B")
+        .take(limit)
+        .collect();
+    // Judgments as exported, keyed by (source_id, swapped).
+    let export = ok(&db, &["export", "--format", "judgments"]);
+    let mut by_key: HashMap<(String, bool), Value> = HashMap::new();
+    for j in formats_common::jsonl(&stdout(&export)) {
+        let key = (
+            j["source_id"].as_str().unwrap().to_string(),
+            j["swapped"].as_bool().unwrap(),
+        );
+        by_key.insert(key, j);
+    }
+    assert_eq!(by_key.len(), 2 * limit, "one judgment per case and order");
+
+    let verdict = |j: &Value| j["verdict"].as_str().map(str::to_string);
+    let probs = |j: &Value| -> Option<[f64; 3]> {
+        Some([j["p_a"].as_f64()?, j["p_b"].as_f64()?, j["p_tie"].as_f64()?])
+    };
+    let (mut correct, mut consistent, mut swap_n, mut robust_correct) = (0, 0, 0, 0);
+    let (mut first, mut first_n) = (0, 0);
+    let mut per_cat: HashMap<String, (u32, u32)> = HashMap::new();
+    for (id, cat, label, _, _) in &chosen {
+        let o = &by_key[&(id.clone(), false)];
+        let s = &by_key[&(id.clone(), true)];
+        let hit = verdict(o).as_deref() == Some(label.as_str());
+        correct += u32::from(hit);
+        let e = per_cat.entry(cat.clone()).or_default();
+        e.0 += 1;
+        e.1 += u32::from(hit);
+        if let (Some(x), Some(y)) = (verdict(o), verdict(s)) {
+            swap_n += 1;
+            consistent += u32::from(x == y);
+        }
+        // Shown first: A in the original order, the case's B in the swapped one.
+        for (j, first_letter) in [(o, "A"), (s, "B")] {
+            if let Some(v) = verdict(j).filter(|v| v == "A" || v == "B") {
+                first_n += 1;
+                first += u32::from(v == first_letter);
+            }
+        }
+        // Robust: mean of each order's normalised probabilities, the larger of A and B
+        // (an exact A = B, or tie most probable, is no winner).
+        let robust = match (probs(o), probs(s)) {
+            (Some(p), Some(q)) => {
+                let n = |x: [f64; 3]| {
+                    let t = x[0] + x[1] + x[2];
+                    [x[0] / t, x[1] / t, x[2] / t]
+                };
+                let (p, q) = (n(p), n(q));
+                let (a, b, t) = (
+                    (p[0] + q[0]) / 2.0,
+                    (p[1] + q[1]) / 2.0,
+                    (p[2] + q[2]) / 2.0,
+                );
+                if a > b && a >= t {
+                    Some("A".to_string())
+                } else if b > a && b >= t {
+                    Some("B".to_string())
+                } else {
+                    Some("tie".to_string())
+                }
+            }
+            _ => match (verdict(o), verdict(s)) {
+                (Some(x), Some(y)) if x == y => Some(x),
+                _ => None,
+            },
+        };
+        robust_correct += u32::from(robust.as_deref() == Some(label.as_str()));
+    }
+    let n = chosen.len() as f64;
+    assert_eq!(report["n"], limit);
+    assert!(close(&report["accuracy"], correct as f64 / n), "{report}");
+    assert!(
+        close(
+            &report["position_robust_accuracy"],
+            robust_correct as f64 / n
+        ),
+        "{report}"
+    );
+    if swap_n > 0 {
+        assert!(close(
+            &report["swap_consistency"],
+            consistent as f64 / swap_n as f64
+        ));
+    }
+    if first_n > 0 {
+        assert!(close(
+            &report["first_position_rate"],
+            first as f64 / first_n as f64
+        ));
+    }
+    for (cat, (cn, cc)) in &per_cat {
+        let g = &report["by_category"][cat];
+        assert_eq!(g["n"], *cn, "{cat}: {report}");
+        assert!(close(&g["accuracy"], *cc as f64 / *cn as f64), "{cat}");
+    }
+    // The Wilson interval is around the accuracy.
+    let ci = report["accuracy_ci"].as_array().unwrap();
+    let acc = report["accuracy"].as_f64().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= acc && acc <= ci[1].as_f64().unwrap());
+
+    // Running again reuses the stored judgments (no new rows) and stores a second run.
+    let again = ok(&db, &["eval", "--limit", "2", "--both-orders", "--json"]);
+    let second: Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert!(
+        stderr(&again).contains("0 judgment(s) to make"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(second["accuracy"], report["accuracy"]);
+    assert_ne!(second["run_id"], report["run_id"]);
+    let cmp = stdout(&ok(&db, &["eval", "--compare"]));
+    assert!(
+        cmp.contains("accuracy [95%]") && cmp.contains("position-robust"),
+        "{cmp}"
+    );
+}
+
+#[test]
+fn eval_without_labelled_cases_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    ok(&db, &["import", sample_file().to_str().unwrap()]);
+    let o = run(&db, &["eval", "--category", "no-such-category"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("no case with an A or B label"), "{err}");
+    assert!(err.contains("rubricate import"), "{err}");
+    let o = run(&db, &["eval", "--compare"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no eval runs stored yet"));
+}
