@@ -8,7 +8,6 @@ use crate::context::Context;
 use crate::domain::{Case, Judgment, Verdict};
 use crate::judge::JudgeMode;
 use crate::judge::config::config_from_select;
-use crate::judge::prompt;
 use crate::judge::worker::{BlockingJudge, JobOutcome};
 use crate::sanitize::{self, visible_line};
 use crate::store::{EvalRun, JudgeIdentity, NewEvalRun, Store};
@@ -156,15 +155,19 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
         interrupted.clone(),
     )?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
+    let profile = config.profile.clone();
     let mut judge = BlockingJudge::start(config)?;
     let info = judge.info().clone();
-    // The judge's identity as the worker reports it; the first judgment it makes below
-    // replaces it (that one carries the full provenance: profile, backend, server model).
+    // The same identity the in-process engine writes into each judgment's provenance, so
+    // stored judgments of this judge are found (and reused) before it makes a new one.
     let mut identity = JudgeIdentity {
         model_file: info.file_name.clone(),
         model_sha256: info.sha256.clone(),
-        template_version: prompt::template_version(),
-        ..Default::default()
+        template_version: profile.template_version(),
+        backend: Some(crate::judge::engine::BACKEND.to_string()),
+        profile: Some(profile.name.clone()),
+        profile_hash: Some(profile.hash.clone()),
+        server_model: None,
     };
     let orders: &[bool] = if args.both_orders {
         &[false, true]
