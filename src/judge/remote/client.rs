@@ -21,6 +21,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const READ_TIMEOUT: Duration = Duration::from_secs(300);
 /// Retries after 429 and 5xx answers (before any token has streamed), with doubling waits.
 pub const RETRIES: u32 = 4;
+/// Fresh-connection tries after a pooled connection turned out to be closed.
+const STALE_RETRIES: u32 = 2;
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Which server answers: decides how the grammar and an assistant prefix are passed.
@@ -233,6 +235,7 @@ impl Server {
         let text = body.to_string();
         let mut wait = FIRST_BACKOFF;
         let mut attempt = 0;
+        let mut stale_retries = 0;
         let resp = loop {
             if cancel.load(Ordering::SeqCst) {
                 return;
@@ -264,6 +267,20 @@ impl Server {
                         return;
                     }
                     wait *= 2;
+                }
+                // A pooled keep-alive connection that the server had already closed fails
+                // with an I/O error before any byte of the answer: nothing has streamed,
+                // so a fresh connection is tried (an unreachable server fails as
+                // ConnectionFailed and is reported at once).
+                Err(ureq::Error::Transport(t))
+                    if t.kind() == ureq::ErrorKind::Io && stale_retries < STALE_RETRIES =>
+                {
+                    stale_retries += 1;
+                    tracing::warn!(
+                        "judge server {}: connection closed before the answer ({}); retrying on a new connection",
+                        self.display_url,
+                        t.message().unwrap_or("I/O error")
+                    );
                 }
                 Err(e) => {
                     let _ = tx.send(StreamItem::Failed(self.http_error(e)));
