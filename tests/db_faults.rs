@@ -182,19 +182,19 @@ fn a_failed_migration_names_itself_and_keeps_the_sql_in_the_log() {
     let db = dir.path().join("old.db");
     let index = MIGRATIONS
         .iter()
-        .position(|(n, _)| n.starts_with("0004_"))
+        .position(|(n, _)| n.starts_with("0007_"))
         .unwrap();
     {
         let mut conn = Connection::open(&db).unwrap();
         migrate(&mut conn, &MIGRATIONS[..index]).unwrap();
-        // Someone added a table of that name by hand: migration 0004 cannot create it.
+        // Someone added a table of that name by hand: migration 0007 cannot create it.
         conn.execute_batch("CREATE TABLE exports (x)").unwrap();
     }
     let o = run(dir.path(), &["--db", db.to_str().unwrap(), "stats"]);
     let e = err(&o);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(
-        e.contains("migration 0004_append_only_replace_exports"),
+        e.contains("migration 0007_append_only_replace_exports"),
         "{e}"
     );
     assert!(

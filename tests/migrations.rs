@@ -287,7 +287,7 @@ fn old_overrides_without_a_model_verdict_become_decide_and_reviews_stay_append_o
     // Every migration before this one (the list order is what counts).
     let v2 = MIGRATIONS
         .iter()
-        .position(|(name, _)| *name == "0007_review_actions_blind")
+        .position(|(name, _)| *name == "0006_review_actions_blind")
         .unwrap();
     {
         let mut conn = Connection::open(&path).unwrap();
@@ -404,7 +404,7 @@ fn curation_upgrade_keeps_old_decisions_unapproved() {
     let path = dir.path().join("v2.db");
     let before = MIGRATIONS
         .iter()
-        .position(|(name, _)| *name == "0008_curation")
+        .position(|(name, _)| *name == "0005_curation")
         .unwrap();
     {
         let mut conn = Connection::open(&path).unwrap();

@@ -42,7 +42,7 @@ pub fn parse(mut record: Map<String, Value>) -> Result<ParsedPair, LineError> {
 }
 
 /// RewardBench's four reported sections and the subsets each one averages, as the
-/// benchmark's own leaderboard code groups them. Migration 0005 repeats this table in SQL
+/// benchmark's own leaderboard code groups them. Migration 0003 repeats this table in SQL
 /// for cases imported before categories existed.
 pub const SECTIONS: &[(&str, &[&str])] = &[
     (
@@ -143,11 +143,11 @@ mod tests {
 
     #[test]
     fn migration_maps_subsets_like_the_importer() {
-        let sql = include_str!("../../migrations/0005_case_category.sql");
+        let sql = include_str!("../../migrations/0003_case_category.sql");
         for (name, subsets) in SECTIONS {
             for subset in *subsets {
                 let arm = format!("WHEN '{subset}' THEN '{name}'");
-                assert!(sql.contains(&arm), "migration 0005 lacks {arm}");
+                assert!(sql.contains(&arm), "migration 0003 lacks {arm}");
             }
         }
         assert_eq!(sql.matches(" THEN '").count(), 23);

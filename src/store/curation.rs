@@ -1,5 +1,5 @@
 //! Curation records: refined answers (revisions), derived cases, and collections.
-//! All of them are append-only (triggers in migration 0008); the current state is read
+//! All of them are append-only (triggers in migration 0005); the current state is read
 //! from the newest rows.
 
 use super::Store;

@@ -1,4 +1,4 @@
-//! Stored `rubricate eval` runs (migration 0006).
+//! Stored `rubricate eval` runs (migration 0008).
 
 use super::Store;
 use crate::domain::NewJudgment;

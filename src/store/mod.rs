@@ -33,30 +33,29 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0002_reviews_rubrics.sql"),
     ),
     (
-        "0005_case_category",
-        include_str!("../../migrations/0005_case_category.sql"),
-    ),
-    // Numbers are per engineer, not order: the list order is what `user_version` counts.
-    (
-        "0003_judge_profiles",
-        include_str!("../../migrations/0003_judge_profiles.sql"),
+        "0003_case_category",
+        include_str!("../../migrations/0003_case_category.sql"),
     ),
     (
-        "0008_curation",
-        include_str!("../../migrations/0008_curation.sql"),
+        "0004_judge_profiles",
+        include_str!("../../migrations/0004_judge_profiles.sql"),
     ),
     (
-        "0007_review_actions_blind",
-        include_str!("../../migrations/0007_review_actions_blind.sql"),
-    ),
-    // After 0007, which rebuilds `reviews` (and with it drops any trigger on the old table).
-    (
-        "0004_append_only_replace_exports",
-        include_str!("../../migrations/0004_append_only_replace_exports.sql"),
+        "0005_curation",
+        include_str!("../../migrations/0005_curation.sql"),
     ),
     (
-        "0006_eval_runs",
-        include_str!("../../migrations/0006_eval_runs.sql"),
+        "0006_review_actions_blind",
+        include_str!("../../migrations/0006_review_actions_blind.sql"),
+    ),
+    // After 0006, which rebuilds `reviews` (and with it drops any trigger on the old table).
+    (
+        "0007_append_only_replace_exports",
+        include_str!("../../migrations/0007_append_only_replace_exports.sql"),
+    ),
+    (
+        "0008_eval_runs",
+        include_str!("../../migrations/0008_eval_runs.sql"),
     ),
 ];
 

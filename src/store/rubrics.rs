@@ -1,5 +1,5 @@
 //! The rubric library: named rubrics with numbered versions. Versions are append-only
-//! (migration 0008); restoring an old version saves its text again as the newest.
+//! (migration 0005); restoring an old version saves its text again as the newest.
 
 use super::Store;
 use anyhow::{Result, bail};

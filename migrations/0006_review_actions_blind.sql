@@ -8,7 +8,7 @@
 -- append-only triggers are dropped only for the rebuild and recreated on the new table
 -- in the same transaction, so no program ever sees `reviews` without them.
 
-ALTER TABLE reviews RENAME TO reviews_before_0007;
+ALTER TABLE reviews RENAME TO reviews_before_0006;
 DROP TRIGGER reviews_append_only_update;
 DROP TRIGGER reviews_append_only_delete;
 DROP INDEX reviews_by_case;
@@ -27,7 +27,7 @@ CREATE TABLE reviews (
     judgment_id        INTEGER REFERENCES judgments (id),
     reverts_review_id  INTEGER REFERENCES reviews (id),
     created_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    -- From 0008_curation (which comes before this one in the list).
+    -- From 0005_curation (which comes before this one in the list).
     reasoning          TEXT CHECK (reasoning IN ('approved', 'own', 'verdict_only', 'wrong')),
     flag_reason        TEXT,
     blind              INTEGER
@@ -49,10 +49,10 @@ SELECT r.id, r.case_id, r.reviewer,
        END,
        r.verdict, r.rubric, r.analysis, r.note, r.flagged, r.seconds_spent, r.judgment_id,
        r.reverts_review_id, r.created_at, r.reasoning, r.flag_reason, NULL
-FROM reviews_before_0007 r
+FROM reviews_before_0006 r
 ORDER BY r.id;
 
-DROP TABLE reviews_before_0007;
+DROP TABLE reviews_before_0006;
 
 CREATE INDEX reviews_by_case ON reviews (case_id, reviewer, id);
 

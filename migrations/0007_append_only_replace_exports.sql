@@ -8,7 +8,7 @@ BEGIN
     SELECT RAISE(ABORT, 'reviews are append-only: a review id cannot be reused or replaced; insert a new row');
 END;
 
--- The same for the other append-only logs (migration 0008), by their key only, so
+-- The same for the other append-only logs (migration 0005), by their key only, so
 -- `ON CONFLICT (name) DO NOTHING` on collections keeps working.
 CREATE TRIGGER answer_revisions_append_only_replace BEFORE INSERT ON answer_revisions
 WHEN EXISTS (SELECT 1 FROM answer_revisions WHERE id = NEW.id)
