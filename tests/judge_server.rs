@@ -290,3 +290,75 @@ fn streams_a_judgment_through_the_worker_and_cancels_mid_stream() {
         }
     }
 }
+
+/// `rubricate eval --judge-url` judges a few labelled sample cases in both orders through
+/// the real server and stores the run under the server's identity (backend, server model),
+/// the same identity its judgments carry.
+#[test]
+fn eval_through_a_real_server_stores_the_server_judge() {
+    let server = LlamaServer::start(None);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample/cases.jsonl");
+    let rubricate = |args: &[&str]| {
+        let o = Proc::new(env!("CARGO_BIN_EXE_rubricate"))
+            .env_remove("RUBRICATE_DB")
+            .env_remove("RUBRICATE_PROFILE")
+            .env_remove("RUBRICATE_MODEL")
+            .env_remove("RUBRICATE_API_KEY")
+            .env("XDG_CONFIG_HOME", dir.path())
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "rubricate {args:?}: {err}");
+        (String::from_utf8_lossy(&o.stdout).into_owned(), err)
+    };
+    rubricate(&["import", sample.to_str().unwrap()]);
+    let url = server.url();
+    let (out, err) = rubricate(&[
+        "eval",
+        "--judge-url",
+        &url,
+        "--limit",
+        "3",
+        "--both-orders",
+        "--json",
+    ]);
+    assert!(err.contains("6 judgment(s) to make"), "{err}");
+    assert!(!err.contains("announced itself"), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["n"], 3, "{report}");
+    assert_eq!(report["judge"]["backend"], "openai", "{report}");
+    let served = report["judge"]["server_model"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!served.is_empty());
+    assert!(report["accuracy"].is_number() && report["swap_consistency"].is_number());
+    // Every judgment went through the server and names it.
+    let (exported, _) = rubricate(&["export", "--format", "judgments"]);
+    let lines: Vec<serde_json::Value> = exported
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for j in &lines {
+        assert_eq!(j["backend"], "openai", "{j}");
+        assert_eq!(j["server_model"].as_str(), Some(served.as_str()));
+        assert_eq!(j["server_url"].as_str(), Some(url.as_str()));
+    }
+    // Again: the server's judgments are this judge's, so nothing is judged twice.
+    let (_, err) = rubricate(&[
+        "eval",
+        "--judge-url",
+        &url,
+        "--limit",
+        "3",
+        "--both-orders",
+        "--json",
+    ]);
+    assert!(err.contains("0 judgment(s) to make"), "{err}");
+}

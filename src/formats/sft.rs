@@ -20,6 +20,11 @@ struct ChatRecord {
     /// only with `--include-unapproved-reasoning`, `unapproved`.
     reasoning: &'static str,
     reasoning_approved: bool,
+    /// The case's category and difficulty, when its source has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    difficulty: Option<String>,
 }
 
 /// RM-R1's columns (`context_messages`, `winner`) for its OpenRLHF/verl pipeline, and
@@ -34,6 +39,11 @@ struct RmR1SftRecord {
     case_id: i64,
     reasoning: &'static str,
     reasoning_approved: bool,
+    /// The case's category and difficulty, when its source has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    difficulty: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -43,6 +53,11 @@ struct RmR1RlRecord {
     case_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     refined: Option<serde_json::Value>,
+    /// The case's category and difficulty, when its source has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    difficulty: Option<String>,
 }
 
 /// A judgment trace as a training example. When the reasoning was written about the
@@ -77,6 +92,8 @@ pub(super) fn write_trace(
                 case_id: case.id,
                 reasoning: reasoning.approval.as_str(),
                 reasoning_approved: reasoning.approval != TraceApproval::Unapproved,
+                category: case.category.clone(),
+                difficulty: case.difficulty.clone(),
             },
         )
     } else {
@@ -97,6 +114,8 @@ pub(super) fn write_trace(
                 case_id: case.id,
                 reasoning: reasoning.approval.as_str(),
                 reasoning_approved: reasoning.approval != TraceApproval::Unapproved,
+                category: case.category.clone(),
+                difficulty: case.difficulty.clone(),
             },
         )
     }
@@ -123,6 +142,8 @@ pub(super) fn write_rm_r1_rl(
             .to_string(),
             case_id: case.id,
             refined,
+            category: case.category.clone(),
+            difficulty: case.difficulty.clone(),
         },
     )
 }

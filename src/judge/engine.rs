@@ -4,7 +4,7 @@
 //! Everything here runs on one thread (the worker's, or the bench's): the context borrows
 //! the model and neither may cross threads.
 
-use super::api::{JudgeConfig, JudgeMode, JudgeRequest, ModelInfo};
+use super::api::{JudgeConfig, JudgeMode, JudgeRequest, JudgeStamp, ModelInfo};
 use super::config;
 use super::parse::{Parsed, Segment, Utf8Stream};
 use super::profile::{Profile, RenderedPrompt};
@@ -141,6 +141,13 @@ impl LoadedModel {
             n_ctx: config.n_ctx.min(model.n_ctx_train().max(512)),
             template: template_name,
             threads: config.threads,
+            stamp: Box::new(JudgeStamp {
+                template_version: profile.template_version(),
+                backend: BACKEND.to_string(),
+                profile: Some(profile.name.clone()),
+                profile_hash: Some(profile.hash.clone()),
+                server_model: None,
+            }),
         };
         Ok(LoadedModel {
             model,
@@ -321,7 +328,6 @@ pub struct Engine<'m> {
     batch: LlamaBatch<'static>,
     /// How many prefix tokens are valid in the KV cache (sequence 0, from position 0).
     cached_prefix: usize,
-    template_version: String,
 }
 
 impl<'m> Engine<'m> {
@@ -344,7 +350,6 @@ impl<'m> Engine<'m> {
             ctx,
             batch: LlamaBatch::new(PREFILL_CHUNK, 1),
             cached_prefix: 0,
-            template_version: lm.profile.template_version(),
         })
     }
 
@@ -706,7 +711,7 @@ impl<'m> Engine<'m> {
             rubric_given: given.is_some(),
             model_file: info.file_name.clone(),
             model_sha256: info.sha256.clone(),
-            template_version: self.template_version.clone(),
+            template_version: info.stamp.template_version.clone(),
             grammar,
             sampler: opts.sampler.clone(),
             seed: Some(opts.seed),
@@ -725,11 +730,11 @@ impl<'m> Engine<'m> {
             ms_prefill: Some(ms_prefill.round() as u32),
             ms_generate: Some(ms_generate.round() as u32),
             provenance: JudgeProvenance {
-                profile: Some(self.lm.profile.name.clone()),
-                profile_hash: Some(self.lm.profile.hash.clone()),
-                backend: Some(BACKEND.to_string()),
+                profile: info.stamp.profile.clone(),
+                profile_hash: info.stamp.profile_hash.clone(),
+                backend: Some(info.stamp.backend.clone()),
                 server_url: None,
-                server_model: None,
+                server_model: info.stamp.server_model.clone(),
             },
             judge_type: parsed.judge_type,
             solution: parsed.solution,

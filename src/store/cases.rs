@@ -209,6 +209,44 @@ impl Store {
     }
 }
 
+/// Whether a case's category is selected by a `--category` name: the name itself, or a
+/// parent of it in a path-like category (`Helpfulness` selects `Helpfulness/Code/Docs`,
+/// as RMB nests its categories). [`Store::category_case_ids`] does the same in SQL.
+pub fn category_matches(category: Option<&str>, wanted: &str) -> bool {
+    category.is_some_and(|c| {
+        c == wanted
+            || c.strip_prefix(wanted)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+impl Store {
+    /// The categories of the cases (of one source, or all), with how many cases each has,
+    /// in name order. Cases without a category are not listed.
+    pub fn categories(&self, source: Option<&str>) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT category, COUNT(*) FROM cases
+             WHERE category IS NOT NULL AND (?1 IS NULL OR source = ?1)
+             GROUP BY category ORDER BY category",
+        )?;
+        Ok(stmt
+            .query_map([source], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Ids of the cases a `--category` name selects (see [`category_matches`]), in id order.
+    pub fn category_case_ids(&self, wanted: &str) -> Result<Vec<i64>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id FROM cases
+             WHERE category = ?1 OR substr(category, 1, length(?1) + 1) = ?1 || '/'
+             ORDER BY id",
+        )?;
+        Ok(stmt
+            .query_map([wanted], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+}
+
 /// One queue row: what the workbench lists without loading whole cases.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseSummary {
@@ -221,6 +259,9 @@ pub struct CaseSummary {
     /// The reviewer's decision in force.
     pub decided: Option<Verdict>,
     pub flagged: bool,
+    /// The case's category and difficulty, if its source has them.
+    pub category: Option<String>,
+    pub difficulty: Option<String>,
 }
 
 impl Store {
@@ -232,7 +273,8 @@ impl Store {
             "SELECT c.id, substr(COALESCE(json_extract(c.prompt_json, '$[#-1].content'), ''), 1, 240),
                     (SELECT j.verdict FROM judgments j WHERE j.case_id = c.id AND j.swapped = 0
                       ORDER BY j.id DESC LIMIT 1),
-                    EXISTS (SELECT 1 FROM judgments j WHERE j.case_id = c.id AND j.swapped = 0)
+                    EXISTS (SELECT 1 FROM judgments j WHERE j.case_id = c.id AND j.swapped = 0),
+                    c.category, c.difficulty
              FROM cases c",
         )?;
         let mut by_id: HashMap<i64, CaseSummary> = stmt
@@ -251,6 +293,8 @@ impl Store {
                     model: model.as_deref().and_then(Verdict::parse),
                     decided: None,
                     flagged: false,
+                    category: r.get(4)?,
+                    difficulty: r.get(5)?,
                 })
             })?
             .map(|s| s.map(|s| (s.id, s)))

@@ -9,7 +9,7 @@ mod judgments;
 mod reviews;
 mod rubrics;
 
-pub use cases::{CaseFilter, CaseSummary, insert_case};
+pub use cases::{CaseFilter, CaseSummary, category_matches, insert_case};
 pub use curation::{AnswerRevision, Collection, CurrentAnswers, DerivedLink};
 pub use eval_runs::{EvalRun, JudgeIdentity, NewEvalRun};
 pub use judgments::{LOW_MARGIN, ModelView};

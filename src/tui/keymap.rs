@@ -39,6 +39,7 @@ pub enum Action {
     Search,
     NextMatch,
     CycleFilter,
+    CycleCategory,
     Stats,
     Help,
     Quit,
@@ -282,6 +283,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "F",
                 keys: &[(K::Char('F'), A::CycleFilter)],
                 help: "cycle filter: unreviewed, all, disagree, flagged, inconsistent, model-wrong, low-margin",
+            },
+            Binding {
+                shown: "C",
+                keys: &[(K::Char('C'), A::CycleCategory)],
+                help: "cycle category: each one, then all",
             },
             Binding {
                 shown: "S",

@@ -48,6 +48,8 @@ pub enum Msg {
         version: i64,
     },
     Imported(String),
+    /// The categories the cases have (name, number of cases), in name order, for `C`.
+    Categories(Vec<(String, i64)>),
     /// A write is waiting for the database (another process holds its write lock);
     /// the writer keeps retrying it.
     WriteWaiting {
@@ -81,13 +83,29 @@ pub enum Msg {
     Terminate,
 }
 
+/// What narrows the queue beyond the filter and the source: the command line sets it,
+/// keys change it (`C` the category), and every queue load carries it. The runtime
+/// applies it through [`crate::library::select_cases`], as the command line does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueNarrowing {
+    pub collection: Option<String>,
+    /// A category, or a parent of path-like ones (`Helpfulness` selects
+    /// `Helpfulness/Code`), as `--category` selects everywhere.
+    pub category: Option<String>,
+    /// Text the reviewer's flag reason in force must contain.
+    pub flag_reason: Option<String>,
+}
+
 /// What `update` asks the runtime to do.
 #[derive(Debug)]
 pub enum Effect {
     LoadQueue {
         filter: CaseFilter,
+        narrow: QueueNarrowing,
         keep: Option<i64>,
     },
+    /// List the categories of the cases, answered with [`Msg::Categories`] (for `C`).
+    LoadCategories,
     LoadCase(i64),
     /// Send the case to the worker (the runtime reads the case from the store).
     Judge {
@@ -121,9 +139,10 @@ pub enum Effect {
         collection: String,
     },
     LoadStats,
-    /// Find the latest `rubricate eval` run of the judge that just loaded.
+    /// Find the latest `rubricate eval` run of the judge that just loaded (its identity as
+    /// `eval` stores it: model hash, profile and its hash, backend, server model).
     LoadJudgeEval {
-        model_sha256: String,
+        judge: Box<crate::store::JudgeIdentity>,
     },
     Search {
         query: String,
@@ -157,6 +176,9 @@ pub struct QueueItem {
     /// This reviewer's decision in force.
     pub decided: Option<Verdict>,
     pub flagged: bool,
+    /// The case's category and difficulty (raw; made visible when drawn).
+    pub category: Option<String>,
+    pub difficulty: Option<String>,
 }
 
 /// A case with everything the panes show, as the runtime loads it.
@@ -324,6 +346,8 @@ pub struct Settings {
     pub blind_reasoning: bool,
     /// The case to open first (where the reviewer left off), if it is in the queue.
     pub resume: Option<i64>,
+    /// `--collection`, `--category`, `--flag-reason`.
+    pub narrow: QueueNarrowing,
 }
 
 /// The latest eval run of the loaded judge (same model file hash and prompt contract).
@@ -342,6 +366,8 @@ pub struct App {
     pub reviewer: String,
     pub filter: CaseFilter,
     pub source: Option<String>,
+    /// What narrows the queue besides the filter (`C` changes its category).
+    pub narrow: QueueNarrowing,
     pub auto_advance: bool,
     pub blind: bool,
     pub blind_reasoning: bool,
@@ -395,6 +421,7 @@ impl App {
             reviewer: settings.reviewer,
             filter: settings.filter,
             source: settings.source,
+            narrow: settings.narrow,
             auto_advance: settings.auto_advance,
             blind: settings.blind,
             blind_reasoning: settings.blind_reasoning,
@@ -431,10 +458,16 @@ impl App {
 
     /// The effects to run once at start.
     pub fn init(&self) -> Vec<Effect> {
-        vec![Effect::LoadQueue {
+        vec![self.load_queue(self.resume)]
+    }
+
+    /// Reload the queue as the filter and the narrowing say, staying on `keep` if it is in it.
+    pub fn load_queue(&self, keep: Option<i64>) -> Effect {
+        Effect::LoadQueue {
             filter: self.filter,
-            keep: self.resume,
-        }]
+            narrow: self.narrow.clone(),
+            keep,
+        }
     }
 
     pub fn current_id(&self) -> Option<i64> {

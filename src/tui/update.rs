@@ -84,10 +84,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     app.history.remove(at);
                 }
                 // The optimistic marks may be wrong now: read the queue again.
-                fx.push(Effect::LoadQueue {
-                    filter: app.filter,
-                    keep: app.current_id(),
-                });
+                fx.push(app.load_queue(app.current_id()));
             }
             let on = case_id.map_or(String::new(), |c| format!(" on case {c}"));
             app.error(format!(
@@ -117,11 +114,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Imported(summary) => {
             app.importing = false;
             app.info(summary);
-            fx.push(Effect::LoadQueue {
-                filter: app.filter,
-                keep: None,
-            });
+            fx.push(app.load_queue(None));
             app.dirty = true;
+        }
+        Msg::Categories(list) => {
+            on_categories(app, list, &mut fx);
         }
         Msg::JudgeEvalLoaded(eval) => {
             app.judge_eval = eval.map(|e| *e);
@@ -310,11 +307,9 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::CycleFilter => {
             app.filter = app.filter.next();
             app.info(format!("filter: {}", app.filter.as_str()));
-            fx.push(Effect::LoadQueue {
-                filter: app.filter,
-                keep: app.current_id(),
-            });
+            fx.push(app.load_queue(app.current_id()));
         }
+        Action::CycleCategory => fx.push(Effect::LoadCategories),
         Action::Search => app.mode = Mode::Search(String::new()),
         Action::NextMatch => {
             if app.matches.is_empty() {
@@ -453,6 +448,39 @@ fn on_queue(
     if app.case.as_ref().map(|c| c.case.id) != app.current_id() {
         fx.push(Effect::LoadCase(app.queue[app.cursor].id));
     }
+}
+
+/// `C`: the next category after the current one, in name order; after the last, all of
+/// them again. A category no case has any more (or a parent given with `--category`)
+/// restarts at the first.
+fn on_categories(app: &mut App, list: Vec<(String, i64)>, fx: &mut Vec<Effect>) {
+    if list.is_empty() {
+        app.info("no case has a category (benchmark imports set one: RM-Bench, RMB, RewardBench)");
+        if app.narrow.category.take().is_none() {
+            return;
+        }
+    } else {
+        let next = match &app.narrow.category {
+            None => Some(0),
+            Some(current) => list
+                .iter()
+                .position(|(name, _)| name == current)
+                .map_or(Some(0), |i| (i + 1 < list.len()).then_some(i + 1)),
+        };
+        app.narrow.category = next.map(|i| list[i].0.clone());
+        app.info(match next {
+            Some(i) => format!(
+                "category: {} ({} cases; {} of {}, C for the next)",
+                sanitize::visible_line(&list[i].0),
+                list[i].1,
+                i + 1,
+                list.len()
+            ),
+            None => "category: all".to_string(),
+        });
+    }
+    fx.push(app.load_queue(app.current_id()));
+    app.dirty = true;
 }
 
 fn move_cursor(app: &mut App, step: isize, fx: &mut Vec<Effect>) {
@@ -840,7 +868,7 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
         }
         Event::Ready(info) => {
             fx.push(Effect::LoadJudgeEval {
-                model_sha256: info.sha256.clone(),
+                judge: Box::new(crate::eval::run::identity_of(&info)),
             });
             app.model = ModelState::Ready(info);
             app.dirty = true;

@@ -25,6 +25,7 @@ pub fn settings() -> Settings {
         blind: false,
         blind_reasoning: false,
         resume: None,
+        narrow: Default::default(),
     }
 }
 
@@ -101,6 +102,8 @@ pub fn item(id: i64) -> QueueItem {
         judged: false,
         decided: None,
         flagged: false,
+        category: None,
+        difficulty: None,
     }
 }
 

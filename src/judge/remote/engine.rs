@@ -5,7 +5,7 @@ use super::client::{ChatStream, Flavor, Server, StreamItem};
 use super::sse::ServerTimings;
 use super::verdict::{VerdictReader, gbnf_literal, server_grammar};
 use crate::domain::{JudgeProvenance, JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
-use crate::judge::api::{JudgeMode, JudgeRequest, ModelInfo};
+use crate::judge::api::{JudgeMode, JudgeRequest, JudgeStamp, ModelInfo};
 use crate::judge::engine::{Flow, Progress, RunError};
 use crate::judge::parse::{Dialect, Parsed, ParserSpec, Segment, StreamParser};
 use crate::judge::prompt;
@@ -106,6 +106,13 @@ impl RemoteEngine {
             file_name: server.model.clone(),
             architecture: server.flavor.name().to_string(),
             template: "server".to_string(),
+            stamp: Box::new(JudgeStamp {
+                template_version: prompt::template_version(),
+                backend: BACKEND.to_string(),
+                profile: None,
+                profile_hash: None,
+                server_model: Some(server.model.clone()),
+            }),
             ..ModelInfo::default()
         };
         RemoteEngine { server, opts, info }
@@ -371,7 +378,7 @@ impl RemoteEngine {
             rubric_given: given.is_some(),
             model_file: self.server.model.clone(),
             model_sha256: String::new(),
-            template_version: prompt::template_version(),
+            template_version: self.info.stamp.template_version.clone(),
             grammar: self.sends_grammar(),
             sampler: self.opts.sampler.clone(),
             seed: Some(self.opts.seed),
@@ -389,11 +396,11 @@ impl RemoteEngine {
             ms_prefill: Some(ms_first_token.round() as u32),
             ms_generate: Some(ms_generate.round() as u32),
             provenance: JudgeProvenance {
-                profile: None,
-                profile_hash: None,
-                backend: Some(BACKEND.to_string()),
+                profile: self.info.stamp.profile.clone(),
+                profile_hash: self.info.stamp.profile_hash.clone(),
+                backend: Some(self.info.stamp.backend.clone()),
                 server_url: Some(self.server.display_url.clone()),
-                server_model: Some(self.server.model.clone()),
+                server_model: self.info.stamp.server_model.clone(),
             },
             judge_type: None,
             solution: None,
