@@ -285,8 +285,12 @@ fn from_reviews_takes_the_decision_in_force() {
     );
     drop(store);
 
-    // No reviewer named: the most recent decision of anyone.
-    let (dpo, err) = export(&db, &["--format", "dpo"]);
+    // Every reviewer, merged by `latest`: the most recent decision of anyone.
+    let (dpo, err) = export(
+        &db,
+        &["--format", "dpo", "--all-reviewers", "--merge", "latest"],
+    );
+    assert!(err.contains("(all reviewers, merged by latest)"), "{err}");
     assert!(
         err.contains("wrote 2 records; left out 4 (both_bad: 1, no decision: 2, tie: 1)"),
         "{err}"
@@ -512,7 +516,7 @@ fn traces_follow_the_reviewed_judgment() {
         .unwrap();
     drop(store);
 
-    let (sft, err) = export(&db, &["--format", "sft"]);
+    let (sft, err) = export(&db, &["--format", "sft", "--all-reviewers"]);
     assert!(
         err.contains("wrote 2 records; left out 4 (no decision: 3, reasoning not approved: 1)"),
         "{err}"
@@ -539,7 +543,15 @@ fn traces_follow_the_reviewed_judgment() {
     assert_eq!(a["reasoning"], "approved");
     assert_eq!(s["reasoning"], "own");
     // Even asked for, the model's reasoning never stands in for a verdict it argued against.
-    let (sft, err) = export(&db, &["--format", "sft", "--include-unapproved-reasoning"]);
+    let (sft, err) = export(
+        &db,
+        &[
+            "--format",
+            "sft",
+            "--all-reviewers",
+            "--include-unapproved-reasoning",
+        ],
+    );
     assert!(
         err.contains("wrote 2 records; left out 4 (no decision: 3, no reasoning: 1)"),
         "{err}"
@@ -595,7 +607,7 @@ fn reviews_and_judgments_carry_provenance() {
     decide(&store, case, "bob", ReviewAction::Override, Verdict::B);
     drop(store);
 
-    let (rows, err) = export(&db, &["--format", "reviews"]);
+    let (rows, err) = export(&db, &["--format", "reviews", "--all-reviewers"]);
     assert_eq!(rows.len(), 3, "{err}");
     assert_eq!(rows[0]["action"], "accept");
     assert_eq!(rows[0]["source_id"], "pw-1");
