@@ -135,8 +135,13 @@ pub(super) struct Decided {
 /// The judge's reasoning that goes with a decision.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Reasoning {
-    pub rubric: String,
+    /// The rubric; an RM-R1 judgment of a Reasoning task has a solution instead.
+    pub rubric: Option<String>,
     pub analysis: String,
+    /// RM-R1's `<type>` and `<solution>` of the judgment the reasoning comes from, kept so
+    /// the trace is written in the shape that judge used.
+    pub judge_type: Option<String>,
+    pub solution: Option<String>,
     /// The judgment was made on the swapped order, so its text calls the case's B "A":
     /// the training example must show the answers in that order too.
     pub swapped: bool,
@@ -291,10 +296,14 @@ pub(super) fn reasoning(
         };
         let rubric = nonempty(r.rubric.clone()).or_else(|| shown(|j| j.j.rubric.clone()));
         let analysis = nonempty(r.analysis.clone()).or_else(|| shown(|j| j.j.analysis.clone()));
+        // The type and solution cannot be edited: they are what was on screen.
+        let (judge_type, solution) = type_and_solution(judgment.as_ref());
         return Ok(match (rubric, analysis) {
-            (Some(rubric), Some(analysis)) => Ok(Reasoning {
+            (rubric, Some(analysis)) if rubric.is_some() || solution.is_some() => Ok(Reasoning {
                 rubric,
                 analysis,
+                judge_type,
+                solution,
                 swapped,
                 approval: if approved_as_shown {
                     TraceApproval::Approved
@@ -328,15 +337,33 @@ pub(super) fn reasoning(
     } else {
         (None, None)
     };
+    let (judge_type, solution) = if model_agrees {
+        type_and_solution(judgment.as_ref())
+    } else {
+        (None, None)
+    };
     Ok(match (rubric, analysis) {
-        (Some(rubric), Some(analysis)) => Ok(Reasoning {
+        (rubric, Some(analysis)) if rubric.is_some() || solution.is_some() => Ok(Reasoning {
             rubric,
             analysis,
+            judge_type,
+            solution,
             swapped,
             approval: TraceApproval::Unapproved,
         }),
         _ if judgment.as_ref().is_some_and(|j| !j.j.parse_ok) => Err("unparsed judgment"),
         _ => Err("no reasoning"),
+    })
+}
+
+fn type_and_solution(
+    judgment: Option<&crate::domain::Judgment>,
+) -> (Option<String>, Option<String>) {
+    judgment.map_or((None, None), |j| {
+        (
+            nonempty(j.j.judge_type.clone()),
+            nonempty(j.j.solution.clone()),
+        )
     })
 }
 
@@ -366,6 +393,12 @@ pub fn export_to(
         None => None,
     };
     let wanted = |case_id: i64| members.as_ref().is_none_or(|m| m.contains(&case_id));
+    // Every case's human side in one pass over the review log, not a query per case.
+    let mut humans = match options.format {
+        ExportFormat::Reviews | ExportFormat::Judgments => HashMap::new(),
+        _ if options.from == ExportFrom::Reviews => human_states(store, &options.reviewers)?,
+        _ => HashMap::new(),
+    };
     match options.format {
         ExportFormat::Reviews => reviews::write_reviews(
             store,
@@ -375,86 +408,78 @@ pub fn export_to(
             &mut report,
         )?,
         ExportFormat::Judgments => reviews::write_judgments(store, &wanted, out, &mut report)?,
-        format => {
-            // Every case's human side in one pass over the review log, not a query per case.
-            let mut humans = if options.from == ExportFrom::Reviews {
-                human_states(store, &options.reviewers)?
-            } else {
-                HashMap::new()
-            };
-            store.for_each_case(|case| {
-                if !wanted(case.id) {
-                    return Ok(());
-                }
-                // chosen == rejected teaches nothing and contradicts itself as a pair or a
-                // verdict; import warns about these, export leaves them out and counts them.
-                if case.answer_a == case.answer_b {
-                    report.leave_out("identical answers");
-                    return Ok(());
-                }
-                let decided = match decide(store, &case, options, &mut humans)? {
-                    Ok(d) => d,
-                    Err(reason) => {
-                        report.leave_out(reason);
-                        return Ok(());
-                    }
-                };
-                if let Err(reason) = admissible(format, decided.verdict) {
+        format => store.for_each_case(|case| {
+            if !wanted(case.id) {
+                return Ok(());
+            }
+            // chosen == rejected teaches nothing and contradicts itself as a pair or a
+            // verdict; import warns about these, export leaves them out and counts them.
+            if case.answer_a == case.answer_b {
+                report.leave_out("identical answers");
+                return Ok(());
+            }
+            let decided = match decide(store, &case, options, &mut humans)? {
+                Ok(d) => d,
+                Err(reason) => {
                     report.leave_out(reason);
                     return Ok(());
                 }
-                match format {
-                    ExportFormat::Dpo | ExportFormat::DpoChat => {
-                        let answers = store.current_answers(&case)?;
-                        for pair in dpo::pairs(&case, &answers, decided.verdict, options.refined) {
-                            if format == ExportFormat::Dpo {
-                                dpo::write_standard(&case, &pair, out)?;
-                            } else {
-                                dpo::write_chat(&case, &pair, out)?;
-                            }
-                            report.written += 1;
-                        }
-                        return Ok(());
-                    }
-                    ExportFormat::RmR1Rl => {
-                        let (a, b, refined) = if options.refined == RefinedPairs::Ignore {
-                            (case.answer_a.clone(), case.answer_b.clone(), None)
+            };
+            if let Err(reason) = admissible(format, decided.verdict) {
+                report.leave_out(reason);
+                return Ok(());
+            }
+            match format {
+                ExportFormat::Dpo | ExportFormat::DpoChat => {
+                    let answers = store.current_answers(&case)?;
+                    for pair in dpo::pairs(&case, &answers, decided.verdict, options.refined) {
+                        if format == ExportFormat::Dpo {
+                            dpo::write_standard(&case, &pair, out)?;
                         } else {
-                            let cur = store.current_answers(&case)?;
-                            let mut m = serde_json::Map::new();
-                            if let Some(r) = &cur.revision_a {
-                                m.insert("a".into(), dpo::revision_json(r));
-                            }
-                            if let Some(r) = &cur.revision_b {
-                                m.insert("b".into(), dpo::revision_json(r));
-                            }
-                            let refined = (!m.is_empty()).then_some(serde_json::Value::Object(m));
-                            (cur.a, cur.b, refined)
-                        };
-                        sft::write_rm_r1_rl(&case, (&a, &b), refined, decided.verdict, out)?
+                            dpo::write_chat(&case, &pair, out)?;
+                        }
+                        report.written += 1;
                     }
-                    ExportFormat::Sft | ExportFormat::RmR1Sft => {
-                        match reasoning(
-                            store,
-                            &case,
-                            &decided,
-                            options.include_unapproved_reasoning,
-                        )? {
-                            Ok(r) => sft::write_trace(format, &case, decided.verdict, &r, out)?,
-                            Err(reason) => {
+                    return Ok(());
+                }
+                ExportFormat::RmR1Rl => {
+                    let (a, b, refined) = if options.refined == RefinedPairs::Ignore {
+                        (case.answer_a.clone(), case.answer_b.clone(), None)
+                    } else {
+                        let cur = store.current_answers(&case)?;
+                        let mut m = serde_json::Map::new();
+                        if let Some(r) = &cur.revision_a {
+                            m.insert("a".into(), dpo::revision_json(r));
+                        }
+                        if let Some(r) = &cur.revision_b {
+                            m.insert("b".into(), dpo::revision_json(r));
+                        }
+                        let refined = (!m.is_empty()).then_some(serde_json::Value::Object(m));
+                        (cur.a, cur.b, refined)
+                    };
+                    sft::write_rm_r1_rl(&case, (&a, &b), refined, decided.verdict, out)?
+                }
+                ExportFormat::Sft | ExportFormat::RmR1Sft => {
+                    match reasoning(store, &case, &decided, options.include_unapproved_reasoning)? {
+                        Ok(r) => {
+                            if let Err(reason) =
+                                sft::write_trace(format, &case, decided.verdict, &r, out)?
+                            {
                                 report.leave_out(reason);
                                 return Ok(());
                             }
                         }
-                    }
-                    ExportFormat::Reviews | ExportFormat::Judgments => {
-                        unreachable!("handled above")
+                        Err(reason) => {
+                            report.leave_out(reason);
+                            return Ok(());
+                        }
                     }
                 }
-                report.written += 1;
-                Ok(())
-            })?
-        }
+                ExportFormat::Reviews | ExportFormat::Judgments => unreachable!("handled above"),
+            }
+            report.written += 1;
+            Ok(())
+        })?,
     }
     Ok(report)
 }
