@@ -291,7 +291,7 @@ fn streams_a_judgment_through_the_worker_and_cancels_mid_stream() {
     }
 }
 
-/// `rubricate eval --judge-url` judges a few labelled sample cases in both orders through
+/// `rubricate eval --judge-url` judges two labelled sample cases in both orders through
 /// the real server and stores the run under the server's identity (backend, server model),
 /// the same identity its judgments carry.
 #[test]
@@ -323,14 +323,14 @@ fn eval_through_a_real_server_stores_the_server_judge() {
         "--judge-url",
         &url,
         "--limit",
-        "3",
+        "2",
         "--both-orders",
         "--json",
     ]);
-    assert!(err.contains("6 judgment(s) to make"), "{err}");
+    assert!(err.contains("4 judgment(s) to make"), "{err}");
     assert!(!err.contains("announced itself"), "{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["n"], 3, "{report}");
+    assert_eq!(report["n"], 2, "{report}");
     assert_eq!(report["judge"]["backend"], "openai", "{report}");
     let served = report["judge"]["server_model"]
         .as_str()
@@ -344,7 +344,7 @@ fn eval_through_a_real_server_stores_the_server_judge() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 4);
     for j in &lines {
         assert_eq!(j["backend"], "openai", "{j}");
         assert_eq!(j["server_model"].as_str(), Some(served.as_str()));
@@ -356,7 +356,7 @@ fn eval_through_a_real_server_stores_the_server_judge() {
         "--judge-url",
         &url,
         "--limit",
-        "3",
+        "2",
         "--both-orders",
         "--json",
     ]);
