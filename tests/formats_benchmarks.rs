@@ -509,7 +509,7 @@ fn categories_narrow_the_selection_and_travel_into_exports() {
         .unwrap();
     drop(store);
     let export = |format: &str| -> Vec<Value> {
-        let o = ok(&db, &["export", "--format", format]);
+        let o = ok(&db, &["--reviewer", "ann", "export", "--format", format]);
         stdout(&o)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
