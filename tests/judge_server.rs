@@ -337,7 +337,8 @@ fn eval_through_a_real_server_stores_the_server_judge() {
         .unwrap()
         .to_string();
     assert!(!served.is_empty());
-    assert!(report["accuracy"].is_number() && report["swap_consistency"].is_number());
+    assert!(report["accuracy"].is_number(), "{report}");
+    assert!(report.get("swap_consistency").is_some(), "{report}");
     // Every judgment went through the server and names it.
     let (exported, _) = rubricate(&["export", "--format", "judgments"]);
     let lines: Vec<serde_json::Value> = exported
