@@ -135,8 +135,13 @@ pub(super) struct Decided {
 /// The judge's reasoning that goes with a decision.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Reasoning {
-    pub rubric: String,
+    /// The rubric; an RM-R1 judgment of a Reasoning task has a solution instead.
+    pub rubric: Option<String>,
     pub analysis: String,
+    /// RM-R1's `<type>` and `<solution>` of the judgment the reasoning comes from, kept so
+    /// the trace is written in the shape that judge used.
+    pub judge_type: Option<String>,
+    pub solution: Option<String>,
     /// The judgment was made on the swapped order, so its text calls the case's B "A":
     /// the training example must show the answers in that order too.
     pub swapped: bool,
@@ -285,10 +290,14 @@ pub(super) fn reasoning(
         };
         let rubric = nonempty(r.rubric.clone()).or_else(|| shown(|j| j.j.rubric.clone()));
         let analysis = nonempty(r.analysis.clone()).or_else(|| shown(|j| j.j.analysis.clone()));
+        // The type and solution cannot be edited: they are what was on screen.
+        let (judge_type, solution) = type_and_solution(judgment.as_ref());
         return Ok(match (rubric, analysis) {
-            (Some(rubric), Some(analysis)) => Ok(Reasoning {
+            (rubric, Some(analysis)) if rubric.is_some() || solution.is_some() => Ok(Reasoning {
                 rubric,
                 analysis,
+                judge_type,
+                solution,
                 swapped,
                 approval: if approved_as_shown {
                     TraceApproval::Approved
@@ -322,15 +331,33 @@ pub(super) fn reasoning(
     } else {
         (None, None)
     };
+    let (judge_type, solution) = if model_agrees {
+        type_and_solution(judgment.as_ref())
+    } else {
+        (None, None)
+    };
     Ok(match (rubric, analysis) {
-        (Some(rubric), Some(analysis)) => Ok(Reasoning {
+        (rubric, Some(analysis)) if rubric.is_some() || solution.is_some() => Ok(Reasoning {
             rubric,
             analysis,
+            judge_type,
+            solution,
             swapped,
             approval: TraceApproval::Unapproved,
         }),
         _ if judgment.as_ref().is_some_and(|j| !j.j.parse_ok) => Err("unparsed judgment"),
         _ => Err("no reasoning"),
+    })
+}
+
+fn type_and_solution(
+    judgment: Option<&crate::domain::Judgment>,
+) -> (Option<String>, Option<String>) {
+    judgment.map_or((None, None), |j| {
+        (
+            nonempty(j.j.judge_type.clone()),
+            nonempty(j.j.solution.clone()),
+        )
     })
 }
 
@@ -445,7 +472,14 @@ pub fn export_to(
                 }
                 ExportFormat::Sft | ExportFormat::RmR1Sft => {
                     match reasoning(store, &case, &decided, options.include_unapproved_reasoning)? {
-                        Ok(r) => sft::write_trace(format, &case, decided.verdict, &r, out)?,
+                        Ok(r) => {
+                            if let Err(reason) =
+                                sft::write_trace(format, &case, decided.verdict, &r, out)?
+                            {
+                                report.leave_out(reason);
+                                return Ok(());
+                            }
+                        }
                         Err(reason) => {
                             report.leave_out(reason);
                             return Ok(());
