@@ -140,7 +140,15 @@ fn every_export_loads_with_datasets_in_its_trainers_shape() {
         let out = dir.path().join(format!("{f}.jsonl"));
         ok(
             &db,
-            &["export", "--format", f, "--out", out.to_str().unwrap()],
+            &[
+                "--reviewer",
+                "ann",
+                "export",
+                "--format",
+                f,
+                "--out",
+                out.to_str().unwrap(),
+            ],
         );
         files.push((f, out));
     }

@@ -287,8 +287,12 @@ fn from_reviews_takes_the_decision_in_force() {
     );
     drop(store);
 
-    // No reviewer named: the most recent decision of anyone.
-    let (dpo, err) = export(&db, &["--format", "dpo"]);
+    // Every reviewer, merged by `latest`: the most recent decision of anyone.
+    let (dpo, err) = export(
+        &db,
+        &["--format", "dpo", "--all-reviewers", "--merge", "latest"],
+    );
+    assert!(err.contains("(all reviewers, merged by latest)"), "{err}");
     assert!(
         err.contains("wrote 2 records; left out 4 (both_bad: 1, no decision: 2, tie: 1)"),
         "{err}"
@@ -539,7 +543,7 @@ fn traces_follow_the_reviewed_judgment() {
         .unwrap();
     drop(store);
 
-    let (sft, err) = export(&db, &["--format", "sft"]);
+    let (sft, err) = export(&db, &["--format", "sft", "--all-reviewers"]);
     assert!(
         err.contains("wrote 2 records; left out 4 (no decision: 3, reasoning not approved: 1)"),
         "{err}"
@@ -566,7 +570,15 @@ fn traces_follow_the_reviewed_judgment() {
     assert_eq!(a["reasoning"], "approved");
     assert_eq!(s["reasoning"], "own");
     // Even asked for, the model's reasoning never stands in for a verdict it argued against.
-    let (sft, err) = export(&db, &["--format", "sft", "--include-unapproved-reasoning"]);
+    let (sft, err) = export(
+        &db,
+        &[
+            "--format",
+            "sft",
+            "--all-reviewers",
+            "--include-unapproved-reasoning",
+        ],
+    );
     assert!(
         err.contains("wrote 2 records; left out 4 (no decision: 3, no reasoning: 1)"),
         "{err}"
@@ -623,7 +635,7 @@ fn rm_r1_reasoning_traces_keep_type_and_solution() {
         })
         .unwrap();
     drop(store);
-    let (rm, err) = export(&db, &["--format", "rm-r1-sft"]);
+    let (rm, err) = export(&db, &["--reviewer", "ann", "--format", "rm-r1-sft"]);
     assert_eq!(rm.len(), 1, "{err}");
     // Judged in the swapped order: shown swapped, the verdict letter follows.
     assert_eq!(
@@ -632,7 +644,7 @@ fn rm_r1_reasoning_traces_keep_type_and_solution() {
     );
     let user = rm[0]["context_messages"][1]["content"].as_str().unwrap();
     assert!(user.starts_with("[Client Question]\n"), "{user}");
-    let (sft, err) = export(&db, &["--format", "sft"]);
+    let (sft, err) = export(&db, &["--reviewer", "ann", "--format", "sft"]);
     assert!(sft.is_empty());
     assert!(
         err.contains("left out 6 (no decision: 5, no rubric: 1)"),
@@ -671,7 +683,7 @@ fn reviews_and_judgments_carry_provenance() {
     decide(&store, case, "bob", ReviewAction::Override, Verdict::B);
     drop(store);
 
-    let (rows, err) = export(&db, &["--format", "reviews"]);
+    let (rows, err) = export(&db, &["--format", "reviews", "--all-reviewers"]);
     assert_eq!(rows.len(), 3, "{err}");
     assert_eq!(rows[0]["action"], "accept");
     assert_eq!(rows[0]["source_id"], "pw-1");

@@ -6,17 +6,17 @@
 //! verdict. Cases that cannot become a record of the chosen format are left out and
 //! counted by reason.
 
-use super::decisions::{human_state, latest_verdict};
+use super::decisions::{HumanState, human_states, latest_verdict};
 use super::output::{self, Target};
 use super::{dpo, reviews, sft};
 use crate::cli::{ExportArgs, ExportFormat, ExportFrom, RefinedPairs};
 use crate::context::Context;
-use crate::domain::{Case, Review, Verdict};
+use crate::domain::{Case, MergePolicy, Review, ReviewerSelection, Verdict};
 use crate::robust::RobustBasis;
 use crate::sanitize::visible_line;
 use crate::store::{CurrentAnswers, Store};
 use anyhow::Result;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
@@ -24,9 +24,9 @@ use std::process::ExitCode;
 pub struct ExportOptions {
     pub format: ExportFormat,
     pub from: ExportFrom,
-    /// Only this reviewer's decisions (and, for `reviews`, rows); `None` takes the most
-    /// recent decision of any reviewer.
-    pub reviewer: Option<String>,
+    /// Whose decisions (and, for `reviews`, rows) count: one reviewer's, or every
+    /// reviewer's merged case by case under a policy.
+    pub reviewers: ReviewerSelection,
     /// Only the cases in this collection.
     pub collection: Option<String>,
     /// Write judge traces whose reasoning no human approved or wrote (marked).
@@ -36,13 +36,13 @@ pub struct ExportOptions {
 }
 
 impl ExportOptions {
-    /// Every case, preferences from `from`, no reviewer restriction, refined text used,
-    /// unapproved reasoning left out.
+    /// Every case, preferences from `from`, all reviewers merged by majority, refined text
+    /// used, unapproved reasoning left out.
     pub fn new(format: ExportFormat, from: ExportFrom) -> ExportOptions {
         ExportOptions {
             format,
             from,
-            reviewer: None,
+            reviewers: ReviewerSelection::All(MergePolicy::Majority),
             collection: None,
             include_unapproved_reasoning: false,
             refined: RefinedPairs::Use,
@@ -169,10 +169,13 @@ impl TraceApproval {
 }
 
 /// The preference in force for a case, or why there is none.
+/// `humans` holds the human side of every case with review rows (loaded once, see
+/// [`human_states`]); a case's entry is taken out when used.
 fn decide(
     store: &Store,
     case: &Case,
     options: &ExportOptions,
+    humans: &mut HashMap<i64, HumanState>,
 ) -> Result<Result<Decided, &'static str>> {
     Ok(match options.from {
         ExportFrom::Labels => match case.source_label {
@@ -212,7 +215,10 @@ fn decide(
             }
         }
         ExportFrom::Reviews => {
-            let state = human_state(store, case.id, options.reviewer.as_deref())?;
+            let state = humans.remove(&case.id).unwrap_or_default();
+            if let Some(why) = state.unresolved {
+                return Ok(Err(why));
+            }
             match state.decision {
                 Some(review) => match review.verdict {
                     Some(verdict) => Ok(Decided {
@@ -410,10 +416,16 @@ pub fn export_to(
             Ok(CurrentAnswers::original(case))
         }
     };
+    // Every case's human side in one pass over the review log, not a query per case.
+    let mut humans = match options.format {
+        ExportFormat::Reviews | ExportFormat::Judgments => HashMap::new(),
+        _ if options.from == ExportFrom::Reviews => human_states(store, &options.reviewers)?,
+        _ => HashMap::new(),
+    };
     match options.format {
         ExportFormat::Reviews => reviews::write_reviews(
             store,
-            options.reviewer.as_deref(),
+            options.reviewers.reviewer(),
             &wanted,
             out,
             &mut report,
@@ -429,7 +441,7 @@ pub fn export_to(
                 report.leave_out("identical answers");
                 return Ok(());
             }
-            let decided = match decide(store, &case, options)? {
+            let decided = match decide(store, &case, options, &mut humans)? {
                 Ok(d) => d,
                 Err(reason) => {
                     report.leave_out(reason);
@@ -537,7 +549,7 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
     let options = ExportOptions {
         format: args.format,
         from: args.from,
-        reviewer: ctx.reviewer_given.then(|| ctx.reviewer.clone()),
+        reviewers: ctx.reviewer_selection(&args.reviewers)?,
         collection: args.collection.clone(),
         include_unapproved_reasoning: args.include_unapproved_reasoning,
         refined: args.refined,
@@ -557,10 +569,36 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         .collection
         .as_deref()
         .map_or(String::new(), |c| format!(" (collection {c})"));
-    let whose = options
-        .reviewer
-        .as_deref()
-        .map_or(String::new(), |r| format!(" (reviewer {r})"));
+    // Whose decisions went in, always named (judgments and labels/model preferences
+    // involve no reviewer).
+    let by_reviewers = args.format == ExportFormat::Reviews
+        || (args.format != ExportFormat::Judgments && args.from == ExportFrom::Reviews);
+    let whose = if by_reviewers {
+        let mut w = match (&options.reviewers, args.format) {
+            // The reviews format writes rows, not merged decisions.
+            (ReviewerSelection::All(_), ExportFormat::Reviews) => " (all reviewers)".to_string(),
+            (sel, _) => format!(" ({})", sel.describe()),
+        };
+        if let ReviewerSelection::One(r) = &options.reviewers
+            && report.written == 0
+        {
+            let others: Vec<String> = super::decisions::deciders(&store)?
+                .into_iter()
+                .filter(|(name, _)| name != r)
+                .map(|(name, n)| format!("{name} ({n})"))
+                .collect();
+            if !others.is_empty() {
+                w.push_str(&format!(
+                    " [reviewer {r} has no decisions here; other reviewers have: {}. Name one with \
+                     --reviewer NAME, or merge them with --all-reviewers --merge latest|majority|unanimous]",
+                    others.join(", ")
+                ));
+            }
+        }
+        w
+    } else {
+        String::new()
+    };
     let dest = match &target {
         Target::Stdout => String::new(),
         Target::Stream(p) | Target::File { path: p, .. } => format!(" to {}", p.display()),

@@ -486,7 +486,10 @@ impl Edge<'_> {
                 collection,
             }),
             Effect::LoadStats => {
-                let stats = crate::stats::compute(&self.store, Some(&self.reviewer))?;
+                let stats = crate::stats::compute(
+                    &self.store,
+                    &crate::domain::ReviewerSelection::One(self.reviewer.clone()),
+                )?;
                 let mut view = StatsView::from_stats(&stats);
                 view.eval_runs = self
                     .store
