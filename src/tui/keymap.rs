@@ -17,6 +17,10 @@ pub enum Action {
     ScrollDown,
     Top,
     Bottom,
+    /// The focused pane fills the screen, or goes back.
+    Zoom,
+    /// Back from a zoomed pane.
+    Unzoom,
     Judge,
     Cancel,
     SwapCheck,
@@ -177,6 +181,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "Home / End",
                 keys: &[(K::Home, A::Top), (K::End, A::Bottom)],
                 help: "start / end of the focused pane (first / last case in the queue)",
+            },
+            Binding {
+                shown: "z  (Esc)",
+                keys: &[(K::Char('z'), A::Zoom), (K::Esc, A::Unzoom)],
+                help: "zoom: the focused pane fills the screen; z or Esc goes back",
             },
             Binding {
                 shown: "g",

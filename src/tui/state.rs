@@ -368,6 +368,8 @@ pub struct App {
     /// The collection `t` tagged into last (offered again).
     pub last_collection: Option<String>,
     pub focus: Focus,
+    /// The focused pane fills the screen (`z`; `z` or Esc goes back).
+    pub zoom: bool,
     pub mode: Mode,
     pub message: Option<Message>,
     pub last_search: Option<String>,
@@ -414,6 +416,7 @@ impl App {
             drafts: HashMap::new(),
             last_collection: None,
             focus: Focus::AnswerA,
+            zoom: false,
             mode: Mode::Review,
             message: None,
             last_search: None,

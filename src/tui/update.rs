@@ -342,6 +342,13 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::PageUp => page(app, -1, fx),
         Action::ScrollDown => scroll(app, app.focus, WHEEL_ROWS as isize, fx),
         Action::ScrollUp => scroll(app, app.focus, -(WHEEL_ROWS as isize), fx),
+        Action::Zoom => {
+            app.zoom = !app.zoom && app.focus != Focus::Queue;
+            if app.focus == Focus::Queue {
+                app.info("Tab to a pane first: the queue does not zoom");
+            }
+        }
+        Action::Unzoom => app.zoom = false,
         Action::Top => scroll(app, app.focus, isize::MIN / 2, fx),
         Action::Bottom => scroll(app, app.focus, isize::MAX / 2, fx),
         _ if app.case.is_none() => app.info("no case is open"),
@@ -412,9 +419,10 @@ fn on_mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
 }
 
 fn cycle_focus(app: &mut App, step: isize) {
+    // While zoomed, Tab moves the zoom from pane to pane (the queue does not zoom).
     let order: Vec<Focus> = Focus::ALL
         .into_iter()
-        .filter(|f| *f != Focus::Queue || app.queue_visible())
+        .filter(|f| *f != Focus::Queue || (app.queue_visible() && !app.zoom))
         .collect();
     let at = order.iter().position(|f| *f == app.focus).unwrap_or(0) as isize;
     let n = order.len() as isize;
@@ -526,12 +534,24 @@ fn on_case(app: &mut App, loaded: LoadedCase) {
     }
     let same = app.case.as_ref().is_some_and(|c| c.case.id == id);
     let mut prompt = Doc::new();
+    let mut last_user = 0;
     for m in &loaded.case.prompt {
         prompt.push_heading(&m.role);
+        if m.role == "user" {
+            // The heading's line (push_heading ends by starting the next line).
+            last_user = prompt.line_count() - 2;
+        }
         prompt.push(&m.content);
     }
+    // A multi-turn prompt opens on its last user turn (what the answers reply to); the
+    // earlier turns are above it, and drawing pulls the top up where the turn is short.
+    let mut prompt = Pane::new(prompt);
+    prompt.top = Pos {
+        line: last_user,
+        row: 0,
+    };
     let view = CaseView {
-        prompt: Pane::new(prompt),
+        prompt,
         answer_a: Pane::new(Doc::from_text(&loaded.case.answer_a)),
         answer_b: Pane::new(Doc::from_text(&loaded.case.answer_b)),
         judge: Pane::default(),

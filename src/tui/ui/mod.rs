@@ -19,7 +19,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 pub fn draw(f: &mut Frame, app: &App) {
-    let areas = layout::compute(f.area(), app.queue_visible(), app_banner(app));
+    let areas = layout::areas_in(f.area(), app);
     status::draw_status(f, app, areas.status);
     if let Some(b) = areas.banner {
         status::draw_banner(f, app, b);
@@ -107,10 +107,6 @@ pub fn draw(f: &mut Frame, app: &App) {
     }
 }
 
-fn app_banner(app: &App) -> bool {
-    matches!(app.model, super::state::ModelState::Unavailable(_))
-}
-
 fn draw_review(f: &mut Frame, app: &App, areas: &Areas) {
     if let Some(q) = areas.queue {
         queue::draw(f, app, q);
@@ -119,11 +115,22 @@ fn draw_review(f: &mut Frame, app: &App, areas: &Areas) {
         draw_empty(f, app, areas);
         return;
     };
+    let zoomed = if app.zoom {
+        " · zoom: z / Esc back"
+    } else {
+        ""
+    };
+    let turns = case.case.prompt.len();
+    let turns = if turns > 1 {
+        format!(" · {turns} turns")
+    } else {
+        String::new()
+    };
     text_pane(
         f,
         areas.prompt,
         &case.prompt,
-        &format!("Prompt · case {}", case.case.id),
+        &format!("Prompt · case {}{turns}{zoomed}", case.case.id),
         app.focus == Focus::Prompt,
     );
     // Blind mode: lengths invite "the longer one is better" before reading.
@@ -138,14 +145,14 @@ fn draw_review(f: &mut Frame, app: &App, areas: &Areas) {
         f,
         areas.answer_a,
         &case.answer_a,
-        &format!("Answer A{}", len(&case.case.answer_a)),
+        &format!("Answer A{}{zoomed}", len(&case.case.answer_a)),
         app.focus == Focus::AnswerA,
     );
     text_pane(
         f,
         areas.answer_b,
         &case.answer_b,
-        &format!("Answer B{}", len(&case.case.answer_b)),
+        &format!("Answer B{}{zoomed}", len(&case.case.answer_b)),
         app.focus == Focus::AnswerB,
     );
     judge::draw(f, app, case, areas);
@@ -235,6 +242,10 @@ pub(super) fn doc_lines<'a>(pane: &'a Pane, area: Rect) -> Vec<Line<'a>> {
 }
 
 fn text_pane(f: &mut Frame, area: Rect, pane: &Pane, title: &str, focused: bool) {
+    if area.height == 0 {
+        // Another pane is zoomed.
+        return;
+    }
     let inner = layout::inner(area);
     let top = draw_top(pane, inner.width, inner.height as usize);
     let title = match pane.doc.position(top, inner.width, inner.height as usize) {
