@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::domain::{Case, MergePolicy, Review, ReviewerSelection, Verdict};
 use crate::robust::RobustBasis;
 use crate::sanitize::visible_line;
-use crate::store::Store;
+use crate::store::{CurrentAnswers, Store};
 use anyhow::Result;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufWriter, Write};
@@ -386,6 +386,14 @@ pub fn export_to(
     out: &mut dyn Write,
 ) -> Result<ExportReport> {
     let mut report = ExportReport::default();
+    // One read transaction, so every lookup below (the collection, which cases have
+    // revisions, each case's decisions) sees the same snapshot as the case cursor even
+    // while the workbench writes. Nothing is written; dropping it ends the read.
+    let _snapshot = if store.conn().is_autocommit() {
+        Some(store.conn().unchecked_transaction()?)
+    } else {
+        None
+    };
     // A collection narrows every format to its cases; cases outside it are not
     // "left out" (they were never asked for), so they are not counted.
     let members: Option<HashSet<i64>> = match &options.collection {
@@ -393,6 +401,21 @@ pub fn export_to(
         None => None,
     };
     let wanted = |case_id: i64| members.as_ref().is_none_or(|m| m.contains(&case_id));
+    // Refined answers are rare: which cases have any is read once, and only those cases
+    // are asked for their current texts (two queries each) below.
+    let revised = match options.format {
+        ExportFormat::Dpo | ExportFormat::DpoChat | ExportFormat::RmR1Rl => {
+            store.revised_case_ids()?
+        }
+        _ => HashSet::new(),
+    };
+    let current_answers = |case: &Case| -> Result<CurrentAnswers> {
+        if revised.contains(&case.id) {
+            store.current_answers(case)
+        } else {
+            Ok(CurrentAnswers::original(case))
+        }
+    };
     // Every case's human side in one pass over the review log, not a query per case.
     let mut humans = match options.format {
         ExportFormat::Reviews | ExportFormat::Judgments => HashMap::new(),
@@ -431,7 +454,7 @@ pub fn export_to(
             }
             match format {
                 ExportFormat::Dpo | ExportFormat::DpoChat => {
-                    let answers = store.current_answers(&case)?;
+                    let answers = current_answers(&case)?;
                     for pair in dpo::pairs(&case, &answers, decided.verdict, options.refined) {
                         if format == ExportFormat::Dpo {
                             dpo::write_standard(&case, &pair, out)?;
@@ -446,7 +469,7 @@ pub fn export_to(
                     let (a, b, refined) = if options.refined == RefinedPairs::Ignore {
                         (case.answer_a.clone(), case.answer_b.clone(), None)
                     } else {
-                        let cur = store.current_answers(&case)?;
+                        let cur = current_answers(&case)?;
                         let mut m = serde_json::Map::new();
                         if let Some(r) = &cur.revision_a {
                             m.insert("a".into(), dpo::revision_json(r));
