@@ -114,3 +114,152 @@ fn z_zooms_the_focused_pane_tab_moves_the_zoom_esc_goes_back() {
     assert!(!a.zoom);
     assert!(a.message.as_ref().unwrap().text.contains("queue"));
 }
+
+fn search_app() -> rubricate::tui::state::App {
+    let mut a = open_app(6, None);
+    a.size = (160, 48);
+    a
+}
+
+#[test]
+fn search_offers_the_last_query_previous_match_and_highlights() {
+    use rubricate::tui::state::{Effect, Mode};
+    let mut a = search_app();
+    feed(&mut a, [key('/'), key('B'), key('e'), key('t')]);
+    let fx = update(&mut a, code(KeyCode::Enter));
+    assert!(matches!(&fx[..], [Effect::Search { query }] if query == "Bet"));
+    let fx = update(
+        &mut a,
+        Msg::SearchResult {
+            query: "Bet".into(),
+            matches: vec![2, 4, 5],
+        },
+    );
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadCase(2))));
+    update(&mut a, loaded(case(2), None));
+    // N goes back, wrapping to the last match in the queue.
+    let fx = update(&mut a, key('N'));
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::LoadCase(5))),
+        "{fx:?}"
+    );
+    update(&mut a, loaded(case(5), None));
+    let fx = update(&mut a, key('N'));
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::LoadCase(4))),
+        "{fx:?}"
+    );
+    update(&mut a, loaded(case(4), None));
+    assert!(a.message.as_ref().unwrap().text.contains("match 2 of 3"));
+    // The matches are highlighted in the panes of a matching case.
+    assert_eq!(a.highlight(), Some("Bet"));
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).unwrap();
+    t.draw(|f| rubricate::tui::ui::draw(f, &a)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let marked: String = (0..48u16)
+        .flat_map(|y| (0..160u16).map(move |x| (x, y)))
+        .filter(|&p| buf[p].bg == ratatui::style::Color::Yellow)
+        .map(|p| buf[p].symbol().to_string())
+        .collect();
+    // "Beta Town" in answer B: "Bet" is marked, only there.
+    assert_eq!(marked, "Bet", "highlighted cells: {marked:?}");
+    // `/` offers the last query again; Ctrl-U clears it.
+    update(&mut a, key('/'));
+    assert!(matches!(&a.mode, Mode::Search(q) if q == "Bet"));
+    update(&mut a, ctrl('u'));
+    assert!(matches!(&a.mode, Mode::Search(q) if q.is_empty()));
+    update(&mut a, code(KeyCode::Esc));
+    assert!(matches!(a.mode, Mode::Review));
+}
+
+#[test]
+fn go_to_a_case_by_number_or_source_id() {
+    use rubricate::store::CaseFilter;
+    use rubricate::tui::state::{Effect, Mode};
+    let mut a = search_app();
+    update(&mut a, key(':'));
+    assert!(matches!(a.mode, Mode::Jump(_)));
+    feed(&mut a, [key('s'), key('-'), key('4')]);
+    let fx = update(&mut a, code(KeyCode::Enter));
+    assert!(matches!(&fx[..], [Effect::FindCase { query }] if query == "s-4"));
+    // In the queue: opened there.
+    let fx = update(
+        &mut a,
+        Msg::CaseFound {
+            query: "s-4".into(),
+            id: Some(4),
+        },
+    );
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::LoadCase(4))),
+        "{fx:?}"
+    );
+    assert_eq!(a.cursor, 3);
+    // Not in this queue: the filter widens to all and the queue reloads on the case.
+    let fx = update(
+        &mut a,
+        Msg::CaseFound {
+            query: "99".into(),
+            id: Some(99),
+        },
+    );
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::LoadQueue {
+                filter: CaseFilter::All,
+                keep: Some(99)
+            }
+        )),
+        "{fx:?}"
+    );
+    assert!(
+        a.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("filter is now all")
+    );
+    // Nothing has it: said so, nothing moves.
+    let fx = update(
+        &mut a,
+        Msg::CaseFound {
+            query: "nope".into(),
+            id: None,
+        },
+    );
+    assert!(fx.iter().all(|e| !matches!(e, Effect::LoadCase(_))));
+    assert!(a.message.as_ref().unwrap().text.contains("no case has"));
+}
+
+#[test]
+fn header_shows_done_over_total_and_o_toggles_both_orders() {
+    use rubricate::tui::state::Effect;
+    let mut a = search_app();
+    // The queue load asks for the count; a decision saved asks again.
+    let fx = update(
+        &mut a,
+        Msg::QueueLoaded {
+            items: (1..=6).map(item).collect(),
+            total_cases: 6,
+            keep: Some(1),
+        },
+    );
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadProgress)));
+    update(&mut a, Msg::Progress { done: 2, total: 9 });
+    let screen = render(&mut a, 160, 48);
+    assert!(
+        screen.lines().next().unwrap().contains("done 2/9"),
+        "{screen}"
+    );
+
+    assert!(!a.both_orders);
+    update(&mut a, key('?'));
+    let fx = update(&mut a, key('O'));
+    assert!(a.both_orders);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::SaveSettings(wb) if wb.both_orders == Some(true))),
+        "{fx:?}"
+    );
+}

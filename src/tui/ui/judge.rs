@@ -401,7 +401,7 @@ pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
             text,
         );
     } else {
-        f.render_widget(Paragraph::new(doc_lines(pane, text)), text);
+        f.render_widget(Paragraph::new(doc_lines(pane, text, app.highlight())), text);
     }
     let footer = areas.judge_footer();
     f.render_widget(
