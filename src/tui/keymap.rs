@@ -17,6 +17,10 @@ pub enum Action {
     ScrollDown,
     Top,
     Bottom,
+    /// The focused pane fills the screen, or goes back.
+    Zoom,
+    /// Back from a zoomed pane.
+    Unzoom,
     Judge,
     Cancel,
     SwapCheck,
@@ -38,6 +42,11 @@ pub enum Action {
     Undo,
     Search,
     NextMatch,
+    PrevMatch,
+    /// Open the "go to case" prompt.
+    GoTo,
+    /// Empty the one-line prompt (search, go to case).
+    ClearInput,
     CycleFilter,
     Stats,
     Help,
@@ -52,6 +61,7 @@ pub enum Action {
     ToggleAdvance,
     ToggleBlind,
     ToggleBlindReasoning,
+    ToggleBothOrders,
     // Quit confirmation.
     Yes,
     No,
@@ -114,6 +124,7 @@ pub enum KeyMode {
     Review,
     Editor,
     Search,
+    Jump,
     Help,
     Stats,
     ConfirmQuit,
@@ -177,6 +188,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "Home / End",
                 keys: &[(K::Home, A::Top), (K::End, A::Bottom)],
                 help: "start / end of the focused pane (first / last case in the queue)",
+            },
+            Binding {
+                shown: "z  (Esc)",
+                keys: &[(K::Char('z'), A::Zoom), (K::Esc, A::Unzoom)],
+                help: "zoom: the focused pane fills the screen; z or Esc goes back",
             },
             Binding {
                 shown: "g",
@@ -271,12 +287,17 @@ pub const SECTIONS: &[Section] = &[
             Binding {
                 shown: "/",
                 keys: &[(K::Char('/'), A::Search)],
-                help: "search prompts and answers",
+                help: "search prompts, answers, rubrics, analyses, notes, case and source ids (offers the last query; matches are highlighted)",
             },
             Binding {
-                shown: "Enter",
-                keys: &[(K::Enter, A::NextMatch)],
-                help: "jump to the next match",
+                shown: "Enter / N",
+                keys: &[(K::Enter, A::NextMatch), (K::Char('N'), A::PrevMatch)],
+                help: "jump to the next / previous match",
+            },
+            Binding {
+                shown: ":",
+                keys: &[(K::Char(':'), A::GoTo)],
+                help: "go to a case by its number or source id",
             },
             Binding {
                 shown: "F",
@@ -340,6 +361,32 @@ pub const SECTIONS: &[Section] = &[
                 keys: &[(K::Esc, A::Discard)],
                 help: "close the search prompt",
             },
+            Binding {
+                shown: "Ctrl-U",
+                keys: &[(K::Ctrl('u'), A::ClearInput)],
+                help: "clear the query",
+            },
+        ],
+    },
+    Section {
+        mode: KeyMode::Jump,
+        title: "Go-to-case prompt",
+        bindings: &[
+            Binding {
+                shown: "Enter",
+                keys: &[(K::Enter, A::Keep)],
+                help: "open the case with this number or source id (the filter widens to all if it is not in the queue)",
+            },
+            Binding {
+                shown: "Esc",
+                keys: &[(K::Esc, A::Discard)],
+                help: "close the prompt",
+            },
+            Binding {
+                shown: "Ctrl-U",
+                keys: &[(K::Ctrl('u'), A::ClearInput)],
+                help: "clear what was typed",
+            },
         ],
     },
     Section {
@@ -365,6 +412,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "H",
                 keys: &[(K::Char('H'), A::ToggleBlindReasoning)],
                 help: "in blind mode, hide the model's rubric and analysis too",
+            },
+            Binding {
+                shown: "O",
+                keys: &[(K::Char('O'), A::ToggleBothOrders)],
+                help: "judge every case in both orders: on / off (also --both-orders)",
             },
             Binding {
                 shown: "↓ / ↑, PgDn / PgUp",

@@ -486,7 +486,10 @@ impl Edge<'_> {
                 collection,
             }),
             Effect::LoadStats => {
-                let stats = crate::stats::compute(&self.store, Some(&self.reviewer))?;
+                let stats = crate::stats::compute(
+                    &self.store,
+                    &crate::domain::ReviewerSelection::One(self.reviewer.clone()),
+                )?;
                 let mut view = StatsView::from_stats(&stats);
                 view.eval_runs = self
                     .store
@@ -495,6 +498,22 @@ impl Edge<'_> {
                     .map(super::stats_view::eval_run_line)
                     .collect();
                 Some(Msg::StatsLoaded(Box::new(view)))
+            }
+            Effect::FindCase { query } => Some(Msg::CaseFound {
+                id: self.store.go_to_case(&query)?,
+                query,
+            }),
+            Effect::LoadProgress => {
+                // One pass over this reviewer's rows, folded as stats folds them.
+                let selection = crate::domain::ReviewerSelection::One(self.reviewer.clone());
+                let done = crate::formats::decisions::human_states(&self.store, &selection)?
+                    .values()
+                    .filter(|h| h.verdict().is_some())
+                    .count() as i64;
+                Some(Msg::Progress {
+                    done,
+                    total: self.store.case_count()?,
+                })
             }
             Effect::Search { query } => Some(Msg::SearchResult {
                 matches: self.store.search_cases(&query)?,

@@ -76,6 +76,16 @@ pub enum Msg {
         query: String,
         matches: Vec<i64>,
     },
+    /// The case a "go to case" query names (`None`: no case has that id or source id).
+    CaseFound {
+        query: String,
+        id: Option<i64>,
+    },
+    /// This reviewer's decisions in force, and the number of cases.
+    Progress {
+        done: i64,
+        total: i64,
+    },
     Error(String),
     /// SIGTERM / SIGHUP: leave now, restoring the terminal.
     Terminate,
@@ -128,6 +138,12 @@ pub enum Effect {
     Search {
         query: String,
     },
+    /// Find the case with this id or source id.
+    FindCase {
+        query: String,
+    },
+    /// Count this reviewer's decisions (the header's done/total).
+    LoadProgress,
     Quit,
 }
 
@@ -291,6 +307,8 @@ pub enum Mode {
     Review,
     Edit(Box<Editor>),
     Search(String),
+    /// The "go to case" prompt: a case number or a source id.
+    Jump(String),
     Help,
     Stats,
     ConfirmQuit,
@@ -368,10 +386,17 @@ pub struct App {
     /// The collection `t` tagged into last (offered again).
     pub last_collection: Option<String>,
     pub focus: Focus,
+    /// The focused pane fills the screen (`z`; `z` or Esc goes back).
+    pub zoom: bool,
     pub mode: Mode,
     pub message: Option<Message>,
+    /// The last search, offered again by `/` and highlighted in the panes.
     pub last_search: Option<String>,
     pub matches: Vec<i64>,
+    /// This reviewer's decided cases and all cases, for the header.
+    pub progress: Option<(i64, i64)>,
+    /// `both_orders` was changed in the workbench (so it is saved with the settings).
+    pub both_orders_changed: bool,
     pub stats: Option<StatsView>,
     /// Judge every case in both orders (the `[workbench] both_orders` setting, `--both-orders`).
     pub both_orders: bool,
@@ -414,10 +439,13 @@ impl App {
             drafts: HashMap::new(),
             last_collection: None,
             focus: Focus::AnswerA,
+            zoom: false,
             mode: Mode::Review,
             message: None,
             last_search: None,
             matches: Vec::new(),
+            progress: None,
+            both_orders_changed: false,
             stats: None,
             both_orders: false,
             judge_eval: None,
@@ -453,7 +481,8 @@ impl App {
             show_queue: self.show_queue,
             blind: Some(self.blind),
             blind_reasoning: Some(self.blind_reasoning),
-            both_orders: None,
+            // Saved only once changed here: `--both-orders` is for one session.
+            both_orders: self.both_orders_changed.then_some(self.both_orders),
         }
     }
 
@@ -497,6 +526,15 @@ impl App {
     /// Blind mode hides the model's rubric and analysis on this case too.
     pub fn reasoning_hidden(&self, case_id: i64) -> bool {
         self.blind_reasoning && self.verdict_hidden(case_id)
+    }
+
+    /// The text to highlight in the panes: the last search, while the case on screen is
+    /// one of its matches.
+    pub fn highlight(&self) -> Option<&str> {
+        let id = self.case.as_ref()?.case.id;
+        self.last_search
+            .as_deref()
+            .filter(|q| !q.is_empty() && self.matches.contains(&id))
     }
 
     pub fn draft(&self, case_id: i64) -> Option<&Draft> {

@@ -36,19 +36,28 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             items,
             total_cases,
             keep,
-        } => on_queue(app, items, total_cases, keep, &mut fx),
+        } => {
+            on_queue(app, items, total_cases, keep, &mut fx);
+            fx.push(Effect::LoadProgress);
+        }
         Msg::CaseLoaded(loaded) => on_case(app, *loaded),
         Msg::JudgmentStored(j) => on_stored(app, *j),
         Msg::ReviewSaved {
             case_id,
             action,
             state,
-        } => on_review_saved(app, case_id, action, state),
+        } => {
+            if action.is_decision() {
+                fx.push(Effect::LoadProgress);
+            }
+            on_review_saved(app, case_id, action, state)
+        }
         Msg::Undone {
             case_id,
             undid,
             state,
         } => {
+            fx.push(Effect::LoadProgress);
             settle(app, case_id);
             set_review_state(app, case_id, state);
             match undid {
@@ -139,8 +148,22 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     sanitize::visible_line(&query)
                 ));
             } else {
-                jump_to_match(app, &mut fx);
+                jump_to_match(app, true, &mut fx);
             }
+            app.dirty = true;
+        }
+        Msg::CaseFound { query, id } => {
+            match id {
+                Some(id) => go_to_case(app, id, &mut fx),
+                None => app.warn(format!(
+                    "no case has the number or source id \"{}\"",
+                    sanitize::visible_line(&query)
+                )),
+            }
+            app.dirty = true;
+        }
+        Msg::Progress { done, total } => {
+            app.progress = Some((done, total));
             app.dirty = true;
         }
         Msg::Error(e) => {
@@ -185,6 +208,7 @@ fn key_mode(app: &App) -> KeyMode {
         Mode::Review => KeyMode::Review,
         Mode::Edit(_) => KeyMode::Editor,
         Mode::Search(_) => KeyMode::Search,
+        Mode::Jump(_) => KeyMode::Jump,
         Mode::Help => KeyMode::Help,
         Mode::Stats => KeyMode::Stats,
         Mode::ConfirmQuit => KeyMode::ConfirmQuit,
@@ -218,13 +242,23 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
                     }
                 }
                 Some(Action::Discard) => app.mode = Mode::Review,
-                _ => match key.code {
-                    crossterm::event::KeyCode::Backspace => {
-                        query.pop();
+                Some(Action::ClearInput) => query.clear(),
+                _ => line_input(query, &key),
+            }
+            return;
+        }
+        Mode::Jump(query) => {
+            match action {
+                Some(Action::Keep) => {
+                    let q = query.trim().to_string();
+                    app.mode = Mode::Review;
+                    if !q.is_empty() {
+                        fx.push(Effect::FindCase { query: q });
                     }
-                    crossterm::event::KeyCode::Char(c) => query.push(c),
-                    _ => {}
-                },
+                }
+                Some(Action::Discard) => app.mode = Mode::Review,
+                Some(Action::ClearInput) => query.clear(),
+                _ => line_input(query, &key),
             }
             return;
         }
@@ -242,6 +276,46 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         None => {}
     }
+}
+
+/// Typing into a one-line prompt (search, go to case).
+fn line_input(line: &mut String, key: &KeyEvent) {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    match key.code {
+        KeyCode::Backspace => {
+            line.pop();
+        }
+        KeyCode::Char(c)
+            if !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            line.push(c)
+        }
+        _ => {}
+    }
+}
+
+/// Open a case found by number or source id: in the queue if it is there, else the
+/// filter widens to all cases (saying so) and the queue reloads on it.
+fn go_to_case(app: &mut App, id: i64, fx: &mut Vec<Effect>) {
+    if let Some(i) = app.queue.iter().position(|q| q.id == id) {
+        app.info(format!("case {id}"));
+        if i != app.cursor || app.case.as_ref().is_none_or(|c| c.case.id != id) {
+            select(app, i, fx);
+        }
+        return;
+    }
+    let was = app.filter;
+    app.filter = crate::store::CaseFilter::All;
+    app.info(format!(
+        "case {id} is not in the {} queue: filter is now all",
+        was.as_str()
+    ));
+    fx.push(Effect::LoadQueue {
+        filter: app.filter,
+        keep: Some(id),
+    });
 }
 
 fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
@@ -264,6 +338,16 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 }
                 Action::ToggleBlindReasoning => {
                     app.blind_reasoning = !app.blind_reasoning;
+                    fx.push(Effect::SaveSettings(app.workbench_config()));
+                }
+                Action::ToggleBothOrders => {
+                    app.both_orders = !app.both_orders;
+                    app.both_orders_changed = true;
+                    app.info(if app.both_orders {
+                        "both orders: every case is also judged with A and B exchanged"
+                    } else {
+                        "both orders: off (s still checks one case)"
+                    });
                     fx.push(Effect::SaveSettings(app.workbench_config()));
                 }
                 Action::ScrollDown => app.help_scroll = app.help_scroll.saturating_add(1),
@@ -315,12 +399,14 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 keep: app.current_id(),
             });
         }
-        Action::Search => app.mode = Mode::Search(String::new()),
-        Action::NextMatch => {
+        // The last query is offered again (Ctrl-U clears it).
+        Action::Search => app.mode = Mode::Search(app.last_search.clone().unwrap_or_default()),
+        Action::GoTo => app.mode = Mode::Jump(String::new()),
+        Action::NextMatch | Action::PrevMatch => {
             if app.matches.is_empty() {
-                app.info("press / to search prompts and answers");
+                app.info("press / to search prompts, answers, rubrics, notes and ids");
             } else {
-                jump_to_match(app, fx);
+                jump_to_match(app, action == Action::NextMatch, fx);
             }
         }
         Action::ImportSample => {
@@ -342,6 +428,13 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::PageUp => page(app, -1, fx),
         Action::ScrollDown => scroll(app, app.focus, WHEEL_ROWS as isize, fx),
         Action::ScrollUp => scroll(app, app.focus, -(WHEEL_ROWS as isize), fx),
+        Action::Zoom => {
+            app.zoom = !app.zoom && app.focus != Focus::Queue;
+            if app.focus == Focus::Queue {
+                app.info("Tab to a pane first: the queue does not zoom");
+            }
+        }
+        Action::Unzoom => app.zoom = false,
         Action::Top => scroll(app, app.focus, isize::MIN / 2, fx),
         Action::Bottom => scroll(app, app.focus, isize::MAX / 2, fx),
         _ if app.case.is_none() => app.info("no case is open"),
@@ -374,6 +467,8 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         | Action::ToggleAdvance
         | Action::ToggleBlind
         | Action::ToggleBlindReasoning
+        | Action::ToggleBothOrders
+        | Action::ClearInput
         | Action::Yes
         | Action::No => {}
     }
@@ -412,9 +507,10 @@ fn on_mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
 }
 
 fn cycle_focus(app: &mut App, step: isize) {
+    // While zoomed, Tab moves the zoom from pane to pane (the queue does not zoom).
     let order: Vec<Focus> = Focus::ALL
         .into_iter()
-        .filter(|f| *f != Focus::Queue || app.queue_visible())
+        .filter(|f| *f != Focus::Queue || (app.queue_visible() && !app.zoom))
         .collect();
     let at = order.iter().position(|f| *f == app.focus).unwrap_or(0) as isize;
     let n = order.len() as isize;
@@ -477,11 +573,17 @@ fn select(app: &mut App, idx: usize, fx: &mut Vec<Effect>) {
     fx.push(Effect::LoadCase(app.queue[idx].id));
 }
 
-fn jump_to_match(app: &mut App, fx: &mut Vec<Effect>) {
+fn jump_to_match(app: &mut App, forward: bool, fx: &mut Vec<Effect>) {
     let set: HashSet<i64> = app.matches.iter().copied().collect();
     let n = app.queue.len();
     let found = (1..=n)
-        .map(|k| (app.cursor + k) % n)
+        .map(|k| {
+            if forward {
+                (app.cursor + k) % n
+            } else {
+                (app.cursor + n - k % n) % n
+            }
+        })
         .find(|&i| set.contains(&app.queue[i].id));
     match found {
         Some(i) => {
@@ -526,12 +628,24 @@ fn on_case(app: &mut App, loaded: LoadedCase) {
     }
     let same = app.case.as_ref().is_some_and(|c| c.case.id == id);
     let mut prompt = Doc::new();
+    let mut last_user = 0;
     for m in &loaded.case.prompt {
         prompt.push_heading(&m.role);
+        if m.role == "user" {
+            // The heading's line (push_heading ends by starting the next line).
+            last_user = prompt.line_count() - 2;
+        }
         prompt.push(&m.content);
     }
+    // A multi-turn prompt opens on its last user turn (what the answers reply to); the
+    // earlier turns are above it, and drawing pulls the top up where the turn is short.
+    let mut prompt = Pane::new(prompt);
+    prompt.top = Pos {
+        line: last_user,
+        row: 0,
+    };
     let view = CaseView {
-        prompt: Pane::new(prompt),
+        prompt,
         answer_a: Pane::new(Doc::from_text(&loaded.case.answer_a)),
         answer_b: Pane::new(Doc::from_text(&loaded.case.answer_b)),
         judge: Pane::default(),
