@@ -161,7 +161,7 @@ fn help_overlay_lists_every_key_at_80x24_when_scrolled() {
             .join(" ")
     };
     let mut seen = String::new();
-    for _ in 0..8 {
+    for _ in 0..14 {
         seen.push_str(&flat(&render(&mut a, 80, 24)));
         seen.push(' ');
         update(&mut a, code(crossterm::event::KeyCode::Down));

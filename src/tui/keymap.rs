@@ -49,9 +49,28 @@ pub enum Action {
     ClearInput,
     CycleFilter,
     Stats,
+    /// Open the rubric library browser.
+    Library,
     Help,
     Quit,
     ImportSample,
+    // Rubric library browser.
+    NextRubric,
+    PrevRubric,
+    OlderVersion,
+    NewerVersion,
+    /// Mark the shown version as the base of diff and compare.
+    MarkBase,
+    Diff,
+    /// Rubric experiment: the base against the shown version over the queue.
+    Compare,
+    Restore,
+    /// Re-judge the current case with the shown version given.
+    ApplyHere,
+    /// Judge every case in the queue with the shown version given.
+    ApplyQueue,
+    /// Save the current case's rubric into the library under a name.
+    SaveAs,
     // Text input (editor, note, search).
     Keep,
     Discard,
@@ -127,6 +146,8 @@ pub enum KeyMode {
     Jump,
     Help,
     Stats,
+    Library,
+    LibraryName,
     ConfirmQuit,
 }
 
@@ -310,6 +331,11 @@ pub const SECTIONS: &[Section] = &[
                 help: "statistics view",
             },
             Binding {
+                shown: "L",
+                keys: &[(K::Char('L'), A::Library)],
+                help: "rubric library: browse, diff, restore, apply, compare versions",
+            },
+            Binding {
                 shown: "?",
                 keys: &[(K::Char('?'), A::Help)],
                 help: "help and settings",
@@ -451,6 +477,95 @@ pub const SECTIONS: &[Section] = &[
             ],
             help: "back to the case",
         }],
+    },
+    Section {
+        mode: KeyMode::Library,
+        title: "Rubric library",
+        bindings: &[
+            Binding {
+                shown: "j / k  or  ↓ / ↑",
+                keys: &[
+                    (K::Char('j'), A::NextRubric),
+                    (K::Down, A::NextRubric),
+                    (K::Char('k'), A::PrevRubric),
+                    (K::Up, A::PrevRubric),
+                ],
+                help: "next / previous rubric",
+            },
+            Binding {
+                shown: "[ / ]",
+                keys: &[
+                    (K::Char('['), A::OlderVersion),
+                    (K::Char(']'), A::NewerVersion),
+                ],
+                help: "older / newer version",
+            },
+            Binding {
+                shown: "PgUp / PgDn",
+                keys: &[(K::PageUp, A::PageUp), (K::PageDown, A::PageDown)],
+                help: "scroll the preview",
+            },
+            Binding {
+                shown: "m",
+                keys: &[(K::Char('m'), A::MarkBase)],
+                help: "mark this version as the base for diff and compare",
+            },
+            Binding {
+                shown: "d",
+                keys: &[(K::Char('d'), A::Diff)],
+                help: "diff: the base (marked, else the version before) against this version",
+            },
+            Binding {
+                shown: "c",
+                keys: &[(K::Char('c'), A::Compare)],
+                help: "compare over the queue: agreement with reviewers and labels, base vs this version",
+            },
+            Binding {
+                shown: "r",
+                keys: &[(K::Char('r'), A::Restore)],
+                help: "restore: save this version's text again as the newest",
+            },
+            Binding {
+                shown: "Enter",
+                keys: &[(K::Enter, A::ApplyHere)],
+                help: "apply to the current case: re-judge it with this version given",
+            },
+            Binding {
+                shown: "A",
+                keys: &[(K::Char('A'), A::ApplyQueue)],
+                help: "apply to every case in the queue (runs while you review; skips cases already judged with it)",
+            },
+            Binding {
+                shown: "s",
+                keys: &[(K::Char('s'), A::SaveAs)],
+                help: "save the current case's rubric into the library (asks a name)",
+            },
+            Binding {
+                shown: "L, Esc, q",
+                keys: &[
+                    (K::Char('L'), A::Close),
+                    (K::Esc, A::Close),
+                    (K::Char('q'), A::Close),
+                ],
+                help: "back to the case",
+            },
+        ],
+    },
+    Section {
+        mode: KeyMode::LibraryName,
+        title: "Naming a rubric",
+        bindings: &[
+            Binding {
+                shown: "Enter",
+                keys: &[(K::Enter, A::Keep)],
+                help: "save under this name (a new version if the name exists)",
+            },
+            Binding {
+                shown: "Esc",
+                keys: &[(K::Esc, A::Discard)],
+                help: "cancel",
+            },
+        ],
     },
     Section {
         mode: KeyMode::ConfirmQuit,

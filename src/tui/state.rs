@@ -18,6 +18,8 @@ pub const MESSAGE_TTL: Duration = Duration::from_secs(6);
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal, whole (bracketed paste).
+    Paste(String),
     Mouse(MouseEvent),
     Resize(u16, u16),
     /// Time passed without other input (expires messages, refreshes rates).
@@ -70,6 +72,16 @@ pub enum Msg {
         reload: bool,
     },
     StatsLoaded(Box<StatsView>),
+    /// The rubric library, read for the browser; `select`: the rubric row to show.
+    LibraryLoaded {
+        entries: Vec<LibraryEntry>,
+        select: Option<i64>,
+    },
+    /// A rubric version was saved into the library (named save or restore).
+    LibrarySaved(Box<crate::store::StoredRubric>),
+    BatchPlanned(Box<Batch>),
+    /// A rubric experiment over the queue, as report lines.
+    ExperimentLoaded(Vec<String>),
     /// The latest eval run of the loaded judge (`None`: never measured).
     JudgeEvalLoaded(Option<Box<JudgeEval>>),
     SearchResult {
@@ -108,6 +120,36 @@ pub enum Effect {
     },
     Cancel(JobId),
     StoreJudgment(Box<NewJudgment>),
+    /// Store a judgment that was given a library rubric, recording its id and version.
+    StoreLinkedJudgment {
+        judgment: Box<NewJudgment>,
+        rubric: RubricLink,
+    },
+    /// Read the rubric library (the browser); `select`: the rubric row to show.
+    LoadLibrary {
+        select: Option<i64>,
+    },
+    /// Save a rubric as the next version of `name` (a new name starts at version 1).
+    SaveLibraryRubric {
+        name: String,
+        body: String,
+        case_id: Option<i64>,
+    },
+    /// Save an old version's text again as its rubric's newest version.
+    RestoreRubric {
+        id: i64,
+    },
+    /// Leave out the cases already judged (original order) with library rubric
+    /// `rubric_id`; the rest become a batch.
+    PlanBatch {
+        rubric_id: i64,
+        case_ids: Vec<i64>,
+    },
+    /// Compare two library versions' judgments over the cases (`arms`: rubric row ids).
+    CompareRubrics {
+        arms: [i64; 2],
+        case_ids: Vec<i64>,
+    },
     AppendReview(NewReview),
     Undo {
         case_id: i64,
@@ -145,6 +187,42 @@ pub enum Effect {
     /// Count this reviewer's decisions (the header's done/total).
     LoadProgress,
     Quit,
+}
+
+/// The library rubric a rubric-given judgment was given, so the judgment records its id
+/// and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RubricLink {
+    /// A version already in the library (applied from the browser).
+    Id(i64),
+    /// The reviewer's own rubric (`R`): saved as the next version of `name` unless that
+    /// name's newest version already has this text, which is then used.
+    Save {
+        name: String,
+        body: String,
+        case_id: i64,
+    },
+}
+
+/// One named rubric and its versions, oldest first, as the browser lists them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LibraryEntry {
+    pub name: String,
+    /// Judgments given any version of it.
+    pub judgments: i64,
+    pub versions: Vec<crate::store::StoredRubric>,
+}
+
+/// A batch of rubric-given judgments the workbench runs between the reviewer's own work
+/// (the browser's "apply to every case in the queue").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub rubric_id: i64,
+    pub label: String,
+    pub body: String,
+    /// Cases still to judge, in queue order.
+    pub todo: std::collections::VecDeque<i64>,
+    pub total: usize,
 }
 
 /// A review row (decision, flag, note or undo) handed to the writer and not yet
@@ -273,6 +351,10 @@ pub struct Job {
     pub verdict_text: String,
     /// The streamed rubric and analysis as the judge pane shows them.
     pub pane: Pane,
+    /// The library rubric this rubric-given job was given, recorded with its judgment.
+    pub rubric: Option<RubricLink>,
+    /// Part of a batch: kept running while the reviewer moves on.
+    pub batch: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -311,6 +393,8 @@ pub enum Mode {
     Jump(String),
     Help,
     Stats,
+    /// The rubric library browser.
+    Library(Box<super::library::LibraryView>),
     ConfirmQuit,
 }
 
@@ -402,6 +486,8 @@ pub struct App {
     pub both_orders: bool,
     /// What `rubricate eval` measured of the loaded judge, if it was ever measured.
     pub judge_eval: Option<JudgeEval>,
+    /// Rubric-given judgments still to run for the library browser's "apply to the queue".
+    pub batch: Option<Batch>,
     /// First line of the help overlay shown (it scrolls on small terminals).
     pub help_scroll: u16,
     pub importing: bool,
@@ -449,6 +535,7 @@ impl App {
             stats: None,
             both_orders: false,
             judge_eval: None,
+            batch: None,
             help_scroll: 0,
             importing: false,
             keys_seen: 0,

@@ -30,6 +30,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.dirty = true;
             }
         }
+        Msg::Paste(text) => {
+            // Input like a key: drawn in the next frame.
+            app.keys_seen += 1;
+            on_paste(app, &text);
+            app.dirty = true;
+        }
         Msg::Mouse(m) => on_mouse(app, m, &mut fx),
         Msg::Judge(ev) => on_judge(app, ev, &mut fx),
         Msg::QueueLoaded {
@@ -136,6 +142,34 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.judge_eval = eval.map(|e| *e);
             app.dirty = true;
         }
+        Msg::LibraryLoaded { entries, select } => {
+            if let Mode::Library(v) = &mut app.mode {
+                v.loaded(entries, select);
+            }
+            app.dirty = true;
+        }
+        Msg::LibrarySaved(r) => {
+            app.info(format!(
+                "saved {} in the rubric library",
+                sanitize::visible_line(&r.label())
+            ));
+            if matches!(app.mode, Mode::Library(_)) {
+                fx.push(Effect::LoadLibrary { select: Some(r.id) });
+            }
+            app.dirty = true;
+        }
+        Msg::ExperimentLoaded(lines) => {
+            if let Mode::Library(v) = &mut app.mode
+                && v.show == super::library::Show::Compare(None)
+            {
+                v.show = super::library::Show::Compare(Some(lines));
+            }
+            app.dirty = true;
+        }
+        Msg::BatchPlanned(batch) => {
+            super::library::batch_planned(app, *batch);
+            app.dirty = true;
+        }
         Msg::StatsLoaded(view) => {
             app.stats = Some(*view);
             app.dirty = true;
@@ -211,6 +245,8 @@ fn key_mode(app: &App) -> KeyMode {
         Mode::Jump(_) => KeyMode::Jump,
         Mode::Help => KeyMode::Help,
         Mode::Stats => KeyMode::Stats,
+        Mode::Library(ref v) if v.naming.is_some() => KeyMode::LibraryName,
+        Mode::Library(_) => KeyMode::Library,
         Mode::ConfirmQuit => KeyMode::ConfirmQuit,
     }
 }
@@ -262,6 +298,15 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             return;
         }
+        Mode::Library(v) if v.naming.is_some() => {
+            let typed = match key.code {
+                crossterm::event::KeyCode::Char(c) => Some(c),
+                _ => None,
+            };
+            let backspace = key.code == crossterm::event::KeyCode::Backspace;
+            super::library::on_name_key(app, action, typed, backspace, fx);
+            return;
+        }
         _ => {}
     }
     match action {
@@ -275,6 +320,21 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             app.info("q quits (it asks first when an edit is unsaved)");
         }
         None => {}
+    }
+}
+
+/// A paste arrives as one piece, so a long one costs one update and the key after it is
+/// not held back. Terminals send line breaks in pastes as CR.
+fn on_paste(app: &mut App, text: &str) {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    match &mut app.mode {
+        Mode::Edit(editor) => {
+            editor.area.insert_str(editor_form(&text));
+        }
+        Mode::Search(line) | Mode::Jump(line) => {
+            line.push_str(text.trim_end_matches('\n').replace('\n', " ").as_str())
+        }
+        _ => app.info("a paste goes into the search (/), go to case (:) and the editors"),
     }
 }
 
@@ -364,6 +424,10 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }
             return;
         }
+        Mode::Library(_) => {
+            super::library::on_action(app, action, fx);
+            return;
+        }
         Mode::ConfirmQuit => {
             match action {
                 Action::Yes => quit(app, fx),
@@ -386,6 +450,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.mode = Mode::Help;
             app.help_scroll = 0;
         }
+        Action::Library => super::library::open(app, fx),
         Action::Stats => {
             app.mode = Mode::Stats;
             app.stats = None;
@@ -470,7 +535,18 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         | Action::ToggleBothOrders
         | Action::ClearInput
         | Action::Yes
-        | Action::No => {}
+        | Action::No
+        | Action::NextRubric
+        | Action::PrevRubric
+        | Action::OlderVersion
+        | Action::NewerVersion
+        | Action::MarkBase
+        | Action::Diff
+        | Action::Compare
+        | Action::Restore
+        | Action::ApplyHere
+        | Action::ApplyQueue
+        | Action::SaveAs => {}
     }
 }
 
@@ -831,7 +907,13 @@ fn scroll(app: &mut App, focus: Focus, rows: isize, fx: &mut Vec<Effect>) {
 // ---------------------------------------------------------------------------------
 // The judge
 
-fn new_job(app: &mut App, case_id: i64, mode: JudgeMode, swapped: bool, fx: &mut Vec<Effect>) {
+pub(super) fn new_job(
+    app: &mut App,
+    case_id: i64,
+    mode: JudgeMode,
+    swapped: bool,
+    fx: &mut Vec<Effect>,
+) {
     if let Some(old) = app.job.take() {
         fx.push(Effect::Cancel(old.id));
     }
@@ -861,6 +943,8 @@ fn new_job(app: &mut App, case_id: i64, mode: JudgeMode, swapped: bool, fx: &mut
         section: None,
         verdict_text: String::new(),
         pane,
+        rubric: None,
+        batch: false,
     });
     app.failed_clear(case_id);
     app.dirty = true;
@@ -903,7 +987,8 @@ fn schedule(app: &mut App, fx: &mut Vec<Effect>) {
     let current = app.current_id();
     let next = app.next_id();
     if let Some(job) = &app.job {
-        let keep = Some(job.case_id) == current
+        let keep = job.batch
+            || Some(job.case_id) == current
             || (Some(job.case_id) == next
                 && !current.is_some_and(|c| app.model_ready() && app.wants_auto(c)));
         if !keep {
@@ -936,7 +1021,10 @@ fn schedule(app: &mut App, fx: &mut Vec<Effect>) {
     }
     if let Some(case_id) = next.filter(|&n| app.wants_auto(n)) {
         new_job(app, case_id, JudgeMode::Full, false, fx);
+        return;
     }
+    // The library's batch runs when the reviewer's own cases need nothing.
+    super::library::schedule_batch(app, fx);
 }
 
 fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
@@ -1020,7 +1108,10 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
                     j: (*judgment).clone(),
                 });
             }
-            fx.push(Effect::StoreJudgment(judgment));
+            match job.rubric {
+                Some(rubric) => fx.push(Effect::StoreLinkedJudgment { judgment, rubric }),
+                None => fx.push(Effect::StoreJudgment(judgment)),
+            }
             app.dirty = true;
         }
         Event::Failed { error, .. } => {
@@ -1121,7 +1212,17 @@ fn rejudge(app: &mut App, fx: &mut Vec<Effect>) {
         Some(r) => {
             app.no_auto.retain(|&c| c != id);
             app.focus = Focus::Judge;
+            // The reviewer's rubric goes into the library (as this case's rubric, a new
+            // version only when the text changed), and the judgment records which version.
+            let link = RubricLink::Save {
+                name: format!("case-{id}"),
+                body: r.clone(),
+                case_id: id,
+            };
             new_job(app, id, JudgeMode::RubricGiven(r), false, fx);
+            if let Some(j) = app.job.as_mut() {
+                j.rubric = Some(link);
+            }
         }
         None => app.warn(
             "you have no rubric of your own on this case: e edits one (Ctrl-S keeps it), then R re-judges with it",
@@ -1129,7 +1230,15 @@ fn rejudge(app: &mut App, fx: &mut Vec<Effect>) {
     }
 }
 
-fn judge_available(app: &mut App) -> bool {
+/// The reviewer's own rubric on a case (a kept edit or the decision's), if any.
+pub(super) fn own_rubric(app: &App, case_id: i64) -> Option<String> {
+    let c = app.case.as_ref().filter(|c| c.case.id == case_id)?;
+    own_text(c, app.draft(case_id))
+        .rubric
+        .filter(|r| !r.trim().is_empty())
+}
+
+pub(super) fn judge_available(app: &mut App) -> bool {
     match &app.model {
         ModelState::Ready(_) => true,
         ModelState::Loading(_) => {

@@ -4,6 +4,7 @@
 
 mod help;
 mod judge;
+mod library;
 mod queue;
 mod stats;
 mod status;
@@ -27,6 +28,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     status::draw_hints(f, app, areas.hints);
     match &app.mode {
         Mode::Stats => stats::draw(f, app, areas.main),
+        Mode::Library(v) => library::draw(f, app, v, areas.main),
         _ => draw_review(f, app, &areas),
     }
     match &app.mode {

@@ -67,6 +67,18 @@ pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
         }
         ModelState::Unavailable(_) => spans.push(Span::raw("no model").fg(Color::Red).bold()),
     }
+    if let Some(b) = &app.batch {
+        spans.push(sep());
+        spans.push(
+            Span::raw(format!(
+                "{} {}/{}",
+                short(&visible_line(&b.label), 20),
+                b.total - b.todo.len(),
+                b.total
+            ))
+            .fg(Color::Cyan),
+        );
+    }
     if !app.pending.is_empty() {
         spans.push(sep());
         let n = app.pending.len();
@@ -121,6 +133,16 @@ pub fn draw_banner(f: &mut Frame, app: &App, area: Rect) {
 }
 
 pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
+    if let Mode::Library(v) = &app.mode
+        && v.naming.is_some()
+    {
+        let line = Line::from(
+            Span::raw(" rubric name: letters, digits, - _ .   Enter saves · Esc cancels")
+                .fg(Color::DarkGray),
+        );
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let prompt = match &app.mode {
         Mode::Search(q) => Some((
             " search: ",
@@ -169,6 +191,18 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
                     ("A", "auto-advance"),
                 ],
                 Mode::Stats => &[("S/Esc", "back")],
+                Mode::Library(_) => &[
+                    ("j/k", "rubric"),
+                    ("[/]", "version"),
+                    ("Enter", "apply here"),
+                    ("A", "apply to queue"),
+                    ("d", "diff"),
+                    ("c", "compare"),
+                    ("m", "mark base"),
+                    ("r", "restore"),
+                    ("s", "save case rubric"),
+                    ("L/Esc", "back"),
+                ],
                 Mode::Edit(_) => &[("Ctrl-S", "keep"), ("Esc", "discard")],
                 _ if app.case.is_none() && app.total_cases == Some(0) => &[("i", "import sample")],
                 _ => &[
