@@ -100,12 +100,14 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
             },
         ),
         Some(engine) => crate::errln!(
-            "judge: {} at {} ({}, {} case(s) in flight, {})",
+            "judge: {} at {} ({}, {} case(s) in flight, profile {} {}, {})",
             sanitize::visible_line(&engine.server.model),
             engine.server.display_url,
             engine.server.flavor.name(),
             args.concurrency,
-            if engine.sends_grammar() {
+            profile.name,
+            profile.short_hash(),
+            if engine.sends_grammar() && profile.grammar(&JudgeMode::Full).is_some() {
                 "grammar"
             } else {
                 "no grammar"
