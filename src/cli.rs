@@ -281,6 +281,9 @@ pub struct JudgeArgs {
     /// Import judgments produced elsewhere (JSONL: case source id or content hash, raw judge text)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar", "concurrency"])]
     pub import: Option<PathBuf>,
+    /// Print the summary as JSON on stdout instead of the summary line (keys in docs/cli-json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -184,6 +184,7 @@ fn spawn_input(tx: Sender<Msg>) {
                         Msg::Mouse(m)
                     }
                     Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
+                    Ok(TermEvent::Paste(text)) => Msg::Paste(text),
                     Ok(_) => continue,
                     Err(e) => {
                         // The terminal is gone (hang-up): nothing more can be read or shown.

@@ -18,6 +18,8 @@ pub const MESSAGE_TTL: Duration = Duration::from_secs(6);
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal, whole (bracketed paste).
+    Paste(String),
     Mouse(MouseEvent),
     Resize(u16, u16),
     /// Time passed without other input (expires messages, refreshes rates).

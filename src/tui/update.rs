@@ -30,6 +30,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.dirty = true;
             }
         }
+        Msg::Paste(text) => {
+            // Input like a key: drawn in the next frame.
+            app.keys_seen += 1;
+            on_paste(app, &text);
+            app.dirty = true;
+        }
         Msg::Mouse(m) => on_mouse(app, m, &mut fx),
         Msg::Judge(ev) => on_judge(app, ev, &mut fx),
         Msg::QueueLoaded {
@@ -314,6 +320,21 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             app.info("q quits (it asks first when an edit is unsaved)");
         }
         None => {}
+    }
+}
+
+/// A paste arrives as one piece, so a long one costs one update and the key after it is
+/// not held back. Terminals send line breaks in pastes as CR.
+fn on_paste(app: &mut App, text: &str) {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    match &mut app.mode {
+        Mode::Edit(editor) => {
+            editor.area.insert_str(editor_form(&text));
+        }
+        Mode::Search(line) | Mode::Jump(line) => {
+            line.push_str(text.trim_end_matches('\n').replace('\n', " ").as_str())
+        }
+        _ => app.info("a paste goes into the search (/), go to case (:) and the editors"),
     }
 }
 
