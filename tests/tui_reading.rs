@@ -264,3 +264,34 @@ fn header_shows_done_over_total_and_o_toggles_both_orders() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn a_paste_arrives_whole_in_the_editor_and_the_prompts() {
+    use rubricate::tui::state::{Effect, Mode};
+    let mut a = search_app();
+    // Terminals send a pasted line break as CR.
+    update(&mut a, key('n'));
+    update(
+        &mut a,
+        Msg::Paste("first line\rsecond\r\nthird\x1b[2J".into()),
+    );
+    match &a.mode {
+        Mode::Edit(e) => assert_eq!(e.area.lines(), ["first line", "second", "third␛[2J"]),
+        m => panic!("not editing: {m:?}"),
+    }
+    update(&mut a, code(KeyCode::Esc));
+    // A long paste into the search prompt, then Enter at once.
+    update(&mut a, key('/'));
+    let long = "x".repeat(10_000);
+    update(&mut a, Msg::Paste(format!("{long}\r")));
+    let fx = update(&mut a, code(KeyCode::Enter));
+    assert!(
+        matches!(&fx[..], [Effect::Search { query }] if query.len() == 10_000),
+        "{fx:?}"
+    );
+    // Outside a prompt or an editor a paste changes nothing, and says where it goes.
+    let before = a.cursor;
+    update(&mut a, Msg::Paste("jjj".into()));
+    assert_eq!(a.cursor, before);
+    assert!(a.message.as_ref().unwrap().text.contains("paste"));
+}

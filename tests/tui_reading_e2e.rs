@@ -117,3 +117,52 @@ fn go_to_search_zoom_and_progress_in_a_real_terminal() {
     tmux.keys(&["q"]);
     tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:0"));
 }
+
+#[test]
+fn a_long_paste_arrives_whole_and_the_next_key_is_not_held_back() {
+    let (_dir, tmux, db) = open();
+    // 10k characters into the search prompt, then Enter: the search runs at once.
+    tmux.keys(&["/"]);
+    tmux.wait("the search prompt", |s| s.contains("search:"));
+    let long: String = (0..1000).map(|i| format!("q{:08}", i)).collect();
+    assert_eq!(long.len(), 9_000);
+    let long = format!("{long}{}", "z".repeat(1_000));
+    tmux.paste(&long);
+    tmux.wait("the paste in the prompt", |s| s.contains("zzzzzzzzzz█"));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the search result right after the paste", |s| {
+        s.contains("no case contains")
+    });
+    // Esc after a paste closes the prompt at once.
+    tmux.keys(&["/"]);
+    tmux.wait("the search prompt", |s| s.contains("search:"));
+    tmux.keys(&["C-u"]);
+    tmux.paste(&"y".repeat(10_000));
+    tmux.wait("the second paste", |s| s.contains("yyyyyyyyyy█"));
+    tmux.keys(&["Escape"]);
+    tmux.wait("the prompt closed", |s| !s.contains("search:"));
+
+    // A multi-line paste into the note editor is kept whole, line breaks included.
+    let note: String = (0..200)
+        .map(|i| format!("line {i:03} of the pasted note\n"))
+        .collect();
+    tmux.keys(&["n"]);
+    tmux.wait("the note editor", |s| s.contains("Note on this case"));
+    tmux.paste(&note);
+    tmux.keys(&["C-s"]);
+    tmux.wait("the note saved", |s| !s.contains("Note on this case"));
+    tmux.keys(&["q"]);
+    tmux.wait("a clean exit", |s| s.contains("RUBRICATE-EXITED:0"));
+    let store = rubricate::store::Store::open(&db).unwrap();
+    let mut notes = Vec::new();
+    store
+        .for_each_review(|r| {
+            if let Some(n) = r.note {
+                notes.push(n);
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].trim_end(), note.trim_end());
+}

@@ -851,9 +851,9 @@ fn queue_rows_show_category_and_difficulty() {
         },
     );
     let screen = render(&mut a, 160, 48);
-    // The queue pane is narrow here: the tag takes at most a third of it.
-    assert!(screen.contains("chat·hard What is th…"), "{screen}");
-    assert!(screen.contains("Helpfulne… What is t…"), "{screen}");
+    // The queue pane is narrow here: after the source id, the tag takes a quarter of it.
+    assert!(screen.contains("sample-001 chat·h… "), "{screen}");
+    assert!(screen.contains("sample-002 Helpfu… "), "{screen}");
     assert!(!screen.contains('\u{1b}'), "{screen}");
     assert!(screen.contains("Queue · unreviewed · chat"), "{screen}");
 }

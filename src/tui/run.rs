@@ -184,6 +184,7 @@ fn spawn_input(tx: Sender<Msg>) {
                         Msg::Mouse(m)
                     }
                     Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
+                    Ok(TermEvent::Paste(text)) => Msg::Paste(text),
                     Ok(_) => continue,
                     Err(e) => {
                         // The terminal is gone (hang-up): nothing more can be read or shown.
@@ -390,6 +391,7 @@ impl Edge<'_> {
                     .into_iter()
                     .map(|s| QueueItem {
                         id: s.id,
+                        source_id: s.source_id,
                         title: s.title,
                         model: s.model,
                         judged: s.judged,
@@ -515,6 +517,15 @@ impl Edge<'_> {
                 case_id,
                 side,
                 body,
+            }),
+            Effect::DeriveCase {
+                parent,
+                rejected,
+                chosen,
+            } => self.write(WriteOp::Derive {
+                parent,
+                rejected,
+                chosen,
             }),
             Effect::Tag {
                 case_id,

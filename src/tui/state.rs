@@ -18,6 +18,8 @@ pub const MESSAGE_TTL: Duration = Duration::from_secs(6);
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal, whole (bracketed paste).
+    Paste(String),
     Mouse(MouseEvent),
     Resize(u16, u16),
     /// Time passed without other input (expires messages, refreshes rates).
@@ -183,6 +185,12 @@ pub enum Effect {
         side: Verdict,
         body: String,
     },
+    /// Fork the case: `rejected` kept, `chosen` written by the reviewer (`D`).
+    DeriveCase {
+        parent: i64,
+        rejected: Verdict,
+        chosen: String,
+    },
     /// Put a case into a collection (created on first use).
     Tag {
         case_id: i64,
@@ -260,6 +268,8 @@ pub struct PendingWrite {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueItem {
     pub id: i64,
+    /// The source's own id for the case (raw; made visible when drawn).
+    pub source_id: Option<String>,
     /// The last user turn, first line (raw; made visible when drawn).
     pub title: String,
     /// The model's latest verdict in the original order, if judged.
@@ -395,6 +405,11 @@ pub enum EditTarget {
     Collection,
     /// Why the case is flagged (saving flags it).
     FlagReason,
+    /// The chosen answer of a case derived from this one; `rejected` (the model's
+    /// failure) is kept as the other answer.
+    Derive {
+        rejected: Verdict,
+    },
 }
 
 #[derive(Debug, Clone)]
