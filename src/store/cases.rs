@@ -282,6 +282,8 @@ impl Store {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseSummary {
     pub id: i64,
+    /// The source's own id for the case, if it had one (raw; callers make it visible).
+    pub source_id: Option<String>,
     /// The start of the last prompt turn (raw text; callers make it visible).
     pub title: String,
     pub judged: bool,
@@ -310,6 +312,7 @@ impl Store {
                 let model: Option<String> = r.get(2)?;
                 Ok(CaseSummary {
                     id: r.get(0)?,
+                    source_id: None,
                     title: title
                         .lines()
                         .find(|l| !l.trim().is_empty())
@@ -329,6 +332,17 @@ impl Store {
             rows_by_case.entry(r.case_id).or_default().push(r);
             Ok(())
         })?;
+        // Source ids, for the queue rows (a query of their own: one more, whatever the
+        // number of cases).
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT id, source_id FROM cases WHERE source_id IS NOT NULL")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(s) = by_id.get_mut(&r.get::<_, i64>(0)?) {
+                s.source_id = r.get(1)?;
+            }
+        }
         for (case_id, rows) in rows_by_case {
             if let Some(s) = by_id.get_mut(&case_id) {
                 let state = crate::domain::fold_reviews(&rows);
