@@ -54,7 +54,7 @@ struct CaseKeys {
 /// The keys of a case (all `None` for a case that is gone).
 fn case_keys(store: &Store, case_id: i64) -> Result<CaseKeys> {
     let mut stmt = store.conn().prepare_cached(
-        "SELECT source, source_id, content_hash, category, difficulty FROM cases WHERE id = ?1",
+        "SELECT source, source_id, lower(hex(content_hash)), category, difficulty FROM cases WHERE id = ?1",
     )?;
     Ok(stmt
         .query_row([case_id], |r| {
