@@ -188,6 +188,7 @@ fn statistics_view_160x48() {
             cases: 34,
             judged: 20,
             reviewed: 12,
+            blind: 7,
             flagged: 2,
             agreement: vec![
                 Agreement {

@@ -32,6 +32,8 @@ pub enum Action {
     Refine,
     /// Tag the case into a collection.
     Tag,
+    /// Fork the case with a reviewer-written chosen answer.
+    Derive,
     /// Flag the case with a reason.
     FlagWithReason,
     EditRubric,
@@ -291,6 +293,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "r",
                 keys: &[(K::Char('r'), A::Refine)],
                 help: "refine the focused answer (the original is kept)",
+            },
+            Binding {
+                shown: "D",
+                keys: &[(K::Char('D'), A::Derive)],
+                help: "derive a case: same prompt, the answer the model preferred as rejected, yours as chosen",
             },
             Binding {
                 shown: "t",

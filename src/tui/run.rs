@@ -519,6 +519,15 @@ impl Edge<'_> {
                 side,
                 body,
             }),
+            Effect::DeriveCase {
+                parent,
+                rejected,
+                chosen,
+            } => self.write(WriteOp::Derive {
+                parent,
+                rejected,
+                chosen,
+            }),
             Effect::Tag {
                 case_id,
                 collection,

@@ -167,6 +167,12 @@ pub enum Effect {
         side: Verdict,
         body: String,
     },
+    /// Fork the case: `rejected` kept, `chosen` written by the reviewer (`D`).
+    DeriveCase {
+        parent: i64,
+        rejected: Verdict,
+        chosen: String,
+    },
     /// Put a case into a collection (created on first use).
     Tag {
         case_id: i64,
@@ -378,6 +384,11 @@ pub enum EditTarget {
     Collection,
     /// Why the case is flagged (saving flags it).
     FlagReason,
+    /// The chosen answer of a case derived from this one; `rejected` (the model's
+    /// failure) is kept as the other answer.
+    Derive {
+        rejected: Verdict,
+    },
 }
 
 #[derive(Debug, Clone)]

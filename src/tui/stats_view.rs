@@ -25,6 +25,8 @@ pub struct StatsView {
     pub cases: u64,
     pub judged: u64,
     pub reviewed: u64,
+    /// Of `reviewed`, decisions made in blind mode.
+    pub blind: u64,
     pub flagged: u64,
     pub agreement: Vec<Agreement>,
     pub swap_checked: u64,
@@ -74,6 +76,7 @@ impl StatsView {
             cases: s.cases,
             judged: s.judged,
             reviewed: s.reviewed,
+            blind: s.blind_decisions,
             flagged: s.flagged,
             agreement: vec![
                 agreement("you vs model", &s.agreement.human_vs_model),

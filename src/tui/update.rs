@@ -520,6 +520,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             open_editor(app, EditTarget::Answer(side))
         }
         Action::Tag => open_editor(app, EditTarget::Collection),
+        Action::Derive => derive(app),
         Action::FlagWithReason => open_editor(app, EditTarget::FlagReason),
         Action::EditRubric => open_editor(app, EditTarget::Rubric),
         Action::EditAnalysis => open_editor(app, EditTarget::Analysis),
@@ -1575,6 +1576,28 @@ fn on_review_saved(
 // ---------------------------------------------------------------------------------
 // Editing
 
+/// `D`: the answer the model preferred is the failure kept as rejected; without a model
+/// verdict, the one the reviewer decided against.
+fn derive(app: &mut App) {
+    let c = app.case.as_ref().expect("case open");
+    let model = c.judgment.as_ref().and_then(|j| j.j.verdict);
+    let human = c.review.decision.as_ref().and_then(|r| r.verdict);
+    let rejected = match (model, human) {
+        (Some(v @ (Verdict::A | Verdict::B)), _) => v,
+        (_, Some(Verdict::A)) => Verdict::B,
+        (_, Some(Verdict::B)) => Verdict::A,
+        _ => {
+            app.warn("no verdict to tell the failing answer: judge (g) or decide (1/2) first");
+            return;
+        }
+    };
+    open_editor(app, EditTarget::Derive { rejected });
+    app.info(format!(
+        "write the better answer; answer {} stays as the rejected one; Ctrl-S derives the case",
+        rejected.as_str()
+    ));
+}
+
 fn open_editor(app: &mut App, target: EditTarget) {
     let c = app.case.as_ref().expect("case open");
     let id = c.case.id;
@@ -1589,6 +1612,11 @@ fn open_editor(app: &mut App, target: EditTarget) {
         EditTarget::Answer(_) => Some(c.case.answer_a.clone()),
         EditTarget::Collection => app.last_collection.clone(),
         EditTarget::FlagReason => c.review.flag_reason.clone(),
+        // Start from the other answer: the reviewer usually fixes what is there.
+        EditTarget::Derive {
+            rejected: Verdict::A,
+        } => Some(c.case.answer_b.clone()),
+        EditTarget::Derive { .. } => Some(c.case.answer_a.clone()),
     }
     .unwrap_or_default();
     let lines: Vec<String> = editor_form(&text).lines().map(str::to_string).collect();
@@ -1650,6 +1678,18 @@ fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
                     case_id: id,
                     side,
                     body: text,
+                });
+            }
+            return;
+        }
+        EditTarget::Derive { rejected } => {
+            if text.trim().is_empty() {
+                app.warn("the chosen answer is empty: nothing derived");
+            } else {
+                fx.push(Effect::DeriveCase {
+                    parent: id,
+                    rejected,
+                    chosen: text,
                 });
             }
             return;

@@ -126,6 +126,10 @@ fn draw_stats(f: &mut Frame, s: &StatsView, area: Rect) {
         s.swap_checked,
         pct((s.swap_checked > 0).then(|| ratio(s.swap_consistent, s.swap_checked)))
     )));
+    lines.push(Line::from(format!(
+        "decided blind: {} of {}",
+        s.blind, s.reviewed
+    )));
     lines.push(Line::from(format!("flagged cases: {}", s.flagged)));
     lines.push(Line::from(""));
     if s.eval_runs.is_empty() {
