@@ -394,6 +394,7 @@ impl Edge<'_> {
                     .into_iter()
                     .map(|s| QueueItem {
                         id: s.id,
+                        source_id: s.source_id,
                         title: s.title,
                         model: s.model,
                         judged: s.judged,
@@ -547,6 +548,13 @@ impl Edge<'_> {
                     .iter()
                     .map(super::stats_view::eval_run_line)
                     .collect();
+                view.rubric_experiments = crate::rubric_experiment::latest_experiments(
+                    &self.store,
+                    Some(&self.reviewer),
+                )?
+                .iter()
+                .map(crate::rubric_experiment::summary_line)
+                .collect();
                 Some(Msg::StatsLoaded(Box::new(view)))
             }
             Effect::FindCase { query } => Some(Msg::CaseFound {

@@ -249,6 +249,8 @@ pub struct PendingWrite {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueItem {
     pub id: i64,
+    /// The source's own id for the case (raw; made visible when drawn).
+    pub source_id: Option<String>,
     /// The last user turn, first line (raw; made visible when drawn).
     pub title: String,
     /// The model's latest verdict in the original order, if judged.

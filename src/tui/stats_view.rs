@@ -34,6 +34,9 @@ pub struct StatsView {
     pub length_bias: Vec<LengthBias>,
     /// Verdict counts (A, B, tie, both bad) of the humans.
     pub verdicts: Vec<(String, u64)>,
+    /// Rubric experiments: per named rubric, its two newest judging versions compared
+    /// ([`crate::rubric_experiment::summary_line`]), one line each.
+    pub rubric_experiments: Vec<String>,
     /// The latest `rubricate eval` runs, newest first, one line each.
     pub eval_runs: Vec<String>,
 }
@@ -97,6 +100,7 @@ impl StatsView {
                 ("both bad".into(), s.verdicts.both_bad),
             ],
             eval_runs: Vec::new(),
+            rubric_experiments: Vec::new(),
         }
     }
 }
