@@ -394,6 +394,7 @@ impl Edge<'_> {
                     .into_iter()
                     .map(|s| QueueItem {
                         id: s.id,
+                        source_id: s.source_id,
                         title: s.title,
                         model: s.model,
                         judged: s.judged,

@@ -96,6 +96,7 @@ pub fn judgment(id: i64, case_id: i64, verdict: Verdict) -> Judgment {
 pub fn item(id: i64) -> QueueItem {
     QueueItem {
         id,
+        source_id: Some(format!("sample-{id:03}")),
         title: format!("What is the capital of country {id}?"),
         model: None,
         judged: false,

@@ -58,7 +58,12 @@ fn row<'a>(q: &QueueItem, selected: bool, pending: bool, blind: bool, width: usi
         Span::raw(" ")
     };
     let id = format!("{:>4} ", q.id);
-    let title_w = width.saturating_sub(id.len() + 4);
+    // The source id, short, so a case can be found again by it (`:`).
+    let sid = q.source_id.as_deref().map_or(String::new(), |s| {
+        format!("{} ", clip(&visible_line(s), 12))
+    });
+    let sid_w = sid.chars().count();
+    let title_w = width.saturating_sub(id.len() + 4 + sid_w);
     let title = clip(&visible_line(&q.title), title_w);
     let style = if selected {
         Style::new()
@@ -72,6 +77,7 @@ fn row<'a>(q: &QueueItem, selected: bool, pending: bool, blind: bool, width: usi
         decided,
         flag,
         Span::raw(" "),
+        Span::raw(sid).fg(Color::Cyan),
         Span::raw(title),
     ])
     .style(style)
