@@ -87,16 +87,31 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cases", default=os.path.join(ROOT, "assets", "sample", "cases.jsonl"))
+    # The whole run takes ~8 minutes on two idle cores; /work/bin/quiet runs are kept under 5,
+    # so it can be split: `--only local` first, then `--only server --local-cpm X` with the
+    # in-process figure it printed (same machine, one right after the other).
+    ap.add_argument("--only", choices=["local", "server"])
+    ap.add_argument("--local-cpm", type=float, help="in-process cases/min from an --only local run")
     args = ap.parse_args()
     t = str(args.threads)
     model = os.path.expanduser("~/.local/share/rubricate/models/SmolLM2-135M-Instruct.Q4_1.gguf")
     folder = tempfile.mkdtemp(prefix="rubricate-bench-server-")
     rows = {}
+    toks1 = ms1 = 0
+    before = after = {}
+    ceiling = {}
+    bb = None
     try:
-        db = fresh_db(folder, "local", args.cases)
-        wall, _ = rubricate(db, "judge", "--threads", t)
-        n, _, _ = judged(db)
-        rows["in-process, sequential"] = (n, wall)
+        if args.only != "server":
+            db = fresh_db(folder, "local", args.cases)
+            wall, _ = rubricate(db, "judge", "--threads", t)
+            n, _, _ = judged(db)
+            rows["in-process, sequential"] = (n, wall)
+        if args.only == "local":
+            n, wall = rows["in-process, sequential"]
+            print(f"in-process, sequential: {n} cases in {wall:.1f} s: {n * 60.0 / wall:.2f} cases/min "
+                  f"(load average {os.getloadavg()[0]:.2f})")
+            return
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -129,7 +144,6 @@ def main():
             [cache_bin("llama-batched-bench"), "-m", model, "-c", "4096", "-b", "2048", "-ub", "512",
              "-npp", "512", "-ntg", "128", "-npl", "1,4", "-t", t, "--output-format", "jsonl"],
             capture_output=True, text=True)
-        ceiling = {}
         for line in bb.stdout.splitlines():
             if line.startswith("{"):
                 r = json.loads(line)
@@ -146,7 +160,7 @@ def main():
         print(f"| {name} | {n} | {wall:.1f} | {cpm[name]:.1f} |")
     c1 = cpm["llama-server -np 4, --concurrency 1"]
     c4 = cpm["llama-server -np 4, --concurrency 4"]
-    local = cpm["in-process, sequential"]
+    local = cpm.get("in-process, sequential", args.local_cpm or float("nan"))
     print()
     print(f"concurrency 4 / concurrency 1: {c4 / c1:.2f}x")
     print(f"concurrency 1 / in-process:    {c1 / local:.2f}x")
