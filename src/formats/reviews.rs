@@ -38,9 +38,9 @@ struct JudgmentRecord<'a> {
 
 /// (source, source_id, content_hash) of a case.
 fn case_keys(store: &Store, case_id: i64) -> Result<Option<(String, Option<String>, String)>> {
-    let mut stmt = store
-        .conn()
-        .prepare_cached("SELECT source, source_id, content_hash FROM cases WHERE id = ?1")?;
+    let mut stmt = store.conn().prepare_cached(
+        "SELECT source, source_id, lower(hex(content_hash)) FROM cases WHERE id = ?1",
+    )?;
     Ok(stmt
         .query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?)

@@ -53,6 +53,8 @@ pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
     let prompt_json: String = r.get(3)?;
     let label: Option<String> = r.get(6)?;
     let meta_json: String = r.get(8)?;
+    // Stored as 32 bytes (migration 0009), shown as hex.
+    let digest: Vec<u8> = r.get(7)?;
     Ok(Case {
         id: r.get(0)?,
         source: r.get(1)?,
@@ -63,11 +65,78 @@ pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
         answer_a: r.get(4)?,
         answer_b: r.get(5)?,
         source_label: label.as_deref().and_then(Verdict::parse),
-        content_hash: r.get(7)?,
+        content_hash: hex::encode(digest),
         meta: serde_json::from_str(&meta_json).unwrap_or(serde_json::Value::Null),
         category: r.get(9)?,
         difficulty: r.get(10)?,
     })
+}
+
+/// A case with its columns already encoded (JSON, digest), so a bulk import can do that
+/// work on its parser thread and leave the writing thread only SQLite's part.
+#[derive(Debug, Clone)]
+pub struct EncodedCase {
+    pub case: NewCase,
+    prompt_json: String,
+    meta_json: String,
+    digest: [u8; 32],
+}
+
+impl EncodedCase {
+    /// `digest` must be `case.content_digest()` (passed in when already computed).
+    pub fn new(case: NewCase, digest: [u8; 32]) -> Result<EncodedCase> {
+        debug_assert_eq!(digest, case.content_digest());
+        Ok(EncodedCase {
+            prompt_json: serde_json::to_string(&case.prompt)?,
+            meta_json: serde_json::to_string(&case.meta)?,
+            digest,
+            case,
+        })
+    }
+}
+
+const INSERT_CASE: &str = "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json,
+                            category, difficulty, imported_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (content_hash) DO NOTHING";
+
+/// Bulk insert inside one transaction: one prepared statement for all rows, and one
+/// import time for all of them (the column default would compute it per row).
+pub struct CaseInserter<'tx> {
+    stmt: rusqlite::Statement<'tx>,
+    imported_at: String,
+}
+
+impl<'tx> CaseInserter<'tx> {
+    pub fn new(tx: &'tx Transaction) -> Result<CaseInserter<'tx>> {
+        Ok(CaseInserter {
+            imported_at: super::now_timestamp(tx)?,
+            stmt: tx.prepare(INSERT_CASE)?,
+        })
+    }
+
+    /// The new case's id, or `None` when a case with the same content is stored already.
+    pub fn insert(&mut self, row: &EncodedCase) -> Result<Option<i64>> {
+        let c = &row.case;
+        let inserted = self.stmt.insert(params![
+            c.source,
+            c.source_id,
+            row.prompt_json,
+            c.answer_a,
+            c.answer_b,
+            c.source_label.map(Verdict::as_str),
+            row.digest,
+            row.meta_json,
+            c.category,
+            c.difficulty,
+            self.imported_at,
+        ]);
+        match inserted {
+            Ok(id) => Ok(Some(id)),
+            Err(rusqlite::Error::StatementChangedRows(0)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// Insert one case inside an open transaction. Returns `None` when a case with the
@@ -86,7 +155,7 @@ pub fn insert_case(tx: &Transaction, case: &NewCase) -> Result<Option<i64>> {
         case.answer_a,
         case.answer_b,
         case.source_label.map(Verdict::as_str),
-        case.content_hash(),
+        case.content_digest(),
         serde_json::to_string(&case.meta)?,
         case.category,
         case.difficulty,
@@ -125,7 +194,7 @@ impl Store {
             .conn()
             .query_row(
                 &format!(
-                    "SELECT {CASE_COLUMNS} FROM cases WHERE content_hash = ?1 OR source_id = ?1 ORDER BY id LIMIT 1"
+                    "SELECT {CASE_COLUMNS} FROM cases WHERE content_hash = unhex(?1) OR source_id = ?1 ORDER BY id LIMIT 1"
                 ),
                 [key],
                 case_from_row,

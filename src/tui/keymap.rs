@@ -83,6 +83,8 @@ pub enum Action {
     ToggleBlind,
     ToggleBlindReasoning,
     ToggleBothOrders,
+    /// Fold / expand the judge's free reasoning (`…</think>`) in the judge pane.
+    ToggleReasoning,
     // Quit confirmation.
     Yes,
     No,
@@ -276,6 +278,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "R",
                 keys: &[(K::Char('R'), A::Rejudge)],
                 help: "re-judge with the edited rubric fixed (rubric-given mode)",
+            },
+            Binding {
+                shown: "o",
+                keys: &[(K::Char('o'), A::ToggleReasoning)],
+                help: "fold / expand the judge's free reasoning (long reasoning starts folded to one line)",
             },
             Binding {
                 shown: "n",
@@ -597,6 +604,15 @@ fn section(mode: KeyMode) -> &'static Section {
         .iter()
         .find(|s| s.mode == mode)
         .expect("every key mode has a section in SECTIONS")
+}
+
+/// How the review key for an action is written (for hints such as the fold line).
+pub fn shown_for(action: Action) -> Option<&'static str> {
+    section(KeyMode::Review)
+        .bindings
+        .iter()
+        .find(|b| b.keys.iter().any(|(_, a)| *a == action))
+        .map(|b| b.shown)
 }
 
 /// The action a key press means in a mode.

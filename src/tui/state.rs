@@ -357,6 +357,9 @@ pub struct Job {
     pub tokens: u32,
     pub section: Option<crate::judge::Section>,
     pub verdict_text: String,
+    /// The streamed text by section, in order (consecutive text of a section merged): the
+    /// pane is rebuilt from it when reasoning folds or unfolds.
+    pub parts: Vec<(crate::judge::Section, String)>,
     /// The streamed rubric and analysis as the judge pane shows them.
     pub pane: Pane,
     /// The library rubric this rubric-given job was given, recorded with its judgment.
@@ -504,6 +507,8 @@ pub struct App {
     /// First line of the help overlay shown (it scrolls on small terminals).
     pub help_scroll: u16,
     pub importing: bool,
+    /// Long free reasoning (`…</think>`) shown in full instead of one fold line.
+    pub reasoning_expanded: bool,
     /// Key presses handled so far (the benchmark matches frames to keys with it).
     pub keys_seen: u64,
     /// Something visible changed since the last frame.
@@ -551,6 +556,7 @@ impl App {
             batch: None,
             help_scroll: 0,
             importing: false,
+            reasoning_expanded: false,
             keys_seen: 0,
             dirty: true,
             quit: false,

@@ -1,6 +1,7 @@
 //! The pure heart of the workbench: a message comes in, the state changes, and the
 //! effects the runtime must carry out come back. No I/O happens here.
 
+use super::fold;
 use super::keymap::{self, Action, KeyMode};
 use super::layout;
 use super::state::*;
@@ -526,6 +527,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Note => open_editor(app, EditTarget::Note),
         Action::Flag => flag(app, fx),
         Action::Undo => undo(app, fx),
+        Action::ToggleReasoning => toggle_reasoning(app),
         Action::Keep
         | Action::Discard
         | Action::Close
@@ -788,7 +790,7 @@ fn own_text(c: &CaseView, draft: Option<&Draft>) -> OwnText {
 
 /// The judge pane's text: the reviewer's own rubric and analysis where there are any,
 /// else the stored judgment's; each heading says whose text it is.
-fn judge_doc(j: Option<&Judgment>, own: &OwnText, reviewer: &str) -> Doc {
+fn judge_doc(j: Option<&Judgment>, own: &OwnText, reviewer: &str, expanded: bool) -> Doc {
     let mut d = Doc::new();
     let edited = format!("edited by {reviewer}");
     match (&own.rubric, j.and_then(|j| j.j.rubric.as_deref())) {
@@ -812,8 +814,16 @@ fn judge_doc(j: Option<&Judgment>, own: &OwnText, reviewer: &str) -> Doc {
             d.push(a);
         }
         (None, Some(a)) => {
-            d.push_heading("Analysis · by the model");
-            d.push(a);
+            let raw = j.map_or("", |j| j.j.raw.as_str());
+            let (reasoning, rest) = fold::split_reasoning(a, raw);
+            if let Some(r) = reasoning {
+                d.push_heading("Reasoning · by the model");
+                push_reasoning(&mut d, r, expanded);
+            }
+            if reasoning.is_none() || !rest.trim().is_empty() {
+                d.push_heading("Analysis · by the model");
+                d.push(rest);
+            }
         }
         (None, None) => {}
     }
@@ -824,9 +834,82 @@ fn judge_doc(j: Option<&Judgment>, own: &OwnText, reviewer: &str) -> Doc {
             "Raw output (did not parse: {})",
             j.j.parse_error.as_deref().unwrap_or("unknown reason")
         ));
-        d.push(&j.j.raw);
+        match fold::raw_reasoning(&j.j.raw) {
+            // The reasoning folds here too; what follows `</think>` is always shown.
+            Some((r, after)) if fold::folds(r, expanded) => {
+                d.push(&fold::fold_line(r));
+                d.push("\n</think>");
+                d.push(after);
+            }
+            _ => d.push(&j.j.raw),
+        }
     }
     d
+}
+
+/// Free reasoning: in full, or its fold line when it is long and not expanded.
+fn push_reasoning(d: &mut Doc, reasoning: &str, expanded: bool) {
+    if fold::folds(reasoning, expanded) {
+        d.push(&fold::fold_line(reasoning));
+    } else {
+        d.push(reasoning);
+    }
+}
+
+/// The streaming judge pane from the text streamed so far.
+fn stream_doc(mode: &JudgeMode, parts: &[(Section, String)], expanded: bool) -> Doc {
+    let mut d = Doc::new();
+    if let JudgeMode::RubricGiven(r) = mode {
+        d.push_heading("Rubric · given by the reviewer");
+        d.push(r);
+    }
+    for (section, text) in parts {
+        let Some(h) = stream_heading(*section) else {
+            continue;
+        };
+        d.push_heading(h);
+        if *section == Section::Reasoning {
+            push_reasoning(&mut d, text, expanded);
+        } else {
+            d.push(text);
+        }
+    }
+    d
+}
+
+/// The heading a streamed section gets (the verdict is shown in the footer, not the pane).
+fn stream_heading(section: Section) -> Option<&'static str> {
+    Some(match section {
+        Section::Rubric => "Rubric",
+        Section::Analysis => "Analysis",
+        Section::Reasoning => "Reasoning",
+        Section::Type => "Task type",
+        Section::Solution => "Judge's solution",
+        Section::Verdict => return None,
+    })
+}
+
+/// `o`: fold or expand free reasoning, in the streaming pane and the stored judgment.
+fn toggle_reasoning(app: &mut App) {
+    app.reasoning_expanded = !app.reasoning_expanded;
+    let expanded = app.reasoning_expanded;
+    if let Some(j) = app.job.as_mut() {
+        rebuild_stream_pane(j, expanded);
+    }
+    refresh_judge_doc(app);
+    app.info(if expanded {
+        "reasoning expanded"
+    } else {
+        "long reasoning folded"
+    });
+    app.dirty = true;
+}
+
+fn rebuild_stream_pane(j: &mut Job, expanded: bool) {
+    let (top, follow) = (j.pane.top, j.pane.follow);
+    j.pane = Pane::new(stream_doc(&j.mode, &j.parts, expanded));
+    j.pane.follow = follow;
+    j.pane.top = top;
 }
 
 fn refresh_judge_doc(app: &mut App) {
@@ -835,10 +918,11 @@ fn refresh_judge_doc(app: &mut App) {
     };
     let draft = app.draft(id).cloned();
     let reviewer = sanitize::visible_line(&app.reviewer);
+    let expanded = app.reasoning_expanded;
     if let Some(c) = app.case.as_mut() {
         let top = c.judge.top;
         let own = own_text(c, draft.as_ref());
-        c.judge = Pane::new(judge_doc(c.judgment.as_ref(), &own, &reviewer));
+        c.judge = Pane::new(judge_doc(c.judgment.as_ref(), &own, &reviewer, expanded));
         c.judge.top = top;
     }
 }
@@ -943,6 +1027,7 @@ pub(super) fn new_job(
         tokens: 0,
         section: None,
         verdict_text: String::new(),
+        parts: Vec::new(),
         pane,
         rubric: None,
         batch: false,
@@ -1068,23 +1153,38 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
         }
         Event::Token { section, text, .. } => {
             let now = app.now;
+            let expanded = app.reasoning_expanded;
             if let Some(j) = app.job.as_mut() {
                 j.tokens += 1;
                 j.first_token.get_or_insert(now);
-                if j.section != Some(section) {
-                    match section {
-                        Section::Rubric => j.pane.doc.push_heading("Rubric"),
-                        Section::Analysis => j.pane.doc.push_heading("Analysis"),
-                        Section::Reasoning => j.pane.doc.push_heading("Reasoning"),
-                        Section::Type => j.pane.doc.push_heading("Task type"),
-                        Section::Solution => j.pane.doc.push_heading("Judge's solution"),
-                        Section::Verdict => {}
+                let new_section = j.section != Some(section);
+                if new_section {
+                    if let Some(h) = stream_heading(section) {
+                        j.pane.doc.push_heading(h);
                     }
                     j.section = Some(section);
                 }
-                match section {
-                    Section::Verdict => j.verdict_text.push_str(&text),
-                    _ => j.pane.doc.push(&text),
+                if section == Section::Verdict {
+                    j.verdict_text.push_str(&text);
+                } else {
+                    let was_folded = !new_section
+                        && section == Section::Reasoning
+                        && j.parts
+                            .last()
+                            .is_some_and(|(_, t)| fold::folds(t, expanded));
+                    match j.parts.last_mut() {
+                        Some((s, t)) if *s == section && !new_section => t.push_str(&text),
+                        _ => j.parts.push((section, text.clone())),
+                    }
+                    let reasoning = j.parts.last().map(|(_, t)| t.as_str()).unwrap_or("");
+                    if section == Section::Reasoning && fold::folds(reasoning, expanded) {
+                        // Folded: the fold line is redrawn as lines come (not per token).
+                        if !was_folded || text.contains('\n') {
+                            rebuild_stream_pane(j, expanded);
+                        }
+                    } else {
+                        j.pane.doc.push(&text);
+                    }
                 }
             }
             app.dirty |= visible;
