@@ -340,6 +340,13 @@ pub struct BenchArgs {
     /// (to run the same workload through another llama.cpp program) instead of timing
     #[arg(long, value_name = "DIR")]
     pub dump_prompts: Option<std::path::PathBuf>,
+    /// Only the grammar runs without and with prefix reuse (skip the unconstrained and
+    /// grammar-first comparisons)
+    #[arg(long)]
+    pub quick: bool,
+    /// Print one JSON object per case and one summary object instead of the table
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Default)]
