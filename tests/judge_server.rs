@@ -515,6 +515,91 @@ fn check_verdict_is_argmax(j: &rubricate::domain::NewJudgment) {
 }
 
 #[test]
+fn judge_concurrency_4_survives_a_killed_server_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample_db(dir.path());
+    let mut server = LlamaServer::start(None);
+    let url = server.url();
+    const LIMIT: usize = 8;
+    let child = Proc::new(env!("CARGO_BIN_EXE_rubricate"))
+        .arg("--db")
+        .arg(&db)
+        .args(["judge", "--judge-url", &url, "--concurrency", "4"])
+        .args(["--limit", &LIMIT.to_string()])
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env_remove("RUBRICATE_API_KEY")
+        .env_remove("RUBRICATE_JUDGE_URL")
+        .env_remove("RUBRICATE_PROFILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kill the server once a few judgments are saved (the others are in flight).
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while judgment_count(&db) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no judgments saved in 10 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.kill();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    let saved = judgment_count(&db);
+    assert!((2..LIMIT).contains(&saved), "{saved} saved\n{err}");
+    assert!(err.contains("stopped:") && err.contains(&url), "{err}");
+    assert!(err.contains("run the same command again"), "{err}");
+
+    // A new server: the next run judges only what is missing.
+    let server = LlamaServer::start(None);
+    let out = rubricate(
+        dir.path(),
+        &db,
+        &[
+            "judge",
+            "--judge-url",
+            &server.url(),
+            "--concurrency",
+            "4",
+            // `--limit` counts cases still to judge: the rest of the first LIMIT cases.
+            "--limit",
+            &(LIMIT - saved).to_string(),
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("saved {} judgment(s)", LIMIT - saved)),
+        "{err}"
+    );
+    assert_eq!(judgment_count(&db), LIMIT);
+    let store = Store::open(&db).unwrap();
+    // Exactly the first LIMIT cases, each judged once: nothing judged twice, nothing skipped.
+    let (distinct, max_case): (i64, i64) = store
+        .conn()
+        .query_row(
+            "SELECT count(DISTINCT case_id), max(case_id) - min(case_id) + 1 FROM judgments",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((distinct, max_case), (LIMIT as i64, LIMIT as i64));
+    let unparsed: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM judgments WHERE parse_ok = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unparsed, 0);
+}
+
+#[test]
 fn the_api_key_is_used_but_never_stored_and_a_bad_one_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let db = sample_db(dir.path());
