@@ -113,4 +113,3 @@ impl Drop for LlamaServer {
         self.kill();
     }
 }
-
