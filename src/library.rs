@@ -5,7 +5,7 @@
 use crate::cli::{CaseSelect, CollectionsArgs, CollectionsCommand, RubricsArgs, RubricsCommand};
 use crate::context::Context;
 use crate::judge::JudgeMode;
-use crate::judge::config::config_from_select;
+use crate::judge::config::{Backend, backend_from_select};
 use crate::judge::worker::{BlockingJudge, JobOutcome};
 use crate::rubric_experiment;
 use crate::sanitize::{visible, visible_line};
@@ -238,7 +238,14 @@ pub fn run_rubrics(ctx: &Context, args: &RubricsArgs) -> Result<ExitCode> {
             let rubric = store.find_rubric(rubric)?;
             let ids = select_cases(&store, select, &ctx.reviewer)?;
             return apply(&store, &rubric, &ids, *swap, *limit, *rejudge, || {
-                config_from_select(model, *seed, true)
+                match backend_from_select(model, *seed, true)? {
+                    Backend::Local(config) => Ok(config),
+                    // Silently judging in-process instead would mislabel what the user asked for.
+                    Backend::Remote(server) => bail!(
+                        "rubrics apply judges with the in-process model only, but a judge server ({}) is named by --judge-url, RUBRICATE_JUDGE_URL or the config file's judge_url: drop it for this command (--model chooses the GGUF), or re-judge through the server case by case in the workbench (L, Enter)",
+                        crate::judge::remote::strip_credentials(&server.url)
+                    ),
+                }
             });
         }
         RubricsCommand::Compare {
