@@ -303,6 +303,16 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The import sources of the cases with how many cases each has, in name order.
+    pub fn sources(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT source, COUNT(*) FROM cases GROUP BY source ORDER BY source")?;
+        Ok(stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Ids of the cases a `--category` name selects (see [`category_matches`]), in id order.
     pub fn category_case_ids(&self, wanted: &str) -> Result<Vec<i64>> {
         let mut stmt = self.conn().prepare_cached(
