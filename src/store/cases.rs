@@ -72,31 +72,81 @@ pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
     })
 }
 
-/// A case with its columns already encoded (JSON, digest), so a bulk import can do that
-/// work on its parser thread and leave the writing thread only SQLite's part.
+/// A case with its columns already encoded as they are stored (JSON, digest), so a bulk
+/// import can do that work on its parser thread and leave the writing thread only
+/// SQLite's part. The parsed prompt and meta are dropped once encoded, on the thread that
+/// made them: the writing thread frees only the strings it bound.
 #[derive(Debug, Clone)]
 pub struct EncodedCase {
-    pub case: NewCase,
+    source: String,
+    source_id: Option<String>,
     prompt_json: String,
-    meta_json: String,
+    answer_a: String,
+    answer_b: String,
+    source_label: Option<Verdict>,
     digest: [u8; 32],
+    meta_json: String,
+    category: Option<String>,
+    difficulty: Option<String>,
 }
 
 impl EncodedCase {
     /// `digest` must be `case.content_digest()` (passed in when already computed).
     pub fn new(case: NewCase, digest: [u8; 32]) -> Result<EncodedCase> {
         debug_assert_eq!(digest, case.content_digest());
+        let NewCase {
+            source,
+            source_id,
+            prompt,
+            answer_a,
+            answer_b,
+            source_label,
+            meta,
+            category,
+            difficulty,
+        } = case;
         Ok(EncodedCase {
-            prompt_json: serde_json::to_string(&case.prompt)?,
-            meta_json: serde_json::to_string(&case.meta)?,
+            prompt_json: serde_json::to_string(&prompt)?,
+            meta_json: serde_json::to_string(&meta)?,
+            source,
+            source_id,
+            answer_a,
+            answer_b,
+            source_label,
             digest,
-            case,
+            category,
+            difficulty,
         })
+    }
+
+    /// Chosen and rejected are the same text.
+    pub fn answers_identical(&self) -> bool {
+        self.answer_a == self.answer_b
+    }
+
+    /// The values of the stored columns, in the order of `INSERT INTO cases (source,
+    /// source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json,
+    /// category, difficulty, imported_at)`.
+    pub fn columns<'a>(&'a self, imported_at: &'a str) -> impl rusqlite::Params + 'a {
+        (
+            &self.source,
+            &self.source_id,
+            &self.prompt_json,
+            &self.answer_a,
+            &self.answer_b,
+            self.source_label.map(Verdict::as_str),
+            &self.digest,
+            &self.meta_json,
+            &self.category,
+            &self.difficulty,
+            imported_at,
+        )
     }
 }
 
-const INSERT_CASE: &str = "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json,
-                            category, difficulty, imported_at)
+const INSERT_CASE: &str =
+    "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label,
+                            content_hash, meta_json, category, difficulty, imported_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (content_hash) DO NOTHING";
 
@@ -117,21 +167,7 @@ impl<'tx> CaseInserter<'tx> {
 
     /// The new case's id, or `None` when a case with the same content is stored already.
     pub fn insert(&mut self, row: &EncodedCase) -> Result<Option<i64>> {
-        let c = &row.case;
-        let inserted = self.stmt.insert(params![
-            c.source,
-            c.source_id,
-            row.prompt_json,
-            c.answer_a,
-            c.answer_b,
-            c.source_label.map(Verdict::as_str),
-            row.digest,
-            row.meta_json,
-            c.category,
-            c.difficulty,
-            self.imported_at,
-        ]);
-        match inserted {
+        match self.stmt.insert(row.columns(&self.imported_at)) {
             Ok(id) => Ok(Some(id)),
             Err(rusqlite::Error::StatementChangedRows(0)) => Ok(None),
             Err(e) => Err(e.into()),
@@ -300,6 +336,16 @@ impl Store {
         )?;
         Ok(stmt
             .query_map([source], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The import sources of the cases with how many cases each has, in name order.
+    pub fn sources(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT source, COUNT(*) FROM cases GROUP BY source ORDER BY source")?;
+        Ok(stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?)
     }
 
