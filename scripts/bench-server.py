@@ -1,21 +1,30 @@
 #!/usr/bin/env python3
-"""Batch judging through llama-server against the in-process judge (docs/benchmarks.md,
-section "Judge server").
+"""The in-process judge against llama.cpp's own llama-server on the same prompts, model and
+threads (docs/benchmarks.md, sections "Judge against llama-server" and "Judge server").
+Each part fits in a few minutes; run them on an otherwise idle machine.
 
     cargo build --release && scripts/build-llama-server.sh
-    python3 scripts/bench-server.py [--threads 2] [--cases assets/sample/cases.jsonl]
+    python3 scripts/bench-server.py requests [--cases 6] [--rounds 2] [--batch 512,256]
+    python3 scripts/bench-server.py job [--limit 34]
+    python3 scripts/bench-server.py parallel [--n 4]
 
-The sample cases, each run on a fresh database:
-  1. in-process, sequential (`rubricate judge --threads T`);
-  2. llama-server -np 4 (T threads), `rubricate judge --concurrency 1`;
-  3. the same server, `--concurrency 4`;
-then llama.cpp's llama-batched-bench at 1 and 4 sequences (T threads) as the ceiling of what
-batching can gain on this machine. Prints cases/min for each and the ratios, and the overhead:
-generated tokens/s as rubricate saw them (its judgments' tokens_generated / ms_generate) against
-the server's own counters (/metrics: tokens_predicted_total / tokens_predicted_seconds_total)
-over the same --concurrency 1 requests.
+requests: per request, alternating rounds of llama-server (-np 1) and `rubricate bench
+  --quick --json`: cold prefill (whole prompt, no cache), warm prefill and time to first token
+  after the shared prefix is cached (the server's own prompt_ms, and the first streamed token
+  as a client sees it), generation under the grammar. Prints ours, the server's, the ratio.
+job: the sample cases judged start to finish, in-process (`rubricate judge`) and through
+  llama-server -np 1 (`rubricate judge --judge-url --concurrency 1`): wall time, cases/min, and
+  the time per case spent outside prefill and generation (wall minus the engine's own
+  prefill+generation time for ours, minus the server's /metrics prompt+predict seconds for it).
+parallel: `rubricate judge --parallel N` against llama-server -np N with N clients
+  (`--concurrency N`) and sequential in-process judging, and llama-batched-bench at 1 and N
+  sequences as the ceiling of what batching gains here.
+
+llama-server and llama-batched-bench come from scripts/build-llama-server.sh (llama-cpp-python
+0.3.36's llama.cpp, ggml 0.25.3; rubricate links ggml 0.26.0 through llama-cpp-sys-2).
 """
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -83,51 +92,220 @@ def metrics(url):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--cases", default=os.path.join(ROOT, "assets", "sample", "cases.jsonl"))
-    args = ap.parse_args()
+
+MODEL = os.path.expanduser("~/.local/share/rubricate/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+class Server:
+    """llama-server on a free port, waited for until healthy; stopped on exit."""
+
+    def __init__(self, threads, parallel, ctx_per_slot=4096):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [cache_bin("llama-server"), "-m", MODEL, "--host", "127.0.0.1", "--port", str(self.port),
+             "-np", str(parallel), "-c", str(ctx_per_slot * parallel), "-t", threads, "-tb", threads,
+             "--metrics"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(self.url + "/health", timeout=2)
+                return
+            except Exception:
+                time.sleep(0.2)
+        self.stop()
+        sys.exit("llama-server did not become healthy")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.stop()
+
+
+def post(url, body, stream=False):
+    req = urllib.request.Request(url + "/completion", data=json.dumps(dict(body, stream=stream)).encode(),
+                                 headers={"Content-Type": "application/json"})
+    t0 = time.monotonic()
+    with urllib.request.urlopen(req, timeout=900) as r:
+        if not stream:
+            return json.load(r), None
+        first = None
+        last = None
+        for raw in r:
+            line = raw.decode().strip()
+            if not line.startswith("data:"):
+                continue
+            obj = json.loads(line[5:])
+            if first is None and obj.get("content"):
+                first = (time.monotonic() - t0) * 1000.0
+            last = obj
+        return last, first
+
+
+def median(xs):
+    xs = sorted(xs)
+    if not xs:
+        return 0.0
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
+def load_prompts(folder):
+    settings = json.load(open(os.path.join(folder, "sampler.json")))
+    grammar = open(os.path.join(folder, "grammar.gbnf")).read()
+    prompts = [open(p).read() for p in sorted(glob.glob(os.path.join(folder, "*.txt")))]
+    return settings, grammar, prompts
+
+
+def server_round(url, settings, grammar, prompts):
+    s = settings["sampler"]
+    # Only the samplers rubricate uses: llama-server's default min_p (0.05) is switched off.
+    base = dict(temperature=s["temperature"], top_k=s["top_k"], top_p=s["top_p"], min_p=0.0,
+                repeat_penalty=s["repeat_penalty"], repeat_last_n=s["repeat_last_n"],
+                seed=settings["seed"], grammar=grammar)
+    cold_n = cold_ms = 0.0
+    for p in prompts:
+        r, _ = post(url, dict(base, prompt=p, n_predict=1, cache_prompt=False))
+        cold_n += r["timings"]["prompt_n"]
+        cold_ms += r["timings"]["prompt_ms"]
+    warm = []
+    for p in prompts:
+        # The slot holds the previous case: only the shared prefix is reused.
+        r, first = post(url, dict(base, prompt=p, n_predict=s["max_tokens"], cache_prompt=True), stream=True)
+        t = r["timings"]
+        warm.append((t["prompt_n"], t["prompt_ms"], first, t["predicted_n"], t["predicted_ms"]))
+    return dict(
+        prefill_cold=1000 * cold_n / cold_ms,
+        prefill_warm=1000 * sum(w[0] for w in warm) / sum(w[1] for w in warm),
+        ttft_warm_server=median([w[1] for w in warm]),
+        ttft_warm_client=median([w[2] for w in warm if w[2] is not None]),
+        generation=1000 * sum(w[3] for w in warm) / sum(w[4] for w in warm),
+        suffix_tokens=median([w[0] for w in warm]),
+    )
+
+
+def ours_round(n_cases, threads, batch):
+    exe = os.path.join(ROOT, "target", "release", "rubricate")
+    r = subprocess.run([exe, "bench", "--cases", str(n_cases), "--threads", threads, "--quick", "--json",
+                        "--batch", str(batch)], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"rubricate bench failed:\n{r.stderr}")
+    rows = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+    cases = [x for x in rows if "case" in x]
+    cold = [c["cold"] for c in cases]
+    warm = [c["warm"] for c in cases]
+    return dict(
+        prefill_cold=1000 * sum(c["prefilled_tokens"] for c in cold) / sum(c["ms_prefill"] for c in cold),
+        prefill_warm=1000 * sum(c["prefilled_tokens"] for c in warm) / sum(c["ms_prefill"] for c in warm),
+        ttft_warm=median([c["ms_first_token"] for c in warm]),
+        generation=1000 * sum(c["generated_tokens"] for c in warm) / sum(c["ms_generate"] for c in warm),
+        suffix_tokens=median([c["prefilled_tokens"] for c in warm]),
+    )
+
+
+def part_requests(args):
     t = str(args.threads)
-    model = os.path.expanduser("~/.local/share/rubricate/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-    folder = tempfile.mkdtemp(prefix="rubricate-bench-server-")
-    rows = {}
+    batches = [int(b) for b in args.batch.split(",")]
+    folder = tempfile.mkdtemp(prefix="rubricate-bench-requests-")
+    try:
+        exe = os.path.join(ROOT, "target", "release", "rubricate")
+        subprocess.run([exe, "bench", "--cases", str(args.cases), "--dump-prompts", folder],
+                       check=True, capture_output=True)
+        settings, grammar, prompts = load_prompts(folder)
+        server, ours = [], {b: [] for b in batches}
+        with Server(t, 1) as srv:
+            post(srv.url, dict(prompt=prompts[0], n_predict=1))  # first decodes allocate buffers
+            for rnd in range(args.rounds):
+                server.append(server_round(srv.url, settings, grammar, prompts))
+                for b in batches:
+                    ours[b].append(ours_round(args.cases, t, b))
+                print(f"round {rnd + 1} done, load average {os.getloadavg()[0]:.2f}", file=sys.stderr)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"threads {t}, {args.cases} sample cases, {args.rounds} alternating rounds, "
+          f"load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"warm suffix: median {median([r['suffix_tokens'] for r in server]):.0f} tokens (server), "
+          f"{median([r['suffix_tokens'] for r in ours[batches[0]]]):.0f} (rubricate)\n")
+    print("| figure | round | llama-server | " + " | ".join(f"rubricate batch {b} | ratio" for b in batches) + " |")
+    print("| --- | ---: | ---: | " + " | ".join("---: | ---:" for _ in batches) + " |")
+    figures = [
+        ("prefill, whole prompt (tok/s, higher is better)", "prefill_cold", "prefill_cold", False),
+        ("prefill, case's own tokens after the cached prefix (tok/s)", "prefill_warm", "prefill_warm", False),
+        ("warm time to first token vs server prompt_ms (ms, lower is better)", "ttft_warm_server", "ttft_warm", True),
+        ("warm time to first token vs server's first streamed token (ms)", "ttft_warm_client", "ttft_warm", True),
+        ("generation under the grammar (tok/s)", "generation", "generation", False),
+    ]
+    for name, sk, ok, lower in figures:
+        for i in range(args.rounds):
+            sv = server[i][sk]
+            cells = []
+            for b in batches:
+                v = ours[b][i][ok]
+                ratio = (sv / v) if lower else (v / sv)
+                cells.append(f"{v:.1f} | {ratio:.2f}x")
+            print(f"| {name} | {i + 1} | {sv:.1f} | " + " | ".join(cells) + " |")
+    print("\nratio: how many times better rubricate is (server time / ours for times, ours / server for rates)")
+
+
+def part_job(args):
+    t = str(args.threads)
+    folder = tempfile.mkdtemp(prefix="rubricate-bench-job-")
+    limit = ["--limit", str(args.limit)]
     try:
         db = fresh_db(folder, "local", args.cases)
-        wall, _ = rubricate(db, "judge", "--threads", t)
-        n, _, _ = judged(db)
-        rows["in-process, sequential"] = (n, wall)
-
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [cache_bin("llama-server"), "-m", model, "--host", "127.0.0.1", "--port", str(port),
-             "-np", "4", "-c", "16384", "-t", t, "-tb", t, "--metrics"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(600):
-                try:
-                    urllib.request.urlopen(base + "/health", timeout=2)
-                    break
-                except Exception:
-                    time.sleep(0.2)
+        wall, _ = rubricate(db, "judge", "--threads", t, *limit)
+        n, toks, ms_gen = judged(db)
+        c = sqlite3.connect(db)
+        engine_ms = c.execute("SELECT sum(ms_prefill) + sum(ms_generate) FROM judgments").fetchone()[0]
+        c.close()
+        with Server(t, 1) as srv:
+            base = srv.url
             before = metrics(base)
             db1 = fresh_db(folder, "c1", args.cases)
-            wall1, _ = rubricate(db1, "judge", "--judge-url", base + "/v1", "--concurrency", "1")
+            wall1, _ = rubricate(db1, "judge", "--judge-url", base + "/v1", "--concurrency", "1", *limit)
             after = metrics(base)
-            n1, toks1, ms1 = judged(db1)
-            rows["llama-server -np 4, --concurrency 1"] = (n1, wall1)
-            db4 = fresh_db(folder, "c4", args.cases)
-            wall4, _ = rubricate(db4, "judge", "--judge-url", base + "/v1", "--concurrency", "4")
-            n4, _, _ = judged(db4)
-            rows["llama-server -np 4, --concurrency 4"] = (n4, wall4)
-        finally:
-            server.terminate()
-            server.wait()
+            n1, _, _ = judged(db1)
+        srv_s = sum(after.get(k, 0) - before.get(k, 0)
+                    for k in ("prompt_seconds_total", "tokens_predicted_seconds_total"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    ours_oh = (wall * 1000 - engine_ms) / n
+    srv_oh = (wall1 - srv_s) * 1000 / n1
+    print(f"threads {t}, load average {os.getloadavg()[0]:.2f} at the end\n")
+    print("| run | cases | wall s | cases/min | per case outside prefill+generation |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    print(f"| rubricate judge (in-process, sequential) | {n} | {wall:.1f} | {n * 60 / wall:.1f} | {ours_oh:.0f} ms |")
+    print(f"| llama-server -np 1, judge --concurrency 1 | {n1} | {wall1:.1f} | {n1 * 60 / wall1:.1f} | {srv_oh:.0f} ms |")
+    print(f"\njob: in-process / server = {(n * 60 / wall) / (n1 * 60 / wall1):.2f}x cases/min")
+    print(f"generation as rubricate recorded it: {toks * 1000 / ms_gen:.1f} tok/s")
 
+
+def part_parallel(args):
+    t = str(args.threads)
+    n = args.n
+    folder = tempfile.mkdtemp(prefix="rubricate-bench-parallel-")
+    limit = ["--limit", str(args.limit)]
+    rows = {}
+    try:
+        for name, extra in ((f"rubricate judge --parallel {n}", ["--parallel", str(n)]),
+                            ("rubricate judge (sequential)", [])):
+            db = fresh_db(folder, name.split()[-1].strip("()"), args.cases)
+            wall, _ = rubricate(db, "judge", "--threads", t, *limit, *extra)
+            k, toks, _ = judged(db)
+            rows[name] = (k, wall, toks)
+        with Server(t, n) as srv:
+            db = fresh_db(folder, "srv", args.cases)
+            wall, _ = rubricate(db, "judge", "--judge-url", srv.url + "/v1", "--concurrency", str(n), *limit)
+            k, toks, _ = judged(db)
+            rows[f"llama-server -np {n}, judge --concurrency {n}"] = (k, wall, toks)
         bb = subprocess.run(
-            [cache_bin("llama-batched-bench"), "-m", model, "-c", "4096", "-b", "2048", "-ub", "512",
-             "-npp", "512", "-ntg", "128", "-npl", "1,4", "-t", t, "--output-format", "jsonl"],
+            [cache_bin("llama-batched-bench"), "-m", MODEL, "-c", str(4096 * n), "-b", "2048", "-ub", "512",
+             "-npp", "512", "-ntg", "128", "-npl", f"1,{n}", "-t", t, "--output-format", "jsonl"],
             capture_output=True, text=True)
         ceiling = {}
         for line in bb.stdout.splitlines():
@@ -136,32 +314,48 @@ def main():
                 ceiling[r["pl"]] = r["speed_tg"]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-    print(f"threads {t}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end\n")
-    print("| run | cases | wall s | cases/min |")
-    print("| --- | ---: | ---: | ---: |")
-    cpm = {}
-    for name, (n, wall) in rows.items():
-        cpm[name] = n * 60.0 / wall
-        print(f"| {name} | {n} | {wall:.1f} | {cpm[name]:.1f} |")
-    c1 = cpm["llama-server -np 4, --concurrency 1"]
-    c4 = cpm["llama-server -np 4, --concurrency 4"]
-    local = cpm["in-process, sequential"]
-    print()
-    print(f"concurrency 4 / concurrency 1: {c4 / c1:.2f}x")
-    print(f"concurrency 1 / in-process:    {c1 / local:.2f}x")
-    print(f"concurrency 4 / in-process:    {c4 / local:.2f}x")
-    if 1 in ceiling and 4 in ceiling:
-        gain = ceiling[4] / ceiling[1]
-        print(f"llama-batched-bench decode: {ceiling[1]:.1f} tok/s at 1 sequence, {ceiling[4]:.1f} at 4: ceiling gain {gain:.2f}x")
-        print(f"concurrency-4 gain / ceiling gain: {(c4 / c1) / gain:.2f}")
+    print(f"threads {t}, {n} sequences, load average {os.getloadavg()[0]:.2f} at the end\n")
+    print("| run | cases | wall s | cases/min | generated tok/s (all cases together) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, (k, wall, toks) in rows.items():
+        print(f"| {name} | {k} | {wall:.1f} | {k * 60 / wall:.1f} | {toks / wall:.1f} |")
+    par = rows[f"rubricate judge --parallel {n}"]
+    seq = rows["rubricate judge (sequential)"]
+    srv = rows[f"llama-server -np {n}, judge --concurrency {n}"]
+    gain_cpm = (par[0] / par[1]) / (seq[0] / seq[1])
+    gain_tok = (par[2] / par[1]) / (seq[2] / seq[1])
+    print(f"\n--parallel {n} / sequential: {gain_cpm:.2f}x cases/min, {gain_tok:.2f}x generated tok/s")
+    print(f"--parallel {n} / llama-server -np {n} with {n} clients: {(par[0] / par[1]) / (srv[0] / srv[1]):.2f}x cases/min")
+    if 1 in ceiling and n in ceiling:
+        gain = ceiling[n] / ceiling[1]
+        print(f"llama-batched-bench decode: {ceiling[1]:.1f} tok/s at 1 sequence, {ceiling[n]:.1f} at {n}: gain {gain:.2f}x")
+        print(f"our gain / its gain: {gain_tok / gain:.2f} (tok/s), {gain_cpm / gain:.2f} (cases/min)")
     else:
         print("llama-batched-bench gave no result:\n" + bb.stderr[-2000:])
-    seen = toks1 * 1000.0 / ms1 if ms1 else 0.0
-    ptoks = after["tokens_predicted_total"] - before["tokens_predicted_total"]
-    psecs = after["tokens_predicted_seconds_total"] - before["tokens_predicted_seconds_total"]
-    own = ptoks / psecs if psecs else 0.0
-    print(f"overhead (--concurrency 1): rubricate sees {seen:.1f} tok/s, the server's own timing {own:.1f} tok/s: {seen / own if own else 0:.2f}x")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cases", default=os.path.join(ROOT, "assets", "sample", "cases.jsonl"))
+    sub = ap.add_subparsers(dest="part", required=True)
+    r = sub.add_parser("requests")
+    r.add_argument("--cases", dest="n_cases", type=int, default=6)
+    r.add_argument("--rounds", type=int, default=2)
+    r.add_argument("--batch", default="512", help="rubricate's n_batch values to compare, e.g. 512,256")
+    j = sub.add_parser("job")
+    j.add_argument("--limit", type=int, default=34)
+    p = sub.add_parser("parallel")
+    p.add_argument("--n", type=int, default=4)
+    p.add_argument("--limit", type=int, default=34)
+    args = ap.parse_args()
+    if args.part == "requests":
+        args.cases = args.n_cases
+        part_requests(args)
+    elif args.part == "job":
+        part_job(args)
+    else:
+        part_parallel(args)
 
 
 if __name__ == "__main__":

@@ -254,8 +254,18 @@ pub struct JudgeArgs {
     /// Cases in flight at once against a judge server (--judge-url); its batching does the rest
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub concurrency: usize,
+    /// In-process model: judge N cases at once as separate sequences of one llama.cpp batch,
+    /// sharing the cached instructions (more cases per minute on the same cores; each case
+    /// gets the same kind of judgment as one at a time)
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "N",
+        conflicts_with = "concurrency"
+    )]
+    pub parallel: usize,
     /// Import judgments produced elsewhere (JSONL: case source id or content hash, raw judge text)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar", "concurrency"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar", "concurrency", "parallel"])]
     pub import: Option<PathBuf>,
 }
 
@@ -313,6 +323,16 @@ pub struct BenchArgs {
     /// (to run the same workload through another llama.cpp program) instead of timing
     #[arg(long, value_name = "DIR")]
     pub dump_prompts: Option<std::path::PathBuf>,
+    /// Only the grammar runs without and with prefix reuse (skip the unconstrained and
+    /// grammar-first comparisons)
+    #[arg(long)]
+    pub quick: bool,
+    /// Tokens per llama.cpp decode call (n_batch = n_ubatch) [default: 512]
+    #[arg(long, value_name = "N")]
+    pub batch: Option<u32>,
+    /// Print one JSON object per case and one summary object instead of the table
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Default)]

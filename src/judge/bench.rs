@@ -128,7 +128,16 @@ fn dump_prompts(
 }
 
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
-    let config = config_from_select(&args.model, 42, true)?;
+    let mut config = config_from_select(&args.model, 42, true)?;
+    if let Some(b) = args.batch {
+        anyhow::ensure!(b >= 32, "--batch must be at least 32");
+        config.n_batch = b;
+    }
+    let say = |line: String| {
+        if !args.json {
+            crate::outln!("{line}");
+        }
+    };
     let load_start = Instant::now();
     let lm = LoadedModel::load(&config, |_| {}).map_err(anyhow::Error::msg)?;
     let load_ms = load_start.elapsed().as_secs_f64() * 1000.0;
@@ -141,16 +150,17 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         return dump_prompts(&lm, &config, &cases, dir);
     }
     let info = lm.info.clone();
-    crate::outln!(
-        "model {} ({}, {}), {} threads, {} sample cases, shared prefix {} tokens, load {:.0} ms",
+    say(format!(
+        "model {} ({}, {}), {} threads, batch {}, {} sample cases, shared prefix {} tokens, load {:.0} ms",
         info.file_name,
         info.quantization,
         info.template,
         info.threads,
+        config.n_batch,
         cases.len(),
         lm.prefix_len(),
         load_ms
-    );
+    ));
 
     let base = RunOptions::from_config(&config);
     let cold_opts = RunOptions {
@@ -170,7 +180,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     // One unmeasured run: first decodes allocate buffers.
     run_once(&mut engine, &cases[0], &warm_opts)?;
 
-    crate::outln!(
+    say(format!(
         "{:<11} {:>6} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>6}",
         "case",
         "prompt",
@@ -182,13 +192,19 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         "free/s",
         "naive/s",
         "tokens"
-    );
+    ));
     let mut rows = Vec::new();
     for case in &cases {
         let cold = run_once(&mut engine, case, &cold_opts)?;
         let warm = run_once(&mut engine, case, &warm_opts)?;
-        let free = run_once(&mut engine, case, &free_opts)?;
-        let naive = run_once(&mut engine, case, &naive_opts)?;
+        let (free, naive) = if args.quick {
+            (RunStats::default(), RunStats::default())
+        } else {
+            (
+                run_once(&mut engine, case, &free_opts)?,
+                run_once(&mut engine, case, &naive_opts)?,
+            )
+        };
         let row = Row {
             id: case
                 .source_id
@@ -200,19 +216,38 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             naive,
         };
         let gen_rate = |r: &RunStats| r.tokens_generated as f64 * 1000.0 / r.ms_generate.max(1e-9);
-        crate::outln!(
-            "{:<11} {:>6} {:>7.0}ms {:>7.0}ms {:>7.0}ms {:>7.0}ms {:>7.1} {:>7.1} {:>7.1} {:>6}",
-            row.id,
-            row.cold.tokens_prompt,
-            row.cold.ms_first_token,
-            row.warm.ms_first_token,
-            row.cold.ms_total,
-            row.warm.ms_total,
-            gen_rate(&row.warm),
-            gen_rate(&row.free),
-            gen_rate(&row.naive),
-            row.warm.tokens_generated,
-        );
+        if args.json {
+            let run = |r: &RunStats| {
+                serde_json::json!({
+                    "prompt_tokens": r.tokens_prompt,
+                    "prefilled_tokens": r.tokens_prefilled,
+                    "generated_tokens": r.tokens_generated,
+                    "ms_prefill": r.ms_prefill,
+                    "ms_first_token": r.ms_first_token,
+                    "ms_generate": r.ms_generate,
+                    "ms_total": r.ms_total,
+                })
+            };
+            crate::outln!(
+                "{}",
+                serde_json::json!({"case": row.id, "cold": run(&row.cold), "warm": run(&row.warm)})
+            );
+        }
+        if !args.json {
+            crate::outln!(
+                "{:<11} {:>6} {:>7.0}ms {:>7.0}ms {:>7.0}ms {:>7.0}ms {:>7.1} {:>7.1} {:>7.1} {:>6}",
+                row.id,
+                row.cold.tokens_prompt,
+                row.cold.ms_first_token,
+                row.warm.ms_first_token,
+                row.cold.ms_total,
+                row.warm.ms_total,
+                gen_rate(&row.warm),
+                gen_rate(&row.free),
+                gen_rate(&row.naive),
+                row.warm.tokens_generated,
+            );
+        }
         rows.push(row);
     }
 
@@ -247,9 +282,34 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         0.0
     };
 
+    let warm_prefill = rate(&warms, |r| r.tokens_prefilled, |r| r.ms_prefill);
+    if args.json {
+        crate::outln!(
+            "{}",
+            serde_json::json!({
+                "summary": true,
+                "batch": config.n_batch,
+                "threads": info.threads,
+                "cases": rows.len(),
+                "prefix_tokens": lm.prefix_len(),
+                "prefill_cold_tok_s": prefill,
+                "prefill_warm_tok_s": warm_prefill,
+                "generation_grammar_tok_s": gen_grammar,
+                "ttft_cold_ms_median": ttft_cold,
+                "ttft_warm_ms_median": ttft_warm,
+                "case_cold_ms_median": case_cold,
+                "case_warm_ms_median": case_warm,
+                "load_ms": load_ms,
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::outln!();
     crate::outln!(
         "prefill                          {prefill:>8.1} tokens/s (whole prompt, cache cleared)"
+    );
+    crate::outln!(
+        "prefill, case's own tokens       {warm_prefill:>8.1} tokens/s (after the cached prefix)"
     );
     crate::outln!("generation, unconstrained        {gen_free:>8.1} tokens/s");
     crate::outln!(

@@ -24,6 +24,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+/// Most cases `judge --parallel` decodes at once (each needs its own share of the KV cache).
+const MAX_PARALLEL: usize = 16;
+
 /// Exit status after Ctrl-C, as shells report a SIGINT death.
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -34,6 +37,9 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     }
     if args.concurrency == 0 {
         bail!("--concurrency must be at least 1");
+    }
+    if !(1..=MAX_PARALLEL).contains(&args.parallel) {
+        bail!("--parallel must be between 1 and {MAX_PARALLEL}");
     }
     // A wrong profile is reported even when nothing is left to judge.
     let profile = Profile::select(
@@ -49,7 +55,15 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let backend = backend_from_select(&args.model, args.seed, !args.no_grammar)?;
+    let mut backend = backend_from_select(&args.model, args.seed, !args.no_grammar)?;
+    match &mut backend {
+        Backend::Local(c) => c.parallel = args.parallel as u32,
+        Backend::Remote(_) if args.parallel > 1 => bail!(
+            "--parallel is for the in-process model; with a judge server use --concurrency {}",
+            args.parallel
+        ),
+        Backend::Remote(_) => {}
+    }
     // A server to ask whether it is still there when a job fails.
     let probe = match &backend {
         Backend::Local(_) if args.concurrency > 1 => bail!(
@@ -78,9 +92,14 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     };
     match &probe {
         None => crate::errln!(
-            "judge: {} ({} threads, template {}, profile {} {}, {})",
+            "judge: {} ({} threads, {}template {}, profile {} {}, {})",
             info.file_name,
             info.threads,
+            if args.parallel > 1 {
+                format!("{} cases at once, ", args.parallel)
+            } else {
+                String::new()
+            },
             info.template,
             profile.name,
             profile.short_hash(),
@@ -122,7 +141,13 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
 
     let mut tally = Tally::default();
     let mut queue = jobs.into_iter();
-    let mut free: Vec<usize> = (0..pool.handles.len()).rev().collect();
+    // The in-process worker gets one case more than it decodes at once: the next case is
+    // already waiting in its queue when one finishes, so storing a judgment here never
+    // leaves the model idle.
+    let mut free: Vec<usize> = match &probe {
+        None => vec![0; args.parallel + 1],
+        Some(_) => (0..pool.handles.len()).rev().collect(),
+    };
     // job -> (worker, case, start)
     let mut in_flight: HashMap<JobId, (usize, i64, Instant)> = HashMap::new();
     let mut next_job = 1u64;
@@ -205,7 +230,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let was_interrupted = interrupted.load(Ordering::SeqCst);
     let elapsed = started.elapsed().as_secs_f64();
-    let rate = if probe.is_some() && elapsed > 0.0 {
+    let rate = if (probe.is_some() || args.parallel > 1) && elapsed > 0.0 {
         // Several streams at once: what the batch achieved, not one stream's speed.
         tally.tokens as f64 / elapsed
     } else {
