@@ -350,6 +350,9 @@ def main():
     p.add_argument("--limit", type=int, default=34)
     args = ap.parse_args()
     if args.part == "requests":
+        if args.n_cases < 2:
+            # The warm pass reuses only the prefix because each case follows a different one.
+            ap.error("requests needs --cases 2 or more")
         args.cases = args.n_cases
         part_requests(args)
     elif args.part == "job":
