@@ -29,7 +29,8 @@ pub struct GlobalArgs {
     /// Add rubricate's tables to an existing SQLite file that holds other tables (refused without it)
     #[arg(long, global = true)]
     pub init: bool,
-    /// Reviewer name recorded with every decision [default: your login name]
+    /// Reviewer name recorded with every decision, and whose decisions `stats` and `export`
+    /// count (unless --all-reviewers) [default: your login name]
     #[arg(long, global = true, env = "RUBRICATE_REVIEWER", value_name = "NAME")]
     pub reviewer: Option<String>,
 }
@@ -172,6 +173,8 @@ pub struct ExportArgs {
     /// How refined answers enter preference pairs (dpo, dpo-chat, rm-r1-rl)
     #[arg(long, value_enum, default_value_t = RefinedPairs::Use)]
     pub refined: RefinedPairs,
+    #[command(flatten)]
+    pub reviewers: ReviewerArgs,
 }
 
 /// What a refined (reviewer-rewritten) answer does to a preference pair.
@@ -198,6 +201,24 @@ pub struct StatsArgs {
     /// Print machine-readable JSON
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub reviewers: ReviewerArgs,
+}
+
+/// Whose decisions count in `stats` and `export`: the reviewer (--reviewer, default your
+/// login name) or every reviewer's, merged case by case under a named policy.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReviewerArgs {
+    /// Count every reviewer's decisions, merged case by case by --merge, instead of one
+    /// reviewer's (--reviewer, default your login name)
+    #[arg(long)]
+    pub all_reviewers: bool,
+    /// How --all-reviewers merges several reviewers' decisions on a case: `latest` (the most
+    /// recent decision), `majority` (more than half of those who decided agree), `unanimous`
+    /// (all who decided agree); cases without a verdict are counted as unresolved
+    /// [default: majority]
+    #[arg(long, value_enum, value_name = "POLICY", requires = "all_reviewers")]
+    pub merge: Option<crate::domain::MergePolicy>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -267,6 +288,9 @@ pub struct JudgeArgs {
     /// Import judgments produced elsewhere (JSONL: case source id or content hash, raw judge text)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar", "concurrency", "parallel"])]
     pub import: Option<PathBuf>,
+    /// Print the summary as JSON on stdout instead of the summary line (keys in docs/cli-json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -46,6 +46,31 @@ impl Context {
         })
     }
 
+    /// Whose decisions `stats` and `export` count: every reviewer's merged by a policy
+    /// with `--all-reviewers`, else the reviewer (named, or the login name, as `--help`
+    /// says). Naming a reviewer on the command line together with `--all-reviewers` is
+    /// refused rather than one silently ignored.
+    pub fn reviewer_selection(
+        &self,
+        args: &crate::cli::ReviewerArgs,
+    ) -> Result<crate::domain::ReviewerSelection> {
+        use crate::domain::{MergePolicy, ReviewerSelection};
+        if args.all_reviewers {
+            let flag = std::env::args_os()
+                .any(|a| a == "--reviewer" || a.to_string_lossy().starts_with("--reviewer="));
+            if flag {
+                bail!(
+                    "--reviewer and --all-reviewers name different sets of decisions; give one \
+                     (--all-reviewers merges every reviewer's, --merge picks how)"
+                );
+            }
+            return Ok(ReviewerSelection::All(
+                args.merge.unwrap_or(MergePolicy::Majority),
+            ));
+        }
+        Ok(ReviewerSelection::One(self.reviewer.clone()))
+    }
+
     /// Open the database for a command that works on existing data (stats, export, judge).
     /// A named database that does not exist is refused with the path tried; the default
     /// one is created, so a first run works.

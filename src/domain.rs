@@ -478,6 +478,132 @@ pub fn fold_reviews<'a>(rows: impl IntoIterator<Item = &'a Review>) -> ReviewSta
     }
 }
 
+/// How the decisions of several reviewers on one case become one verdict (`stats` and
+/// `export` with `--all-reviewers`). Each reviewer's own log is folded first
+/// ([`fold_reviews`]), so one reviewer's undo never touches another's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MergePolicy {
+    /// The most recent decision of any reviewer.
+    Latest,
+    /// The verdict held by more than half of the reviewers who decided the case.
+    Majority,
+    /// The verdict every reviewer who decided the case gave.
+    Unanimous,
+}
+
+impl MergePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergePolicy::Latest => "latest",
+            MergePolicy::Majority => "majority",
+            MergePolicy::Unanimous => "unanimous",
+        }
+    }
+}
+
+/// Whose decisions count in `stats` and `export`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewerSelection {
+    /// One reviewer's decisions only.
+    One(String),
+    /// Every reviewer's, merged case by case.
+    All(MergePolicy),
+}
+
+impl ReviewerSelection {
+    /// The reviewer named, when there is one.
+    pub fn reviewer(&self) -> Option<&str> {
+        match self {
+            ReviewerSelection::One(r) => Some(r),
+            ReviewerSelection::All(_) => None,
+        }
+    }
+    pub fn policy(&self) -> Option<MergePolicy> {
+        match self {
+            ReviewerSelection::One(_) => None,
+            ReviewerSelection::All(p) => Some(*p),
+        }
+    }
+    /// e.g. "reviewer ann" or "all reviewers, merged by majority" (raw: callers make the
+    /// name visible before printing it).
+    pub fn describe(&self) -> String {
+        match self {
+            ReviewerSelection::One(r) => format!("reviewer {r}"),
+            ReviewerSelection::All(p) => format!("all reviewers, merged by {}", p.as_str()),
+        }
+    }
+}
+
+/// The human side of one case once the reviewers' states are merged.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MergedReviews {
+    /// The decision row in force under the policy: for `majority` and `unanimous`, the
+    /// latest row that gave the winning verdict (its rubric and analysis go with it).
+    pub decision: Option<Review>,
+    /// Whether any reviewer's flag is set.
+    pub flagged: bool,
+    /// Reviewers with a decision in force on the case.
+    pub deciders: u32,
+    /// Set when reviewers decided the case but the policy reached no verdict: why.
+    pub unresolved: Option<&'static str>,
+}
+
+/// Merge the folded states of the reviewers of one case (one state per reviewer) under
+/// `policy`. A decision row without a verdict counts as no decision for `majority` and
+/// `unanimous`.
+pub fn merge_reviews<'a>(
+    states: impl IntoIterator<Item = &'a ReviewState>,
+    policy: MergePolicy,
+) -> MergedReviews {
+    let mut out = MergedReviews::default();
+    let mut decisions: Vec<&Review> = Vec::new();
+    for s in states {
+        out.flagged |= s.flagged;
+        if let Some(d) = &s.decision {
+            decisions.push(d);
+        }
+    }
+    out.deciders = decisions.len() as u32;
+    let latest_with = |v: Option<Verdict>| {
+        decisions
+            .iter()
+            .filter(|d| v.is_none() || d.verdict == v)
+            .max_by_key(|d| d.id)
+            .map(|d| (*d).clone())
+    };
+    match policy {
+        MergePolicy::Latest => out.decision = latest_with(None),
+        MergePolicy::Majority | MergePolicy::Unanimous => {
+            let verdicts: Vec<Verdict> = decisions.iter().filter_map(|d| d.verdict).collect();
+            if verdicts.is_empty() {
+                return out;
+            }
+            let mut counts: Vec<(Verdict, usize)> = Vec::new();
+            for v in &verdicts {
+                match counts.iter_mut().find(|(w, _)| w == v) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((*v, 1)),
+                }
+            }
+            let (top, n) = *counts.iter().max_by_key(|(_, n)| *n).expect("not empty");
+            let wins = match policy {
+                MergePolicy::Unanimous => counts.len() == 1,
+                _ => 2 * n > verdicts.len(),
+            };
+            if wins {
+                out.decision = latest_with(Some(top));
+            } else {
+                out.unresolved = Some(match policy {
+                    MergePolicy::Unanimous => "reviewers disagree",
+                    _ => "no majority",
+                });
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,5 +664,53 @@ mod tests {
             assert_eq!(v.swapped().swapped(), v);
             assert_eq!(Verdict::parse(v.as_str()), Some(v));
         }
+    }
+
+    fn state(id: i64, verdict: Option<Verdict>, flagged: bool) -> ReviewState {
+        let mut rows = vec![row(id, ReviewAction::Override, verdict, None)];
+        if flagged {
+            let mut f = row(id + 1000, ReviewAction::Flag, None, None);
+            f.flagged = Some(true);
+            rows.push(f);
+        }
+        fold_reviews(&rows)
+    }
+
+    #[test]
+    fn merge_policies_on_two_and_three_reviewers() {
+        use MergePolicy::*;
+        let ann_a = state(1, Some(Verdict::A), false);
+        let bob_b = state(2, Some(Verdict::B), true);
+        let cid_a = state(3, Some(Verdict::A), false);
+        let none = ReviewState::default();
+        let v = |states: &[&ReviewState], p| merge_reviews(states.iter().copied(), p);
+
+        // Two reviewers who disagree: latest takes bob's later row; the others refuse.
+        let m = v(&[&ann_a, &bob_b], Latest);
+        assert_eq!(
+            (m.decision.map(|d| d.id), m.flagged, m.deciders),
+            (Some(2), true, 2)
+        );
+        let m = v(&[&ann_a, &bob_b], Majority);
+        assert_eq!((m.decision, m.unresolved), (None, Some("no majority")));
+        let m = v(&[&ann_a, &bob_b], Unanimous);
+        assert_eq!(
+            (m.decision, m.unresolved),
+            (None, Some("reviewers disagree"))
+        );
+        assert!(m.flagged);
+
+        // Two against one: majority takes the latest row of the winning verdict.
+        let m = v(&[&ann_a, &bob_b, &cid_a], Majority);
+        assert_eq!(m.decision.map(|d| d.id), Some(3));
+        assert_eq!(v(&[&ann_a, &bob_b, &cid_a], Unanimous).decision, None);
+
+        // Agreement and a reviewer without a decision (only a flag, or nothing).
+        let m = v(&[&ann_a, &cid_a, &none], Unanimous);
+        assert_eq!((m.decision.map(|d| d.id), m.deciders), (Some(3), 2));
+        let m = v(&[&ann_a], Majority);
+        assert_eq!(m.decision.map(|d| d.id), Some(1));
+        let m = v(&[&none], Majority);
+        assert_eq!((m.decision, m.unresolved, m.deciders), (None, None, 0));
     }
 }

@@ -5,8 +5,8 @@
 
 use crate::cli::StatsArgs;
 use crate::context::Context;
-use crate::domain::Verdict;
-use crate::formats::decisions::{human_state, latest_verdict};
+use crate::domain::{MergePolicy, ReviewerSelection, Verdict};
+use crate::formats::decisions::{deciders, human_states, latest_verdict};
 use crate::store::Store;
 use anyhow::Result;
 use serde::Serialize;
@@ -187,8 +187,17 @@ pub struct RobustStats {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Stats {
-    /// Whose decisions count; `None`: the most recent decision of any reviewer.
+    /// Whose decisions count: the reviewer named, or `None` with `merge` set (all
+    /// reviewers' decisions merged case by case under that policy).
     pub reviewer: Option<String>,
+    /// The merge policy when every reviewer's decisions count (`--all-reviewers`).
+    pub merge: Option<MergePolicy>,
+    /// Cases that reviewers decided but the merge policy gave no verdict (not in `reviewed`).
+    pub unresolved: u64,
+    /// Decisions in force that were made in blind mode (part of `reviewed`).
+    pub blind_decisions: u64,
+    /// Every reviewer with decisions in force, and on how many cases (whatever the selection).
+    pub decisions_by_reviewer: BTreeMap<String, u64>,
     pub cases: u64,
     /// Cases with at least one judgment in the original order.
     pub judged: u64,
@@ -233,13 +242,17 @@ impl LengthCounter {
     }
 }
 
-/// Statistics over the whole store. With `reviewer`, human decisions are that
-/// reviewer's; without, the most recent decision of any reviewer per case.
-pub fn compute(store: &Store, reviewer: Option<&str>) -> Result<Stats> {
+/// Statistics over the whole store; human decisions are those of `selection` (one
+/// reviewer's, or all reviewers' merged by a policy).
+pub fn compute(store: &Store, selection: &ReviewerSelection) -> Result<Stats> {
     let mut s = Stats {
-        reviewer: reviewer.map(str::to_string),
+        reviewer: selection.reviewer().map(str::to_string),
+        merge: selection.policy(),
+        decisions_by_reviewer: deciders(store)?.into_iter().collect(),
         ..Default::default()
     };
+    // One pass over the review log for every case's human side.
+    let mut humans = human_states(store, selection)?;
     let (judgments, parse_failures): (i64, i64) = store.conn().query_row(
         "SELECT COUNT(*), COALESCE(SUM(parse_ok = 0), 0) FROM judgments",
         [],
@@ -292,9 +305,15 @@ pub fn compute(store: &Store, reviewer: Option<&str>) -> Result<Stats> {
         if view.margin().is_some_and(|m| m < crate::store::LOW_MARGIN) {
             robust.low_margin += 1;
         }
-        let human_state = human_state(store, case.id, reviewer)?;
+        let human_state = humans.remove(&case.id).unwrap_or_default();
         if human_state.flagged {
             s.flagged += 1;
+        }
+        if human_state.unresolved.is_some() {
+            s.unresolved += 1;
+        }
+        if human_state.verdict().is_some() && human_state.blind() {
+            s.blind_decisions += 1;
         }
         let human = human_state.verdict();
         let label = case.source_label;
@@ -363,13 +382,9 @@ pub fn render_text(s: &Stats) -> String {
         out.push_str(&l);
         out.push('\n');
     };
-    let whose = s
-        .reviewer
-        .as_deref()
-        .map_or("all reviewers (latest decision)".to_string(), |r| {
-            format!("reviewer {}", crate::sanitize::visible_line(r))
-        });
-    line(format!("decisions of {whose}"));
+    for l in header(s) {
+        line(l);
+    }
     line(String::new());
     line(format!("{:<18}{:>8}", "cases", s.cases));
     line(format!("{:<18}{:>8}", "judged", s.judged));
@@ -377,7 +392,16 @@ pub fn render_text(s: &Stats) -> String {
         "{:<18}{:>8}   ({} parse failures)",
         "judgments", s.judgments, s.parse_failures
     ));
-    line(format!("{:<18}{:>8}", "reviewed", s.reviewed));
+    line(format!(
+        "{:<18}{:>8}   ({} made blind)",
+        "reviewed", s.reviewed, s.blind_decisions
+    ));
+    if s.merge.is_some() {
+        line(format!(
+            "{:<18}{:>8}   (decided, but no verdict under the merge policy)",
+            "unresolved", s.unresolved
+        ));
+    }
     line(format!("{:<18}{:>8}", "flagged", s.flagged));
     line(String::new());
     line(format!("{:<18}{}", "human verdicts", counts(&s.verdicts)));
@@ -465,10 +489,59 @@ pub fn render_text(s: &Stats) -> String {
     out
 }
 
+/// Whose decisions the figures are, first thing in the text output: the reviewer or the
+/// merge policy, never silent; and what to do when the reviewer has decided nothing
+/// while others have.
+pub fn header(s: &Stats) -> Vec<String> {
+    let vis = crate::sanitize::visible_line;
+    let mut out = Vec::new();
+    match (&s.reviewer, s.merge) {
+        (Some(r), _) => out.push(format!("decisions of reviewer {}", vis(r))),
+        (None, Some(p)) => out.push(format!(
+            "decisions of all reviewers ({}), merged by {}: {}",
+            s.decisions_by_reviewer.len(),
+            p.as_str(),
+            policy_meaning(p)
+        )),
+        (None, None) => out.push("decisions of all reviewers".to_string()),
+    }
+    if let Some(r) = &s.reviewer {
+        let others: Vec<String> = s
+            .decisions_by_reviewer
+            .iter()
+            .filter(|(name, _)| *name != r)
+            .map(|(name, n)| format!("{} ({n})", vis(name)))
+            .collect();
+        if s.reviewed == 0 && !others.is_empty() {
+            out.push(format!(
+                "reviewer {} has no decisions; other reviewers have: {}. Name one with --reviewer NAME, \
+                 or merge them with --all-reviewers --merge latest|majority|unanimous",
+                vis(r),
+                others.join(", ")
+            ));
+        } else if !others.is_empty() {
+            out.push(format!(
+                "(other reviewers not counted: {}; --all-reviewers merges them)",
+                others.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+/// One line on what a merge policy does, for headers.
+pub fn policy_meaning(p: MergePolicy) -> &'static str {
+    match p {
+        MergePolicy::Latest => "the most recent decision of any reviewer",
+        MergePolicy::Majority => "the verdict of more than half of the reviewers who decided",
+        MergePolicy::Unanimous => "only verdicts every reviewer who decided agrees on",
+    }
+}
+
 pub fn run(ctx: &Context, args: &StatsArgs) -> Result<ExitCode> {
     let store = ctx.open_store()?;
-    let reviewer = ctx.reviewer_given.then_some(ctx.reviewer.as_str());
-    let stats = compute(&store, reviewer)?;
+    let selection = ctx.reviewer_selection(&args.reviewers)?;
+    let stats = compute(&store, &selection)?;
     if args.json {
         crate::outln!("{}", serde_json::to_string_pretty(&stats)?);
     } else {

@@ -140,7 +140,15 @@ fn every_export_loads_with_datasets_in_its_trainers_shape() {
         let out = dir.path().join(format!("{f}.jsonl"));
         ok(
             &db,
-            &["export", "--format", f, "--out", out.to_str().unwrap()],
+            &[
+                "--reviewer",
+                "ann",
+                "export",
+                "--format",
+                f,
+                "--out",
+                out.to_str().unwrap(),
+            ],
         );
         files.push((f, out));
     }
@@ -170,4 +178,21 @@ fn every_export_loads_with_datasets_in_its_trainers_shape() {
     let (passed, text) = check(&[("rm-r1-sft", &bare)]);
     assert!(!passed, "{text}");
     assert!(text.contains("SFTTrainer finds none"), "{text}");
+
+    // ... and a prompt in another layout than RM-R1's (as the old paraphrased `[Question]`).
+    let msgs = serde_json::json!([
+        {"role": "system", "content": "<type>Reasoning</type>"},
+        {"role": "user", "content": "[Question]\nq"}
+    ]);
+    let winner = "<type>Chat</type>\n<answer>[[A]]</answer>";
+    let row = serde_json::json!({
+        "context_messages": msgs, "prompt": msgs, "winner": winner,
+        "completion": [{"role": "assistant", "content": winner}],
+        "reasoning": "approved", "reasoning_approved": true,
+    });
+    let other = dir.path().join("other.jsonl");
+    std::fs::write(&other, format!("{row}\n")).unwrap();
+    let (passed, text) = check(&[("rm-r1-sft", &other)]);
+    assert!(!passed, "{text}");
+    assert!(text.contains("the user turn must open with"), "{text}");
 }

@@ -5,6 +5,8 @@ mod formats_common;
 
 use formats_common::{fixture, jsonl, judgment, ok, read_jsonl, rubricate, run, stderr, stdout};
 use rubricate::domain::{Case, NewReview, ReasoningApproval, ReviewAction, Verdict};
+use rubricate::judge::api::JudgeMode;
+use rubricate::judge::profile::Profile;
 use rubricate::store::Store;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -285,8 +287,12 @@ fn from_reviews_takes_the_decision_in_force() {
     );
     drop(store);
 
-    // No reviewer named: the most recent decision of anyone.
-    let (dpo, err) = export(&db, &["--format", "dpo"]);
+    // Every reviewer, merged by `latest`: the most recent decision of anyone.
+    let (dpo, err) = export(
+        &db,
+        &["--format", "dpo", "--all-reviewers", "--merge", "latest"],
+    );
+    assert!(err.contains("(all reviewers, merged by latest)"), "{err}");
     assert!(
         err.contains("wrote 2 records; left out 4 (both_bad: 1, no decision: 2, tie: 1)"),
         "{err}"
@@ -390,9 +396,18 @@ fn from_model_uses_the_latest_original_order_judgment() {
         sft.iter()
             .all(|r| r["reasoning_approved"] == false && r["reasoning"] == "unapproved")
     );
+    let rubricate_profile = Profile::default_profile();
     for r in &sft {
         let m = r["messages"].as_array().unwrap();
         assert_eq!(m.len(), 3);
+        // The rubricate judge profile's own prompt.
+        assert_eq!(m[0]["content"], rubricate_profile.system.clone().unwrap());
+        assert!(
+            m[1]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("<conversation>\n")
+        );
         assert_eq!(
             (
                 m[0]["role"].as_str(),
@@ -426,18 +441,34 @@ fn from_model_uses_the_latest_original_order_judgment() {
     assert_eq!(rm.len(), 3);
     let book = rm.iter().find(|r| r["case_id"] == id("pw-6")).unwrap();
     let winner = book["winner"].as_str().unwrap();
+    // RM-R1's Chat shape: the rubric makes the type.
+    assert!(
+        winner.starts_with("<type>Chat</type>\n\n<rubric>\n"),
+        "{winner}"
+    );
     assert!(winner.contains("<eval>\nAnswer A is correct"), "{winner}");
     assert!(
         winner.ends_with("</eval>\n\n<answer>[[A]]</answer>"),
         "{winner}"
     );
+    // The prompt is the rm-r1 judge profile's, as the judge renders it (case text verbatim).
     let ctx = book["context_messages"].as_array().unwrap();
+    let rm_r1 = Profile::builtin("rm-r1").unwrap();
     assert_eq!(ctx[0]["role"], "system");
+    assert_eq!(ctx[0]["content"], rm_r1.system.clone().unwrap());
+    let user = ctx[1]["content"].as_str().unwrap();
     assert!(
-        ctx[1]["content"]
-            .as_str()
-            .unwrap()
-            .contains("[Conversation]\nUser: Recommend a book.")
+        user.starts_with(
+            "[The Start of the Conversation between Chatbot A and the Client]\nUser: Recommend a book.\nChatbot A: What genres do you like?\nUser: Science fiction.\nChatbot A: Try 'The Left Hand"
+        ),
+        "{user}"
+    );
+    // pw-6 has nothing to neutralize, so it is exactly what the live judge is shown.
+    assert_eq!(
+        user,
+        rm_r1
+            .render(by_id(&cases, "pw-6"), false, &JudgeMode::Full)
+            .user
     );
 
     let (rl, _) = export(&db, &["--format", "rm-r1-rl", "--from", "model"]);
@@ -512,7 +543,7 @@ fn traces_follow_the_reviewed_judgment() {
         .unwrap();
     drop(store);
 
-    let (sft, err) = export(&db, &["--format", "sft"]);
+    let (sft, err) = export(&db, &["--format", "sft", "--all-reviewers"]);
     assert!(
         err.contains("wrote 2 records; left out 4 (no decision: 3, reasoning not approved: 1)"),
         "{err}"
@@ -539,7 +570,15 @@ fn traces_follow_the_reviewed_judgment() {
     assert_eq!(a["reasoning"], "approved");
     assert_eq!(s["reasoning"], "own");
     // Even asked for, the model's reasoning never stands in for a verdict it argued against.
-    let (sft, err) = export(&db, &["--format", "sft", "--include-unapproved-reasoning"]);
+    let (sft, err) = export(
+        &db,
+        &[
+            "--format",
+            "sft",
+            "--all-reviewers",
+            "--include-unapproved-reasoning",
+        ],
+    );
     assert!(
         err.contains("wrote 2 records; left out 4 (no decision: 3, no reasoning: 1)"),
         "{err}"
@@ -562,6 +601,55 @@ fn traces_follow_the_reviewed_judgment() {
     );
     assert!(err.contains("wrote 1 record;"), "{err}");
     assert!(err.contains("judgment disagrees with label: 1"), "{err}");
+}
+
+/// An approved RM-R1 judgment of a Reasoning task keeps its `<type>` and `<solution>` in
+/// `rm-r1-sft`; rubricate's native `sft` has no place for a solution and says so.
+#[test]
+fn rm_r1_reasoning_traces_keep_type_and_solution() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    ok(
+        &db,
+        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
+    );
+    let (store, cases) = load(&db);
+    let case = by_id(&cases, "pw-1");
+    let mut j = judgment(case.id, Some(Verdict::A), true);
+    j.rubric = None;
+    j.judge_type = Some("Reasoning".into());
+    j.solution = Some("7 × 8 = 56".into());
+    j.analysis = Some("<quote_A>56</quote_A> matches my solution.".into());
+    j.provenance.profile = Some("rm-r1".into());
+    let jid = store.insert_judgment(&j).unwrap();
+    store
+        .append_review(&NewReview {
+            case_id: case.id,
+            reviewer: "ann".into(),
+            action: Some(ReviewAction::Accept),
+            verdict: Some(Verdict::A),
+            reasoning: Some(ReasoningApproval::Approved),
+            analysis: j.analysis.clone(),
+            judgment_id: Some(jid),
+            ..Default::default()
+        })
+        .unwrap();
+    drop(store);
+    let (rm, err) = export(&db, &["--reviewer", "ann", "--format", "rm-r1-sft"]);
+    assert_eq!(rm.len(), 1, "{err}");
+    // Judged in the swapped order: shown swapped, the verdict letter follows.
+    assert_eq!(
+        rm[0]["winner"],
+        "<type>Reasoning</type>\n\n<solution>\n7 × 8 = 56\n</solution>\n\n<eval>\n<quote_A>56</quote_A> matches my solution.\n</eval>\n\n<answer>[[B]]</answer>"
+    );
+    let user = rm[0]["context_messages"][1]["content"].as_str().unwrap();
+    assert!(user.starts_with("[Client Question]\n"), "{user}");
+    let (sft, err) = export(&db, &["--reviewer", "ann", "--format", "sft"]);
+    assert!(sft.is_empty());
+    assert!(
+        err.contains("left out 6 (no decision: 5, no rubric: 1)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -595,7 +683,7 @@ fn reviews_and_judgments_carry_provenance() {
     decide(&store, case, "bob", ReviewAction::Override, Verdict::B);
     drop(store);
 
-    let (rows, err) = export(&db, &["--format", "reviews"]);
+    let (rows, err) = export(&db, &["--format", "reviews", "--all-reviewers"]);
     assert_eq!(rows.len(), 3, "{err}");
     assert_eq!(rows[0]["action"], "accept");
     assert_eq!(rows[0]["source_id"], "pw-1");

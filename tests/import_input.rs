@@ -199,7 +199,7 @@ fn progress_shows_on_a_terminal_after_a_second_and_never_in_a_pipe() {
         .unwrap();
     assert!(o.status.success(), "{}", err(&o));
     assert!(
-        !err(&o).contains("lines/s"),
+        !err(&o).contains("rows/s"),
         "progress in a pipe: {}",
         err(&o)
     );
@@ -214,11 +214,43 @@ fn progress_shows_on_a_terminal_after_a_second_and_never_in_a_pipe() {
         log,
     );
     tmux.wait("the progress line", |s| {
-        s.contains("lines/s") && s.contains("17 lines read")
+        // Rows parsed, not line breaks read ahead: exactly the 17 records before the pause.
+        s.contains("rows/s") && s.contains("17 rows ·")
     });
     let done = tmux.wait("the end of the import", |s| {
         s.contains("RUBRICATE-EXITED:0")
     });
     assert!(done.contains("34 cases added"), "{done}");
-    assert!(!done.contains("lines/s"), "the bar was not cleared: {done}");
+    assert!(!done.contains("rows/s"), "the bar was not cleared: {done}");
+}
+
+#[test]
+fn progress_counts_rows_not_line_breaks() {
+    use rubricate::formats::import::{ImportOptions, import_reader_with};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let options = ImportOptions {
+        format: None,
+        source: "t".into(),
+        seed: 0,
+        skip_invalid: true,
+    };
+    let row = |i: usize| format!(r#"{{"prompt": "q{i}", "chosen": "a{i}", "rejected": "b{i}"}}"#);
+    // A JSON array on one line: three rows, no line break at all.
+    let array = format!("[{}, {}, {}]", row(1), row(2), row(3));
+    // JSON Lines with blank lines and one bad row: 5 rows (the bad one was read too), 7 line
+    // breaks.
+    let lines = format!(
+        "{}\n\n{}\nnot json\n\n{}\n{}\n",
+        row(4),
+        row(5),
+        row(6),
+        row(7)
+    );
+    for (input, rows_expected, added) in [(array.as_bytes(), 3, 3), (lines.as_bytes(), 5, 4)] {
+        let mut store = rubricate::store::Store::open_in_memory().unwrap();
+        let rows = AtomicU64::new(0);
+        let report = import_reader_with(&mut store, input, "t", &options, &rows, |_| {}).unwrap();
+        assert_eq!(report.added, added);
+        assert_eq!(rows.load(Ordering::Relaxed), rows_expected);
+    }
 }

@@ -419,3 +419,108 @@ fn imports_the_deepseek_distilled_shape_with_its_reasoning() {
     assert!(j.analysis.unwrap().starts_with("The Client wants 17 x 13."));
     assert_eq!(j.provenance.profile.as_deref(), Some("rm-r1-reasoning"));
 }
+
+#[test]
+fn judge_json_summary_describes_what_was_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_with_cases(dir.path(), &[case("j1", "What is 7 x 8?", "56", "54")]);
+    let out = rubricate(&db, &["judge", "--json", "--threads", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // stdout is the JSON document and nothing else; the summary line is not printed.
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert!(!err.contains("saved 1 judgment(s)"), "{err}");
+    let store = Store::open(&db).unwrap();
+    let id = store.find_case("j1").unwrap().unwrap().id;
+    let stored = store.latest_judgment(id, false).unwrap().expect("judged");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["interrupted"], false);
+    assert_eq!(
+        (v["planned"].as_u64(), v["saved"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        (v["failed"].as_u64(), v["not_judged"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let key = match stored.j.verdict {
+        Some(Verdict::A) => "A",
+        Some(Verdict::B) => "B",
+        Some(Verdict::Tie) => "tie",
+        Some(Verdict::BothBad) => "both_bad",
+        None => "",
+    };
+    let counted: u64 = ["A", "B", "tie", "both_bad"]
+        .iter()
+        .map(|k| v["verdicts"][k].as_u64().unwrap())
+        .sum();
+    if key.is_empty() {
+        assert_eq!(counted, 0, "{v}");
+    } else {
+        assert_eq!(v["verdicts"][key], 1, "{v}");
+        assert_eq!(counted, 1, "{v}");
+    }
+    assert_eq!(v["unparsed"].as_u64(), Some(u64::from(!stored.j.parse_ok)));
+    assert_eq!(
+        v["tokens_generated"].as_u64(),
+        stored.j.tokens_generated.map(u64::from)
+    );
+    assert!(v["seconds"].as_f64().unwrap() > 0.0, "{v}");
+    assert_eq!(v["judge"]["backend"], "local");
+    assert_eq!(v["judge"]["model"], stored.j.model_file.as_str());
+    assert_eq!(v["judge"]["model_sha256"], stored.j.model_sha256.as_str());
+    assert_eq!(v["judge"]["threads"], 2);
+    assert_eq!(v["judge"]["profile"], "rubricate");
+    assert_eq!(v["failures"], serde_json::json!([]));
+
+    // Run again: nothing left to judge is still a document, with nothing planned.
+    let again = rubricate(&db, &["judge", "--json"]);
+    assert!(again.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!(
+        (
+            v["ok"].as_bool(),
+            v["planned"].as_u64(),
+            v["saved"].as_u64()
+        ),
+        (Some(true), Some(0), Some(0))
+    );
+    assert!(v["judge"].is_null(), "no judge was loaded: {v}");
+}
+
+#[test]
+fn judge_import_json_counts_what_was_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_with_cases(
+        dir.path(),
+        &[case("c1", "Capital of Australia?", "Sydney.", "Canberra.")],
+    );
+    let file = dir.path().join("j.jsonl");
+    let lines = [
+        serde_json::json!({"source_id": "c1", "raw": RM_R1}),
+        serde_json::json!({"source_id": "c1", "raw": "no tags at all", "swapped": true}),
+    ];
+    std::fs::write(
+        &file,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let out = rubricate(&db, &["judge", "--import", f, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["imported"], 2);
+    assert_eq!(v["already_present"], 0);
+    assert_eq!(v["unparsed"], 1);
+    let again = rubricate(&db, &["judge", "--import", f, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!(
+        (v["imported"].as_u64(), v["already_present"].as_u64()),
+        (Some(0), Some(2))
+    );
+}

@@ -72,6 +72,7 @@ fn remote(url: &str) -> RemoteConfig {
         url: url.to_string(),
         model: None,
         api_key: None,
+        profile: rubricate::judge::profile::Profile::default_profile(),
         grammar: true,
         seed: 42,
         sampler: Default::default(),

@@ -6,6 +6,7 @@ mod formats_common;
 
 use formats_common::{fixture, judgment, ok, stderr, stdout};
 use rubricate::domain::{Case, Verdict};
+use rubricate::domain::{MergePolicy, ReviewerSelection};
 use rubricate::stats::compute;
 use rubricate::store::{CaseFilter, Store};
 use serde_json::Value;
@@ -147,7 +148,7 @@ fn export_from_model_robust() {
 fn stats_count_robust_verdicts() {
     let (_dir, db, _cases) = setup();
     let store = Store::open(&db).unwrap();
-    let s = compute(&store, None).unwrap();
+    let s = compute(&store, &ReviewerSelection::All(MergePolicy::Latest)).unwrap();
     let r = s.position_robust;
     assert_eq!(r.cases, 4);
     assert_eq!((r.verdicts.a, r.verdicts.b, r.verdicts.tie), (1, 1, 1));

@@ -4,7 +4,7 @@
 mod formats_common;
 
 use formats_common::{fixture, judgment, ok, stdout};
-use rubricate::domain::{Case, NewReview, ReviewAction, Verdict};
+use rubricate::domain::{Case, MergePolicy, NewReview, ReviewAction, ReviewerSelection, Verdict};
 use rubricate::stats::compute;
 use rubricate::store::Store;
 use serde_json::Value;
@@ -104,7 +104,7 @@ fn counts_agreement_swap_and_length_bias() {
         Some(Verdict::B),
     );
 
-    let s = compute(&store, Some("ann")).unwrap();
+    let s = compute(&store, &ReviewerSelection::One("ann".into())).unwrap();
     assert_eq!(
         (s.cases, s.judged, s.judgments, s.parse_failures),
         (6, 4, 6, 1)
@@ -144,8 +144,8 @@ fn counts_agreement_swap_and_length_bias() {
         (0, 1)
     );
 
-    // Without a reviewer, bob's later decision on pw-1 is the one in force.
-    let all = compute(&store, None).unwrap();
+    // Merged by `latest`, bob's later decision on pw-1 is the one in force.
+    let all = compute(&store, &ReviewerSelection::All(MergePolicy::Latest)).unwrap();
     assert_eq!((all.verdicts.a, all.verdicts.b), (0, 2));
     assert_eq!(all.agreement.human_vs_label.agree, 3);
     assert_eq!(all.flagged, 1);

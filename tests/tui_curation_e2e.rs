@@ -70,7 +70,18 @@ fn refine_tag_decide_then_export_the_collection() {
     tmux.keys(&["q"]);
     tmux.wait("the exit", |s| s.contains("RUBRICATE-EXITED:0"));
 
-    let o = rubricate(&db, &["export", "--format", "dpo", "--collection", "gold"]);
+    let o = rubricate(
+        &db,
+        &[
+            "--reviewer",
+            "e2e",
+            "export",
+            "--format",
+            "dpo",
+            "--collection",
+            "gold",
+        ],
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     let rows: Vec<serde_json::Value> = out
         .lines()
@@ -84,7 +95,7 @@ fn refine_tag_decide_then_export_the_collection() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("wrote 1 record; left out 0"), "{err}");
     // The decision was a verdict key: no reasoning was approved.
-    let o = rubricate(&db, &["export", "--format", "reviews"]);
+    let o = rubricate(&db, &["--reviewer", "e2e", "export", "--format", "reviews"]);
     let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -161,7 +161,7 @@ fn help_overlay_lists_every_key_at_80x24_when_scrolled() {
             .join(" ")
     };
     let mut seen = String::new();
-    for _ in 0..8 {
+    for _ in 0..14 {
         seen.push_str(&flat(&render(&mut a, 80, 24)));
         seen.push(' ');
         update(&mut a, code(crossterm::event::KeyCode::Down));
@@ -360,4 +360,117 @@ fn a_judge_at_chance_has_a_grey_bar_a_measured_one_a_coloured_bar() {
     assert!(screen.contains("this judge: 90% on chat"), "{screen}");
     let cells = row_colors(&good, 160, 48, "model verdict");
     assert!(cells.iter().all(|c| *c == Color::Blue), "{cells:?}");
+}
+
+/// A long multi-turn case (three turns before the answers), judged, no queue pane.
+fn multi_turn(judged: bool) -> rubricate::tui::state::App {
+    use rubricate::domain::Message;
+    let mut a = app();
+    let mut items: Vec<QueueItem> = (1..=4).map(item).collect();
+    if judged {
+        items[0].judged = true;
+        items[0].model = Some(Verdict::B);
+    }
+    update(
+        &mut a,
+        Msg::QueueLoaded {
+            items,
+            total_cases: 4,
+            keep: None,
+        },
+    );
+    let mut c = case(1);
+    c.prompt = vec![
+        Message::new(
+            "system",
+            "You are a careful travel assistant. Answer briefly.",
+        ),
+        Message::user(
+            "I am planning a trip to the north. Which cities have an old harbour worth seeing, and how do I get between them by train?",
+        ),
+        Message::new(
+            "assistant",
+            "Northport and Gullhaven both have old harbours. A regional train links them every hour; the ride takes about 40 minutes.",
+        ),
+        Message::user(
+            "Which of the two is better for a day trip with children, and why? Keep it short.",
+        ),
+    ];
+    c.answer_a = "Gullhaven: the harbour museum has a hands-on ship, the beach is a short walk from the station, and the trains back run late.".into();
+    c.answer_b = "Northport. It is bigger.".into();
+    update(
+        &mut a,
+        loaded(c, judged.then(|| judgment(100, 1, Verdict::B))),
+    );
+    update(&mut a, ready());
+    a
+}
+
+#[test]
+fn multi_turn_70x20() {
+    let mut a = multi_turn(true);
+    let screen = render(&mut a, 70, 20);
+    // The last user turn is on screen, not only its role line.
+    assert!(screen.contains("Which of the two is better"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn multi_turn_80x24() {
+    let mut a = multi_turn(true);
+    let screen = render(&mut a, 80, 24);
+    assert!(screen.contains("Which of the two is better"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn multi_turn_160x48() {
+    let mut a = multi_turn(true);
+    let screen = render(&mut a, 160, 48);
+    // Everything fits: every turn is on screen.
+    assert!(screen.contains("careful travel assistant"), "{screen}");
+    assert!(screen.contains("Which of the two is better"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn no_model_judge_pane_keeps_only_its_text() {
+    let mut a = multi_turn(false);
+    update(
+        &mut a,
+        Msg::Judge(Event::Unavailable("model file not found".into())),
+    );
+    let screen = render(&mut a, 160, 48);
+    let rows: Vec<&str> = screen.lines().collect();
+    let judge_top = rows
+        .iter()
+        .position(|l| l.contains("Judge · not judged"))
+        .unwrap();
+    let judge_rows = rows.len() - 1 - judge_top;
+    // The placeholder, the footer and the borders: far from the 22 rows it used to keep.
+    assert!(
+        judge_rows <= 10,
+        "judge pane has {judge_rows} rows:\n{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn zoom_fills_the_screen_with_the_focused_pane_80x24() {
+    use crossterm::event::KeyCode;
+    let mut a = multi_turn(true);
+    a.size = (80, 24);
+    update(&mut a, key('z'));
+    let screen = render(&mut a, 80, 24);
+    assert!(screen.contains("Answer A"), "{screen}");
+    assert!(!screen.contains("Answer B"), "{screen}");
+    assert!(!screen.contains("Judge ·"), "{screen}");
+    assert!(screen.contains("zoom: z / Esc back"), "{screen}");
+    insta::assert_snapshot!(screen);
+    update(&mut a, code(KeyCode::Esc));
+    let back = render(&mut a, 80, 24);
+    assert!(
+        back.contains("Answer B") && back.contains("Judge ·"),
+        "{back}"
+    );
 }

@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 use rubricate::domain::{Judgment, ReviewAction, ReviewState, Verdict};
 use rubricate::judge::{Event, JobId, JudgeMode, Section};
 use rubricate::store::CaseFilter;
-use rubricate::tui::state::{Effect, Mode, ModelState, Msg, QueueItem};
+use rubricate::tui::state::{Effect, Mode, ModelState, Msg, QueueItem, RubricLink};
 use rubricate::tui::update::update;
 use tui_support::*;
 
@@ -318,7 +318,20 @@ fn edit_rubric_keep_rejudge_and_decide_records_an_edit() {
             }),
         }),
     );
-    assert!(matches!(fx[0], Effect::StoreJudgment(_)));
+    // The reviewer's rubric is recorded as a library rubric (this case's), its version on
+    // the judgment.
+    match &fx[0] {
+        Effect::StoreLinkedJudgment {
+            rubric:
+                RubricLink::Save {
+                    name,
+                    body: b,
+                    case_id: 1,
+                },
+            ..
+        } => assert_eq!((name.as_str(), b), ("case-1", &body)),
+        other => panic!("expected StoreLinkedJudgment, got {other:?}"),
+    }
     let mut stored: Judgment = judgment(101, 1, Verdict::A);
     stored.j.rubric_given = true;
     stored.j.rubric = Some(body.clone());

@@ -4,7 +4,6 @@
 
 use super::ANSWER_FIELDS;
 use super::export::write_json_line;
-use super::render::conversation_text;
 use crate::cli::RefinedPairs;
 use crate::domain::{Case, Message, Verdict};
 use crate::store::{AnswerRevision, CurrentAnswers};
@@ -201,4 +200,58 @@ pub(super) fn write_chat(case: &Case, p: &PairTexts, out: &mut dyn Write) -> Res
             source_fields: fields_for(case, p),
         },
     )
+}
+
+/// The conversation as one string (TRL's standard `prompt`): a single user turn is just
+/// its text; anything longer is role-labelled turns separated by blank lines.
+fn conversation_text(prompt: &[Message]) -> String {
+    if let [only] = prompt
+        && only.role == "user"
+    {
+        return only.content.clone();
+    }
+    let mut out = String::new();
+    for (i, m) in prompt.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\n\n");
+        }
+        out.push_str(&role_label(&m.role));
+        out.push_str(": ");
+        out.push_str(&m.content);
+    }
+    out
+}
+
+fn role_label(role: &str) -> String {
+    match role {
+        "user" => "User".into(),
+        "assistant" => "Assistant".into(),
+        "system" => "System".into(),
+        other => {
+            let mut c = other.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_turn_is_the_user_text() {
+        assert_eq!(conversation_text(&[Message::user("hi")]), "hi");
+        let multi = [
+            Message::new("system", "be brief"),
+            Message::user("q"),
+            Message::new("assistant", "a"),
+            Message::user("q2"),
+        ];
+        assert_eq!(
+            conversation_text(&multi),
+            "System: be brief\n\nUser: q\n\nAssistant: a\n\nUser: q2"
+        );
+    }
 }

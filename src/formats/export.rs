@@ -6,17 +6,17 @@
 //! verdict. Cases that cannot become a record of the chosen format are left out and
 //! counted by reason.
 
-use super::decisions::{human_state, latest_verdict};
+use super::decisions::{HumanState, human_states, latest_verdict};
 use super::output::{self, Target};
 use super::{dpo, reviews, sft};
 use crate::cli::{ExportArgs, ExportFormat, ExportFrom, RefinedPairs};
 use crate::context::Context;
-use crate::domain::{Case, Review, Verdict};
+use crate::domain::{Case, MergePolicy, Review, ReviewerSelection, Verdict};
 use crate::robust::RobustBasis;
 use crate::sanitize::visible_line;
-use crate::store::Store;
+use crate::store::{CurrentAnswers, Store};
 use anyhow::Result;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
@@ -24,9 +24,9 @@ use std::process::ExitCode;
 pub struct ExportOptions {
     pub format: ExportFormat,
     pub from: ExportFrom,
-    /// Only this reviewer's decisions (and, for `reviews`, rows); `None` takes the most
-    /// recent decision of any reviewer.
-    pub reviewer: Option<String>,
+    /// Whose decisions (and, for `reviews`, rows) count: one reviewer's, or every
+    /// reviewer's merged case by case under a policy.
+    pub reviewers: ReviewerSelection,
     /// Only the cases in this collection.
     pub collection: Option<String>,
     /// Write judge traces whose reasoning no human approved or wrote (marked).
@@ -36,13 +36,13 @@ pub struct ExportOptions {
 }
 
 impl ExportOptions {
-    /// Every case, preferences from `from`, no reviewer restriction, refined text used,
-    /// unapproved reasoning left out.
+    /// Every case, preferences from `from`, all reviewers merged by majority, refined text
+    /// used, unapproved reasoning left out.
     pub fn new(format: ExportFormat, from: ExportFrom) -> ExportOptions {
         ExportOptions {
             format,
             from,
-            reviewer: None,
+            reviewers: ReviewerSelection::All(MergePolicy::Majority),
             collection: None,
             include_unapproved_reasoning: false,
             refined: RefinedPairs::Use,
@@ -135,8 +135,13 @@ pub(super) struct Decided {
 /// The judge's reasoning that goes with a decision.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Reasoning {
-    pub rubric: String,
+    /// The rubric; an RM-R1 judgment of a Reasoning task has a solution instead.
+    pub rubric: Option<String>,
     pub analysis: String,
+    /// RM-R1's `<type>` and `<solution>` of the judgment the reasoning comes from, kept so
+    /// the trace is written in the shape that judge used.
+    pub judge_type: Option<String>,
+    pub solution: Option<String>,
     /// The judgment was made on the swapped order, so its text calls the case's B "A":
     /// the training example must show the answers in that order too.
     pub swapped: bool,
@@ -164,10 +169,13 @@ impl TraceApproval {
 }
 
 /// The preference in force for a case, or why there is none.
+/// `humans` holds the human side of every case with review rows (loaded once, see
+/// [`human_states`]); a case's entry is taken out when used.
 fn decide(
     store: &Store,
     case: &Case,
     options: &ExportOptions,
+    humans: &mut HashMap<i64, HumanState>,
 ) -> Result<Result<Decided, &'static str>> {
     Ok(match options.from {
         ExportFrom::Labels => match case.source_label {
@@ -207,7 +215,10 @@ fn decide(
             }
         }
         ExportFrom::Reviews => {
-            let state = human_state(store, case.id, options.reviewer.as_deref())?;
+            let state = humans.remove(&case.id).unwrap_or_default();
+            if let Some(why) = state.unresolved {
+                return Ok(Err(why));
+            }
             match state.decision {
                 Some(review) => match review.verdict {
                     Some(verdict) => Ok(Decided {
@@ -285,10 +296,14 @@ pub(super) fn reasoning(
         };
         let rubric = nonempty(r.rubric.clone()).or_else(|| shown(|j| j.j.rubric.clone()));
         let analysis = nonempty(r.analysis.clone()).or_else(|| shown(|j| j.j.analysis.clone()));
+        // The type and solution cannot be edited: they are what was on screen.
+        let (judge_type, solution) = type_and_solution(judgment.as_ref());
         return Ok(match (rubric, analysis) {
-            (Some(rubric), Some(analysis)) => Ok(Reasoning {
+            (rubric, Some(analysis)) if rubric.is_some() || solution.is_some() => Ok(Reasoning {
                 rubric,
                 analysis,
+                judge_type,
+                solution,
                 swapped,
                 approval: if approved_as_shown {
                     TraceApproval::Approved
@@ -322,15 +337,33 @@ pub(super) fn reasoning(
     } else {
         (None, None)
     };
+    let (judge_type, solution) = if model_agrees {
+        type_and_solution(judgment.as_ref())
+    } else {
+        (None, None)
+    };
     Ok(match (rubric, analysis) {
-        (Some(rubric), Some(analysis)) => Ok(Reasoning {
+        (rubric, Some(analysis)) if rubric.is_some() || solution.is_some() => Ok(Reasoning {
             rubric,
             analysis,
+            judge_type,
+            solution,
             swapped,
             approval: TraceApproval::Unapproved,
         }),
         _ if judgment.as_ref().is_some_and(|j| !j.j.parse_ok) => Err("unparsed judgment"),
         _ => Err("no reasoning"),
+    })
+}
+
+fn type_and_solution(
+    judgment: Option<&crate::domain::Judgment>,
+) -> (Option<String>, Option<String>) {
+    judgment.map_or((None, None), |j| {
+        (
+            nonempty(j.j.judge_type.clone()),
+            nonempty(j.j.solution.clone()),
+        )
     })
 }
 
@@ -353,6 +386,14 @@ pub fn export_to(
     out: &mut dyn Write,
 ) -> Result<ExportReport> {
     let mut report = ExportReport::default();
+    // One read transaction, so every lookup below (the collection, which cases have
+    // revisions, each case's decisions) sees the same snapshot as the case cursor even
+    // while the workbench writes. Nothing is written; dropping it ends the read.
+    let _snapshot = if store.conn().is_autocommit() {
+        Some(store.conn().unchecked_transaction()?)
+    } else {
+        None
+    };
     // A collection narrows every format to its cases; cases outside it are not
     // "left out" (they were never asked for), so they are not counted.
     let members: Option<HashSet<i64>> = match &options.collection {
@@ -360,10 +401,31 @@ pub fn export_to(
         None => None,
     };
     let wanted = |case_id: i64| members.as_ref().is_none_or(|m| m.contains(&case_id));
+    // Refined answers are rare: which cases have any is read once, and only those cases
+    // are asked for their current texts (two queries each) below.
+    let revised = match options.format {
+        ExportFormat::Dpo | ExportFormat::DpoChat | ExportFormat::RmR1Rl => {
+            store.revised_case_ids()?
+        }
+        _ => HashSet::new(),
+    };
+    let current_answers = |case: &Case| -> Result<CurrentAnswers> {
+        if revised.contains(&case.id) {
+            store.current_answers(case)
+        } else {
+            Ok(CurrentAnswers::original(case))
+        }
+    };
+    // Every case's human side in one pass over the review log, not a query per case.
+    let mut humans = match options.format {
+        ExportFormat::Reviews | ExportFormat::Judgments => HashMap::new(),
+        _ if options.from == ExportFrom::Reviews => human_states(store, &options.reviewers)?,
+        _ => HashMap::new(),
+    };
     match options.format {
         ExportFormat::Reviews => reviews::write_reviews(
             store,
-            options.reviewer.as_deref(),
+            options.reviewers.reviewer(),
             &wanted,
             out,
             &mut report,
@@ -379,7 +441,7 @@ pub fn export_to(
                 report.leave_out("identical answers");
                 return Ok(());
             }
-            let decided = match decide(store, &case, options)? {
+            let decided = match decide(store, &case, options, &mut humans)? {
                 Ok(d) => d,
                 Err(reason) => {
                     report.leave_out(reason);
@@ -392,7 +454,7 @@ pub fn export_to(
             }
             match format {
                 ExportFormat::Dpo | ExportFormat::DpoChat => {
-                    let answers = store.current_answers(&case)?;
+                    let answers = current_answers(&case)?;
                     for pair in dpo::pairs(&case, &answers, decided.verdict, options.refined) {
                         if format == ExportFormat::Dpo {
                             dpo::write_standard(&case, &pair, out)?;
@@ -407,7 +469,7 @@ pub fn export_to(
                     let (a, b, refined) = if options.refined == RefinedPairs::Ignore {
                         (case.answer_a.clone(), case.answer_b.clone(), None)
                     } else {
-                        let cur = store.current_answers(&case)?;
+                        let cur = current_answers(&case)?;
                         let mut m = serde_json::Map::new();
                         if let Some(r) = &cur.revision_a {
                             m.insert("a".into(), dpo::revision_json(r));
@@ -422,7 +484,14 @@ pub fn export_to(
                 }
                 ExportFormat::Sft | ExportFormat::RmR1Sft => {
                     match reasoning(store, &case, &decided, options.include_unapproved_reasoning)? {
-                        Ok(r) => sft::write_trace(format, &case, decided.verdict, &r, out)?,
+                        Ok(r) => {
+                            if let Err(reason) =
+                                sft::write_trace(format, &case, decided.verdict, &r, out)?
+                            {
+                                report.leave_out(reason);
+                                return Ok(());
+                            }
+                        }
                         Err(reason) => {
                             report.leave_out(reason);
                             return Ok(());
@@ -480,7 +549,7 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
     let options = ExportOptions {
         format: args.format,
         from: args.from,
-        reviewer: ctx.reviewer_given.then(|| ctx.reviewer.clone()),
+        reviewers: ctx.reviewer_selection(&args.reviewers)?,
         collection: args.collection.clone(),
         include_unapproved_reasoning: args.include_unapproved_reasoning,
         refined: args.refined,
@@ -500,10 +569,36 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         .collection
         .as_deref()
         .map_or(String::new(), |c| format!(" (collection {c})"));
-    let whose = options
-        .reviewer
-        .as_deref()
-        .map_or(String::new(), |r| format!(" (reviewer {r})"));
+    // Whose decisions went in, always named (judgments and labels/model preferences
+    // involve no reviewer).
+    let by_reviewers = args.format == ExportFormat::Reviews
+        || (args.format != ExportFormat::Judgments && args.from == ExportFrom::Reviews);
+    let whose = if by_reviewers {
+        let mut w = match (&options.reviewers, args.format) {
+            // The reviews format writes rows, not merged decisions.
+            (ReviewerSelection::All(_), ExportFormat::Reviews) => " (all reviewers)".to_string(),
+            (sel, _) => format!(" ({})", sel.describe()),
+        };
+        if let ReviewerSelection::One(r) = &options.reviewers
+            && report.written == 0
+        {
+            let others: Vec<String> = super::decisions::deciders(&store)?
+                .into_iter()
+                .filter(|(name, _)| name != r)
+                .map(|(name, n)| format!("{name} ({n})"))
+                .collect();
+            if !others.is_empty() {
+                w.push_str(&format!(
+                    " [reviewer {r} has no decisions here; other reviewers have: {}. Name one with \
+                     --reviewer NAME, or merge them with --all-reviewers --merge latest|majority|unanimous]",
+                    others.join(", ")
+                ));
+            }
+        }
+        w
+    } else {
+        String::new()
+    };
     let dest = match &target {
         Target::Stdout => String::new(),
         Target::Stream(p) | Target::File { path: p, .. } => format!(" to {}", p.display()),

@@ -19,6 +19,7 @@ use std::fs::File;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 
 /// The bundled sample cases (pairwise format), compiled in so the workbench can offer them
@@ -194,6 +195,7 @@ const BATCHES_IN_FLIGHT: usize = 4;
 fn parse_records(
     mut input: records::Records<impl BufRead>,
     options: &ImportOptions,
+    rows: &AtomicU64,
     out: &SyncSender<Vec<Parsed>>,
 ) -> std::io::Result<()> {
     let mut format = options.format;
@@ -204,11 +206,13 @@ fn parse_records(
         let pos = match input.next(&mut buf)? {
             Next::End => break,
             Next::Bad(pos, error) => {
+                rows.fetch_add(1, Ordering::Relaxed);
                 batch.push(Parsed::Bad(bad_at(pos, 0, error)));
                 continue;
             }
             Next::Record(pos) => pos,
         };
+        rows.fetch_add(1, Ordering::Relaxed);
         match parse_record_text(format, &buf, pos, layout) {
             Ok((f, pairs)) => {
                 // The first valid record fixes the format for the rest of the file.
@@ -293,11 +297,14 @@ fn parse_record_text(
 /// Import one stream (JSON Lines or a JSON array, gzip or not) in one transaction. Bad lines are reported to `on_bad_line` as
 /// they are found (so a caller can list every one without collecting them) and the first
 /// ones are kept in the report.
+/// `rows` counts the records (JSON lines or array items, good or bad) read so far, for a
+/// progress display.
 pub fn import_reader_with(
     store: &mut Store,
     reader: impl BufRead + Send,
     name: &str,
     options: &ImportOptions,
+    rows: &AtomicU64,
     mut on_bad_line: impl FnMut(&BadLine),
 ) -> Result<ImportReport> {
     // A bigger page cache for the length of the import keeps the content-hash index (random
@@ -308,7 +315,7 @@ pub fn import_reader_with(
     store
         .conn()
         .pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
-    let result = import_in_transaction(store, reader, name, options, &mut on_bad_line);
+    let result = import_in_transaction(store, reader, name, options, rows, &mut on_bad_line);
     store
         .conn()
         .pragma_update(None, "cache_size", cache_before)?;
@@ -323,6 +330,7 @@ fn import_in_transaction(
     reader: impl BufRead + Send,
     name: &str,
     options: &ImportOptions,
+    rows: &AtomicU64,
     on_bad_line: &mut impl FnMut(&BadLine),
 ) -> Result<ImportReport> {
     let mut report = ImportReport {
@@ -342,7 +350,7 @@ fn import_in_transaction(
         .context("cannot start a transaction")?;
     std::thread::scope(|scope| -> Result<()> {
         let (send, receive) = sync_channel::<Vec<Parsed>>(BATCHES_IN_FLIGHT);
-        let parser = scope.spawn(move || parse_records(input, options, &send));
+        let parser = scope.spawn(move || parse_records(input, options, rows, &send));
         let mut store_batches = || -> Result<()> {
             for item in receive.iter().flatten() {
                 match item {
@@ -404,7 +412,7 @@ pub fn import_reader(
     name: &str,
     options: &ImportOptions,
 ) -> Result<ImportReport> {
-    import_reader_with(store, reader, name, options, |_| {})
+    import_reader_with(store, reader, name, options, &AtomicU64::new(0), |_| {})
 }
 
 /// Import the bundled sample cases (source `sample`). Importing them again adds nothing.
@@ -500,9 +508,10 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
             seed: args.seed,
             skip_invalid: args.skip_invalid,
         };
+        let rows = counters.rows.clone();
         let progress = input::Progress::start(counters, size, &name);
         let mut shown = 0usize;
-        let result = import_reader_with(&mut store, reader, &name, &options, |bad| {
+        let result = import_reader_with(&mut store, reader, &name, &options, &rows, |bad| {
             if args.skip_invalid || shown < MAX_LISTED_BAD_LINES {
                 progress.println(&format!(
                     "{}:{}: {}",

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Bytes and line breaks read so far, shared with the progress display.
+/// Bytes read and records (rows) parsed so far, shared with the progress display. Rows are
+/// counted by the parser, not by line breaks: a JSON array is one line of many rows, and
+/// compressed input has no meaningful line breaks at all.
 #[derive(Debug, Clone, Default)]
 pub struct Counters {
     pub bytes: Arc<AtomicU64>,
-    pub lines: Arc<AtomicU64>,
+    pub rows: Arc<AtomicU64>,
 }
 
 /// A reader that counts what passes and, for a CR-only file, turns each `\r` into `\n`.
@@ -33,8 +35,6 @@ impl<R: Read> Read for Counted<R> {
                 }
             }
         }
-        let breaks = got.iter().filter(|&&b| b == b'\n').count() as u64;
-        self.counters.lines.fetch_add(breaks, Ordering::Relaxed);
         self.counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
@@ -66,7 +66,8 @@ pub fn prepare<R: Read>(
     Ok((BufReader::with_capacity(BUFFER, counted), cr_only))
 }
 
-/// A progress line on stderr (lines/s, and the share of the file when its size is known),
+/// A progress line on stderr (rows and rows/s, and the share of the file when its size is
+/// known, with the total number of rows estimated from the bytes read so far),
 /// shown only on a terminal and only once an import has run for a second, so short
 /// imports and logs stay clean.
 pub struct Progress {
@@ -106,14 +107,10 @@ impl Progress {
                         bar.set_draw_target(ProgressDrawTarget::stderr());
                         shown = true;
                     }
-                    let lines = counters.lines.load(Ordering::Relaxed);
+                    let rows = counters.rows.load(Ordering::Relaxed);
                     let bytes = counters.bytes.load(Ordering::Relaxed);
                     bar.set_position(bytes);
-                    bar.set_message(format!(
-                        "{lines} lines read · {:.0} lines/s · {:.1} MB",
-                        lines as f64 / elapsed.as_secs_f64().max(1e-3),
-                        bytes as f64 / 1e6
-                    ));
+                    bar.set_message(progress_message(rows, bytes, size, elapsed));
                 }
             })
         };
@@ -148,6 +145,20 @@ impl Drop for Progress {
     }
 }
 
+/// e.g. "1200 of ≈4000 rows · 950 rows/s · 1.2 MB". The total is an estimate (rows per
+/// byte so far times the file's size) and says so; without a size (stdin) there is none.
+pub fn progress_message(rows: u64, bytes: u64, size: Option<u64>, elapsed: Duration) -> String {
+    let rate = rows as f64 / elapsed.as_secs_f64().max(1e-3);
+    let done = match size {
+        Some(size) if rows > 0 && bytes > 0 => {
+            let total = (rows as f64 * size as f64 / bytes as f64).round() as u64;
+            format!("{rows} of ≈{} rows", total.max(rows))
+        }
+        _ => format!("{rows} rows"),
+    };
+    format!("{done} · {rate:.0} rows/s · {:.1} MB", bytes as f64 / 1e6)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,18 +170,38 @@ mod tests {
             let (mut r, cr) = prepare(bytes, &c).unwrap();
             let mut s = String::new();
             r.read_to_string(&mut s).unwrap();
-            (s, cr, c.lines.load(Ordering::Relaxed))
+            (s, cr, c.bytes.load(Ordering::Relaxed))
         };
         assert_eq!(
             read(b"{\"a\":1}\r{\"a\":2}\r"),
-            ("{\"a\":1}\n{\"a\":2}\n".into(), true, 2)
+            ("{\"a\":1}\n{\"a\":2}\n".into(), true, 16)
         );
         // CRLF files keep their CR (the parser strips it), LF files are as they were.
         assert_eq!(
             read(b"{\"a\":1}\r\n{}\r\n"),
-            ("{\"a\":1}\r\n{}\r\n".into(), false, 2)
+            ("{\"a\":1}\r\n{}\r\n".into(), false, 13)
         );
-        assert_eq!(read(b"{}\n{}"), ("{}\n{}".into(), false, 1));
+        assert_eq!(read(b"{}\n{}"), ("{}\n{}".into(), false, 5));
         assert!(!looks_cr_only(&[0x1f, 0x8b, b'\r']));
+    }
+
+    #[test]
+    fn progress_counts_rows_and_estimates_the_total_from_the_bytes_read() {
+        let second = Duration::from_secs(2);
+        // A quarter of the file read, 1000 rows in it: about 4000 in all.
+        assert_eq!(
+            progress_message(1000, 250_000, Some(1_000_000), second),
+            "1000 of ≈4000 rows · 500 rows/s · 0.2 MB"
+        );
+        // From stdin there is no size, so no total.
+        assert_eq!(
+            progress_message(30, 4_000_000, None, second),
+            "30 rows · 15 rows/s · 4.0 MB"
+        );
+        // Nothing parsed yet: no estimate from zero.
+        assert_eq!(
+            progress_message(0, 0, Some(10), second),
+            "0 rows · 0 rows/s · 0.0 MB"
+        );
     }
 }

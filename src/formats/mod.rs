@@ -13,7 +13,6 @@ pub mod input;
 pub mod output;
 pub mod pairwise;
 pub mod records;
-pub mod render;
 pub mod rewardbench;
 pub mod rmb;
 pub mod rmbench;

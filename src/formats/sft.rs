@@ -3,14 +3,32 @@
 //! shape: `context_messages` and the reasoning as `winner`, the columns its distillation
 //! stage trains on) and `rm-r1-rl` (`context_messages` and `winner` = `model_a`/`model_b`,
 //! the columns its RL stage rewards against).
+//!
+//! Prompts and answers are written by the judge profiles' own renderer (one place for a
+//! judge's contract): `sft` in the `rubricate` profile's, the RM-R1 formats in the `rm-r1`
+//! profile's (its system prompt, `[Client Question]` and multi-turn layouts, `<type>`).
 
 use super::export::{Reasoning, TraceApproval, write_json_line};
-use super::render::{JudgeShape, judge_answer, judge_messages};
 use crate::cli::ExportFormat;
 use crate::domain::{Case, Message, Verdict};
+use crate::judge::profile::{AnswerText, Profile};
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
+use std::sync::OnceLock;
+
+/// The built-in profile whose contract an export format is written in. Built-in, not a
+/// user profile of the same name: a published format must not change with local files.
+/// Built once per process (a profile is parsed from its files).
+pub(super) fn contract(format: ExportFormat) -> &'static Profile {
+    static RUBRICATE: OnceLock<Profile> = OnceLock::new();
+    static RM_R1: OnceLock<Profile> = OnceLock::new();
+    if format == ExportFormat::Sft {
+        RUBRICATE.get_or_init(Profile::default_profile)
+    } else {
+        RM_R1.get_or_init(|| Profile::builtin("rm-r1").expect("rm-r1 is built in"))
+    }
+}
 
 #[derive(Serialize)]
 struct ChatRecord {
@@ -45,61 +63,61 @@ struct RmR1RlRecord {
     refined: Option<serde_json::Value>,
 }
 
-/// A judgment trace as a training example. When the reasoning was written about the
-/// swapped order, the case is shown swapped and the verdict letter follows.
+/// A judgment trace as a training example, or why the judgment cannot be written in the
+/// format's contract. When the reasoning was written about the swapped order, the case is
+/// shown swapped and the verdict letter follows.
 pub(super) fn write_trace(
     format: ExportFormat,
     case: &Case,
     verdict: Verdict,
     reasoning: &Reasoning,
     out: &mut dyn Write,
-) -> Result<()> {
+) -> Result<Result<(), &'static str>> {
     let (a, b, shown_verdict) = if reasoning.swapped {
         (&case.answer_b, &case.answer_a, verdict.swapped())
     } else {
         (&case.answer_a, &case.answer_b, verdict)
     };
+    let profile = contract(format);
+    let answer = AnswerText {
+        judge_type: reasoning.judge_type.as_deref(),
+        rubric: reasoning.rubric.as_deref(),
+        solution: reasoning.solution.as_deref(),
+        analysis: &reasoning.analysis,
+    };
+    let completion = match profile.render_answer(&answer, shown_verdict) {
+        Ok(text) => text,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let prompt = profile.render_verbatim(&case.prompt, a, b).messages();
+    let reasoning_approved = reasoning.approval != TraceApproval::Unapproved;
     if format == ExportFormat::Sft {
-        let mut messages = judge_messages(JudgeShape::Native, &case.prompt, a, b);
-        messages.push(Message::new(
-            "assistant",
-            judge_answer(
-                JudgeShape::Native,
-                &reasoning.rubric,
-                &reasoning.analysis,
-                shown_verdict,
-            ),
-        ));
+        let mut messages = prompt;
+        messages.push(Message::new("assistant", completion));
         write_json_line(
             out,
             &ChatRecord {
                 messages,
                 case_id: case.id,
                 reasoning: reasoning.approval.as_str(),
-                reasoning_approved: reasoning.approval != TraceApproval::Unapproved,
+                reasoning_approved,
             },
-        )
+        )?;
     } else {
-        let context_messages = judge_messages(JudgeShape::RmR1, &case.prompt, a, b);
-        let winner = judge_answer(
-            JudgeShape::RmR1,
-            &reasoning.rubric,
-            &reasoning.analysis,
-            shown_verdict,
-        );
         write_json_line(
             out,
             &RmR1SftRecord {
-                prompt: context_messages.clone(),
-                completion: [Message::new("assistant", winner.clone())],
-                context_messages,
-                winner,
+                context_messages: prompt.clone(),
+                completion: [Message::new("assistant", completion.clone())],
+                prompt,
+                winner: completion,
                 case_id: case.id,
                 reasoning: reasoning.approval.as_str(),
-                reasoning_approved: reasoning.approval != TraceApproval::Unapproved,
+                reasoning_approved,
             },
-        )
+        )?;
     }
+    Ok(Ok(()))
 }
 
 /// RM-R1's RL stage: the case and which answer wins; no reasoning is carried. The
@@ -111,10 +129,13 @@ pub(super) fn write_rm_r1_rl(
     verdict: Verdict,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let context_messages = contract(ExportFormat::RmR1Rl)
+        .render_verbatim(&case.prompt, answers.0, answers.1)
+        .messages();
     write_json_line(
         out,
         &RmR1RlRecord {
-            context_messages: judge_messages(JudgeShape::RmR1, &case.prompt, answers.0, answers.1),
+            context_messages,
             winner: if verdict == Verdict::A {
                 "model_a"
             } else {

@@ -33,7 +33,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_logging();
     if let Some(file) = &args.import {
-        return import_judgments(ctx, file);
+        return import_judgments(ctx, file, args.json);
     }
     if args.concurrency == 0 {
         bail!("--concurrency must be at least 1");
@@ -53,6 +53,15 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
             "nothing to judge: every case already has a judgment{} (use --rejudge to judge again, or `rubricate import` to add cases)",
             if args.swap { " and a swap check" } else { "" }
         );
+        if args.json {
+            // Nothing was loaded, so the judge is only named by what was asked for.
+            let summary = JudgeSummary {
+                ok: true,
+                judge: None,
+                ..JudgeSummary::default()
+            };
+            crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let mut backend = backend_from_select(&args.model, args.seed, !args.no_grammar)?;
@@ -110,12 +119,14 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
             },
         ),
         Some(engine) => crate::errln!(
-            "judge: {} at {} ({}, {} case(s) in flight, {})",
+            "judge: {} at {} ({}, {} case(s) in flight, profile {} {}, {})",
             sanitize::visible_line(&engine.server.model),
             engine.server.display_url,
             engine.server.flavor.name(),
             args.concurrency,
-            if engine.sends_grammar() {
+            profile.name,
+            profile.short_hash(),
+            if engine.sends_grammar() && profile.grammar(&JudgeMode::Full).is_some() {
                 "grammar"
             } else {
                 "no grammar"
@@ -140,6 +151,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     };
 
     let mut tally = Tally::default();
+    let mut failures: Vec<JudgeFailure> = Vec::new();
     let mut queue = jobs.into_iter();
     // The in-process worker gets one case more than it decodes at once: the next case is
     // already waiting in its queue when one finishes, so storing a judgment here never
@@ -206,6 +218,11 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
                 in_flight.remove(&job);
                 free.push(worker);
                 tally.failed += 1;
+                // JSON escapes only C0 controls: what may reach a terminal is made visible here.
+                failures.push(JudgeFailure {
+                    case_id,
+                    error: sanitize::visible_line(&error),
+                });
                 say(format!(
                     "case {case_id}: {}",
                     sanitize::visible_line(&error)
@@ -237,6 +254,69 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         tally.rate()
     };
     let left = total - tally.saved - tally.failed;
+    let exit = if was_interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if tally.failed > 0 || stopped.is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
+    if args.json {
+        let judge = match &probe {
+            None => JudgeUsed {
+                backend: "local",
+                model: info.file_name.clone(),
+                model_sha256: Some(info.sha256.clone()),
+                server: None,
+                threads: Some(info.threads),
+                concurrency: 1,
+                profile: profile.name.clone(),
+                profile_hash: profile.hash.clone(),
+                grammar: !args.no_grammar && profile.grammar(&JudgeMode::Full).is_some(),
+            },
+            Some(engine) => JudgeUsed {
+                backend: "server",
+                model: sanitize::visible_line(&engine.server.model),
+                model_sha256: None,
+                server: Some(engine.server.display_url.clone()),
+                threads: None,
+                concurrency: args.concurrency,
+                profile: profile.name.clone(),
+                profile_hash: profile.hash.clone(),
+                grammar: engine.sends_grammar(),
+            },
+        };
+        let summary = JudgeSummary {
+            ok: !was_interrupted && tally.failed == 0 && stopped.is_none(),
+            interrupted: was_interrupted,
+            planned: total,
+            saved: tally.saved,
+            verdicts: VerdictCounts {
+                a: tally.a,
+                b: tally.b,
+                tie: tally.tie,
+                both_bad: tally.both_bad,
+            },
+            unparsed: tally.unparsed,
+            failed: tally.failed,
+            not_judged: left,
+            failures,
+            stopped: stopped.as_deref().map(sanitize::visible_line),
+            seconds: elapsed,
+            tokens_generated: tally.tokens,
+            tokens_per_second: rate,
+            cases_per_minute: tally.saved as f64 * 60.0 / elapsed.max(1e-9),
+            judge: Some(judge),
+        };
+        crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
+        if let Some(why) = &stopped {
+            crate::errln!(
+                "stopped: {}; {left} case(s) not judged yet. Once the server is back, run the same command again to judge the rest.",
+                sanitize::visible_line(why)
+            );
+        }
+        return Ok(exit);
+    }
     crate::errln!(
         "{} {} judgment(s) in {:.1} s: A {}, B {}, tie {}, unparsed {}, failed {}; {:.0} tokens/s, {:.1} cases/min{}",
         if was_interrupted {
@@ -265,13 +345,57 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
             sanitize::visible_line(why)
         );
     }
-    Ok(if was_interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else if tally.failed > 0 || stopped.is_some() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(exit)
+}
+
+/// `judge --json`: what a run did, for scripts (keys documented in docs/cli-json.md).
+#[derive(Debug, Default, serde::Serialize)]
+struct JudgeSummary {
+    ok: bool,
+    interrupted: bool,
+    /// Judgments the run set out to make (cases × orders).
+    planned: usize,
+    saved: usize,
+    verdicts: VerdictCounts,
+    unparsed: usize,
+    failed: usize,
+    not_judged: usize,
+    failures: Vec<JudgeFailure>,
+    stopped: Option<String>,
+    seconds: f64,
+    tokens_generated: u64,
+    tokens_per_second: f64,
+    cases_per_minute: f64,
+    judge: Option<JudgeUsed>,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+struct VerdictCounts {
+    #[serde(rename = "A")]
+    a: usize,
+    #[serde(rename = "B")]
+    b: usize,
+    tie: usize,
+    both_bad: usize,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct JudgeFailure {
+    case_id: i64,
+    error: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct JudgeUsed {
+    backend: &'static str,
+    model: String,
+    model_sha256: Option<String>,
+    server: Option<String>,
+    threads: Option<u32>,
+    concurrency: usize,
+    profile: String,
+    profile_hash: String,
+    grammar: bool,
 }
 
 /// Finished cases per minute and generated tokens per second since the start, all workers together.
@@ -354,6 +478,7 @@ struct Tally {
     a: usize,
     b: usize,
     tie: usize,
+    both_bad: usize,
     unparsed: usize,
     failed: usize,
     tokens: u64,
@@ -367,7 +492,8 @@ impl Tally {
             Some(Verdict::A) => self.a += 1,
             Some(Verdict::B) => self.b += 1,
             Some(Verdict::Tie) => self.tie += 1,
-            _ => {}
+            Some(Verdict::BothBad) => self.both_bad += 1,
+            None => {}
         }
         if !j.parse_ok {
             self.unparsed += 1;
@@ -403,7 +529,7 @@ struct ImportLine {
     profile: Option<String>,
 }
 
-fn import_judgments(ctx: &Context, file: &Path) -> Result<ExitCode> {
+fn import_judgments(ctx: &Context, file: &Path, json: bool) -> Result<ExitCode> {
     let shown = file.display();
     let reader = std::io::BufReader::new(
         std::fs::File::open(file).with_context(|| format!("cannot open {shown}"))?,
@@ -450,6 +576,17 @@ fn import_judgments(ctx: &Context, file: &Path) -> Result<ExitCode> {
     }
     tx.commit()?;
     let unparsed = pending.iter().filter(|j| !j.parse_ok).count();
+    if json {
+        let v = serde_json::json!({
+            "ok": true,
+            "file": file.display().to_string(),
+            "imported": added,
+            "already_present": known,
+            "unparsed": unparsed,
+        });
+        crate::outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::errln!(
         "imported {added} judgment(s) from {shown} ({known} already present, {unparsed} that did not parse; their raw text is kept)"
     );

@@ -49,13 +49,7 @@ pub fn config_from_select(select: &ModelSelect, seed: u32, grammar: bool) -> Res
             .unwrap_or(2),
     };
     let config = Config::load()?;
-    let profile = Profile::select(select.profile.as_deref(), &config)?;
-    let mut sampler = profile.sampler.clone();
-    match select.max_tokens {
-        Some(0) => bail!("--max-tokens must be at least 1"),
-        Some(n) => sampler.max_tokens = n,
-        None => {}
-    }
+    let (profile, sampler) = profile_and_sampler(select, &config)?;
     Ok(JudgeConfig {
         model_path: resolve_model_path_with(select, &config)?,
         threads,
@@ -69,6 +63,21 @@ pub fn config_from_select(select: &ModelSelect, seed: u32, grammar: bool) -> Res
         n_batch: super::engine::PREFILL_CHUNK as u32,
         parallel: 1,
     })
+}
+
+/// The selected profile and its sampler with `--max-tokens` applied.
+fn profile_and_sampler(
+    select: &ModelSelect,
+    config: &Config,
+) -> Result<(Profile, SamplerSettings)> {
+    let profile = Profile::select(select.profile.as_deref(), config)?;
+    let mut sampler = profile.sampler.clone();
+    match select.max_tokens {
+        Some(0) => bail!("--max-tokens must be at least 1"),
+        Some(n) => sampler.max_tokens = n,
+        None => {}
+    }
+    Ok((profile, sampler))
 }
 
 /// Where judgments come from: the in-process model, or an OpenAI-compatible server.
@@ -99,13 +108,15 @@ pub fn backend_from_select(select: &ModelSelect, seed: u32, grammar: bool) -> Re
         );
     }
     super::remote::client::check_base_url(&url).map_err(anyhow::Error::msg)?;
+    let (profile, sampler) = profile_and_sampler(select, &config)?;
     Ok(Backend::Remote(super::remote::RemoteConfig {
         url,
         model: select.judge_model.clone().or(config.judge_model),
         api_key: super::remote::RemoteConfig::api_key_from_env(),
+        profile,
         grammar,
         seed,
-        sampler: SamplerSettings::default(),
+        sampler,
     }))
 }
 

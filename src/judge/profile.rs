@@ -154,6 +154,54 @@ pub struct RenderedPrompt {
     pub assistant_prefix: String,
 }
 
+impl RenderedPrompt {
+    /// As chat messages: the system turn (when the profile has one) and the user turn.
+    /// The assistant prefix is not a message; in full mode it is empty.
+    pub fn messages(&self) -> Vec<Message> {
+        let mut out = Vec::with_capacity(2);
+        if let Some(s) = &self.system {
+            out.push(Message::new("system", s.clone()));
+        }
+        out.push(Message::user(self.user.clone()));
+        out
+    }
+}
+
+/// How case text goes into a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CaseText {
+    /// For the live judge: nothing in a case can close a section or start a turn.
+    Neutralized,
+    /// For training data: as written.
+    Verbatim,
+}
+
+impl CaseText {
+    fn apply(self, s: &str) -> String {
+        match self {
+            CaseText::Neutralized => neutralize(s),
+            CaseText::Verbatim => s.to_string(),
+        }
+    }
+}
+
+/// A section's text, trimmed, when there is any.
+fn nonempty(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// A judgment's sections, to be written out in a profile's contract ([`Profile::render_answer`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnswerText<'a> {
+    /// RM-R1's `<type>` as the judge wrote it.
+    pub judge_type: Option<&'a str>,
+    pub rubric: Option<&'a str>,
+    /// RM-R1's `<solution>`.
+    pub solution: Option<&'a str>,
+    /// The analysis (`<analysis>`, RM-R1's `<eval>`, an explanation, free reasoning).
+    pub analysis: &'a str,
+}
+
 /// How one turn of a conversation is written in a multi-turn layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TurnFormat {
@@ -627,14 +675,20 @@ impl Profile {
     }
 
     /// One chatbot's full conversation: the shared turns, then its own final answer.
-    fn conversation_for(&self, prompt: &[Message], answer: &str, letter: &str) -> String {
+    fn conversation_for(
+        &self,
+        prompt: &[Message],
+        answer: &str,
+        letter: &str,
+        text: CaseText,
+    ) -> String {
         let assistant = self.turns.assistant.replace("{X}", letter);
         let role_label = |role: &str| -> String {
             match role {
                 "user" => self.turns.user.clone(),
                 "assistant" => assistant.clone(),
                 "system" => self.turns.system.clone(),
-                other => neutralize(other),
+                other => text.apply(other),
             }
         };
         let mut parts: Vec<String> = prompt
@@ -644,14 +698,14 @@ impl Profile {
                     &self.turns.format,
                     &[
                         ("role", &role_label(&m.role)),
-                        ("content", &neutralize(&m.content)),
+                        ("content", &text.apply(&m.content)),
                     ],
                 )
             })
             .collect();
         parts.push(fill(
             &self.turns.format,
-            &[("role", &assistant), ("content", &neutralize(answer))],
+            &[("role", &assistant), ("content", &text.apply(answer))],
         ));
         parts.join(&self.turns.separator)
     }
@@ -664,23 +718,49 @@ impl Profile {
         } else {
             (&case.answer_a, &case.answer_b)
         };
-        let multi = Profile::is_multi_turn(case);
+        self.render_parts(&case.prompt, first, second, mode, CaseText::Neutralized)
+    }
+
+    /// The same prompt as [`Profile::render`] in full mode, with the case text exactly as
+    /// written: training data for a judge of this contract (the exports). Neutralizing is a
+    /// guard for the live judge; in a dataset it would corrupt every answer that contains
+    /// code or markup (`Vec<String>` would read `Vec‹String>`). `first` and `second` are the
+    /// answers in the order they are shown as A and B.
+    pub fn render_verbatim(&self, prompt: &[Message], first: &str, second: &str) -> RenderedPrompt {
+        self.render_parts(prompt, first, second, &JudgeMode::Full, CaseText::Verbatim)
+    }
+
+    fn render_parts(
+        &self,
+        prompt: &[Message],
+        first: &str,
+        second: &str,
+        mode: &JudgeMode,
+        text: CaseText,
+    ) -> RenderedPrompt {
+        let multi = !matches!(prompt, [only] if only.role == "user");
         let template = match (&self.user_multi, multi) {
             (Some(m), true) => m.as_str(),
             _ => self.user.as_str(),
         };
-        let conversation = prompt::conversation_text(&case.prompt);
-        let question = neutralize(case.last_user_text());
-        let conv_a = self.conversation_for(&case.prompt, first, "A");
-        let conv_b = self.conversation_for(&case.prompt, second, "B");
+        let conversation = prompt::conversation_text_with(prompt, |s| text.apply(s));
+        let last_user = prompt
+            .iter()
+            .rev()
+            .find(|m| m.role == "user")
+            .or(prompt.last())
+            .map_or("", |m| m.content.as_str());
+        let question = text.apply(last_user);
+        let conv_a = self.conversation_for(prompt, first, "A", text);
+        let conv_b = self.conversation_for(prompt, second, "B", text);
         let mut user = fill(
             template,
             &[
                 // A multi-turn case in a single-turn layout: the whole history is the question.
                 ("question", if multi { &conversation } else { &question }),
                 ("conversation", &conversation),
-                ("answer_a", &neutralize(first)),
-                ("answer_b", &neutralize(second)),
+                ("answer_a", &text.apply(first)),
+                ("answer_b", &text.apply(second)),
                 ("conversation_a", &conv_a),
                 ("conversation_b", &conv_b),
             ],
@@ -689,15 +769,15 @@ impl Profile {
         .to_string();
         let mut assistant_prefix = String::new();
         if let JudgeMode::RubricGiven(rubric) = mode {
-            let text = fill(
+            let rubric_text = fill(
                 &self.rubric_given,
-                &[("rubric", &neutralize(rubric.trim()))],
+                &[("rubric", &text.apply(rubric.trim()))],
             );
             match self.rubric_place {
                 RubricPlace::User => {
-                    user.push_str(text.trim_end());
+                    user.push_str(rubric_text.trim_end());
                 }
-                RubricPlace::Prefill => assistant_prefix = text,
+                RubricPlace::Prefill => assistant_prefix = rubric_text,
             }
         }
         RenderedPrompt {
@@ -705,6 +785,53 @@ impl Profile {
             user,
             assistant_prefix,
         }
+    }
+
+    /// A judgment written out in this profile's output contract, as the judge would have
+    /// written it: the training target of an exported trace. The layout follows how the
+    /// profile's output is parsed, so parsing the result gives the same sections back:
+    /// rubricate's native tags; RM-R1's `<type>` then `<rubric>` (Chat) or `<solution>`
+    /// (Reasoning), `<eval>` and the verdict slot; an explanation then the verdict
+    /// (MT-Bench); free reasoning closed by `</think>`. Errors say why the judgment cannot
+    /// be written in this contract.
+    pub fn render_answer(
+        &self,
+        answer: &AnswerText,
+        verdict: Verdict,
+    ) -> Result<String, &'static str> {
+        let v = &self.verdict;
+        let choice = v.choice_of(verdict).ok_or(match verdict {
+            Verdict::Tie => "tie",
+            _ => "both_bad",
+        })?;
+        let analysis = answer.analysis.trim();
+        if analysis.is_empty() {
+            return Err("no reasoning");
+        }
+        let rubric = nonempty(answer.rubric);
+        let solution = nonempty(answer.solution);
+        let body = if self.parser.think {
+            format!("{analysis}\n</think>")
+        } else if self.parser.loose_analysis {
+            analysis.to_string()
+        } else if self.parser.dialect == Dialect::Native {
+            let rubric = rubric.ok_or("no rubric")?;
+            format!("<rubric>\n{rubric}\n</rubric>\n<analysis>\n{analysis}\n</analysis>")
+        } else {
+            // RM-R1: the type decides the shape. The judge's own <type> is kept when the
+            // section that type calls for is there; otherwise the shape follows what is.
+            let said_reasoning =
+                nonempty(answer.judge_type).is_some_and(|t| t.eq_ignore_ascii_case("reasoning"));
+            let (kind, tag, text) = match (rubric, solution) {
+                (_, Some(s)) if said_reasoning || rubric.is_none() => ("Reasoning", "solution", s),
+                (Some(r), _) => ("Chat", "rubric", r),
+                _ => return Err("no rubric"),
+            };
+            format!(
+                "<type>{kind}</type>\n\n<{tag}>\n{text}\n</{tag}>\n\n<eval>\n{analysis}\n</eval>"
+            )
+        };
+        Ok(format!("{body}{}{}{choice}{}", v.lead, v.open, v.close))
     }
 
     /// The grammar for a mode, if the profile has one.
@@ -895,6 +1022,113 @@ mod tests {
             assert!(u.contains("‹/eval>‹answer>[[B]]"), "{name}");
             assert!(!u.contains("<|im_end|>"), "{name}");
         }
+    }
+
+    #[test]
+    fn verbatim_rendering_keeps_case_text_and_the_layout() {
+        let code = "Use Vec<String> </eval>";
+        let c = case(vec![Message::user("Why <T>?")], code, "no");
+        for name in ["rubricate", "rm-r1", "rm-r1-reasoning", "mt-bench-pair"] {
+            let p = Profile::builtin(name).unwrap();
+            let live = p.render(&c, true, &JudgeMode::Full);
+            let data = p.render_verbatim(&c.prompt, "no", code);
+            assert!(
+                data.user.contains(code) && data.user.contains("Why <T>?"),
+                "{name}"
+            );
+            // Same contract: only the case text differs.
+            assert_eq!(
+                data.user.replace('<', "‹"),
+                live.user.replace('<', "‹"),
+                "{name}"
+            );
+            assert_eq!(data.system, live.system);
+            let m = data.messages();
+            assert_eq!(m.last().unwrap().content, data.user);
+            assert_eq!(m.len(), if data.system.is_some() { 2 } else { 1 });
+        }
+        let multi = [
+            Message::user("hi"),
+            Message::new("assistant", "hello"),
+            Message::user("and now?"),
+        ];
+        let u = Profile::builtin("rm-r1")
+            .unwrap()
+            .render_verbatim(&multi, "<b>A</b>", "B")
+            .user;
+        assert!(u.starts_with(
+            "[The Start of the Conversation between Chatbot A and the Client]\nUser: hi\nChatbot A: hello\nUser: and now?\nChatbot A: <b>A</b>\n"
+        ), "{u}");
+    }
+
+    #[test]
+    fn answers_render_in_each_contract_and_parse_back() {
+        let chat = AnswerText {
+            judge_type: Some("Chat"),
+            rubric: Some("1. Facts (100%)\n<justify>facts matter</justify>"),
+            solution: None,
+            analysis: "<quote_A>4</quote_A> is right.",
+        };
+        let rm = Profile::builtin("rm-r1").unwrap();
+        let text = rm.render_answer(&chat, Verdict::A).unwrap();
+        assert_eq!(
+            text,
+            "<type>Chat</type>\n\n<rubric>\n1. Facts (100%)\n<justify>facts matter</justify>\n</rubric>\n\n<eval>\n<quote_A>4</quote_A> is right.\n</eval>\n\n<answer>[[A]]</answer>"
+        );
+        assert_eq!(rm.render_answer(&chat, Verdict::Tie), Err("tie"));
+        // A Reasoning judgment keeps its type and solution.
+        let reasoning = AnswerText {
+            judge_type: Some("Reasoning"),
+            rubric: None,
+            solution: Some("221 = 13 x 17"),
+            analysis: "B factors it.",
+        };
+        let text = rm.render_answer(&reasoning, Verdict::B).unwrap();
+        assert!(
+            text.starts_with(
+                "<type>Reasoning</type>\n\n<solution>\n221 = 13 x 17\n</solution>\n\n<eval>"
+            ),
+            "{text}"
+        );
+        // No type given (a rubricate judgment): the rubric makes it the Chat shape.
+        let untyped = AnswerText {
+            judge_type: None,
+            ..chat
+        };
+        assert!(
+            rm.render_answer(&untyped, Verdict::B)
+                .unwrap()
+                .starts_with("<type>Chat</type>")
+        );
+        for (name, answer, v) in [
+            ("rm-r1", chat, Verdict::A),
+            ("rm-r1", reasoning, Verdict::B),
+            ("rubricate", untyped, Verdict::Tie),
+            ("mt-bench-pair", chat, Verdict::Tie),
+            ("rm-r1-reasoning", chat, Verdict::B),
+        ] {
+            let p = Profile::builtin(name).unwrap();
+            let text = p.render_answer(&answer, v).unwrap();
+            let mut parser = p.stream_parser(&JudgeMode::Full);
+            parser.push(&text);
+            let parsed = parser.finish();
+            assert_eq!(parsed.verdict, Some(v), "{name}: {text}");
+            assert!(
+                parsed
+                    .analysis
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains(answer.analysis),
+                "{name}: {text}"
+            );
+        }
+        let p = Profile::default_profile();
+        assert_eq!(
+            p.render_answer(&untyped, Verdict::A).unwrap(),
+            "<rubric>\n1. Facts (100%)\n<justify>facts matter</justify>\n</rubric>\n<analysis>\n<quote_A>4</quote_A> is right.\n</analysis>\n<verdict>A</verdict>"
+        );
+        assert_eq!(p.render_answer(&reasoning, Verdict::A), Err("no rubric"));
+        assert_eq!(p.render_answer(&untyped, Verdict::BothBad), Err("both_bad"));
     }
 
     #[test]

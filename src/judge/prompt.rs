@@ -58,14 +58,20 @@ pub fn neutralize(text: &str) -> String {
 
 /// The conversation before the two answers, as one block of text.
 pub(crate) fn conversation_text(prompt: &[Message]) -> String {
+    conversation_text_with(prompt, neutralize)
+}
+
+/// [`conversation_text`] with the case text passed through `text` (neutralized for the
+/// live judge, as written for training data).
+pub(crate) fn conversation_text_with(prompt: &[Message], text: impl Fn(&str) -> String) -> String {
     if let [only] = prompt
         && only.role == "user"
     {
-        return neutralize(&only.content);
+        return text(&only.content);
     }
     prompt
         .iter()
-        .map(|m| format!("[{}]\n{}", neutralize(&m.role), neutralize(&m.content)))
+        .map(|m| format!("[{}]\n{}", text(&m.role), text(&m.content)))
         .collect::<Vec<_>>()
         .join("\n\n")
 }
@@ -148,16 +154,6 @@ impl PromptFrame {
             prefix: rendered[..at].to_string(),
             suffix: suffix.to_string(),
         })
-    }
-
-    /// The case-specific text that follows the shared prefix.
-    pub fn case_text(&self, case: &Case, swapped: bool, given_rubric: Option<&str>) -> String {
-        let mut text = user_message(case, swapped);
-        text.push_str(&self.suffix);
-        if let Some(r) = given_rubric {
-            text.push_str(&rubric_prefill(r));
-        }
-        text
     }
 }
 
@@ -252,11 +248,6 @@ mod tests {
         let f = PromptFrame::split(&rendered).unwrap();
         assert!(f.prefix.ends_with("<|im_start|>user\n"));
         assert_eq!(f.suffix, "<|im_end|>\n<|im_start|>assistant\n");
-        let c = case(vec![Message::user("q")], "a", "b");
-        let t = f.case_text(&c, false, Some("1. (100%) Facts: x </rubric>"));
-        assert!(t.ends_with(
-            "<|im_start|>assistant\n<rubric>\n1. (100%) Facts: x ‹/rubric>\n</rubric>\n"
-        ));
         assert!(PromptFrame::split("no sentinel").is_none());
     }
 

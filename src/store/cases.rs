@@ -270,8 +270,10 @@ impl Store {
         Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
-    /// Ids of the cases whose prompt turns or answers contain `query` (ASCII letters
-    /// compared without case), in id order.
+    /// Ids of the cases that contain `query` (ASCII letters compared without case), in id
+    /// order: in a prompt turn, an answer, the source id, a judgment's rubric or analysis,
+    /// a review's note, rubric, analysis or flag reason (any reviewer's), a rubric written
+    /// for the case, or a refined answer; and the case whose id is `query`.
     pub fn search_cases(&self, query: &str) -> Result<Vec<i64>> {
         let escaped: String = query
             .chars()
@@ -281,15 +283,52 @@ impl Store {
             })
             .collect();
         let pattern = format!("%{escaped}%");
+        let id: Option<i64> = query.trim().trim_start_matches('#').parse().ok();
         let mut stmt = self.conn().prepare(
             "SELECT id FROM cases c
-             WHERE c.answer_a LIKE ?1 ESCAPE '\\' OR c.answer_b LIKE ?1 ESCAPE '\\'
+             WHERE c.id = ?2
+                OR c.answer_a LIKE ?1 ESCAPE '\\' OR c.answer_b LIKE ?1 ESCAPE '\\'
+                OR c.source_id LIKE ?1 ESCAPE '\\'
                 OR EXISTS (SELECT 1 FROM json_each(c.prompt_json) t
                            WHERE json_extract(t.value, '$.content') LIKE ?1 ESCAPE '\\')
+                OR EXISTS (SELECT 1 FROM judgments j WHERE j.case_id = c.id
+                           AND (j.rubric LIKE ?1 ESCAPE '\\' OR j.analysis LIKE ?1 ESCAPE '\\'))
+                OR EXISTS (SELECT 1 FROM reviews r WHERE r.case_id = c.id
+                           AND (r.note LIKE ?1 ESCAPE '\\' OR r.rubric LIKE ?1 ESCAPE '\\'
+                                OR r.analysis LIKE ?1 ESCAPE '\\' OR r.flag_reason LIKE ?1 ESCAPE '\\'))
+                OR EXISTS (SELECT 1 FROM rubrics ru WHERE ru.case_id = c.id
+                           AND ru.body LIKE ?1 ESCAPE '\\')
+                OR EXISTS (SELECT 1 FROM answer_revisions v WHERE v.case_id = c.id
+                           AND v.body LIKE ?1 ESCAPE '\\')
              ORDER BY id",
         )?;
         Ok(stmt
-            .query_map([pattern], |r| r.get(0))?
+            .query_map(rusqlite::params![pattern, id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The case a reviewer means by `query`: its id (`12` or `#12`), else its source id
+    /// (exactly, then without case). `None` when no case has it.
+    pub fn go_to_case(&self, query: &str) -> Result<Option<i64>> {
+        use rusqlite::OptionalExtension;
+        let q = query.trim();
+        if let Ok(id) = q.trim_start_matches('#').parse::<i64>() {
+            let found: Option<i64> = self
+                .conn()
+                .query_row("SELECT id FROM cases WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id FROM cases WHERE source_id = ?1 OR source_id = ?1 COLLATE NOCASE
+                 ORDER BY source_id = ?1 DESC, id LIMIT 1",
+                [q],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 }

@@ -8,6 +8,7 @@ use crate::domain::{Case, NewCase, Verdict};
 use anyhow::{Result, bail};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// One refined text of answer A or B.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -346,7 +347,30 @@ pub struct CurrentAnswers {
     pub revision_b: Option<AnswerRevision>,
 }
 
+impl CurrentAnswers {
+    /// The answers of a case nobody refined: its own texts.
+    pub fn original(case: &Case) -> CurrentAnswers {
+        CurrentAnswers {
+            a: case.answer_a.clone(),
+            b: case.answer_b.clone(),
+            revision_a: None,
+            revision_b: None,
+        }
+    }
+}
+
 impl Store {
+    /// Ids of the cases with at least one refined answer, read once so a bulk reader
+    /// (export) asks for revisions only where there are some instead of twice per case.
+    pub fn revised_case_ids(&self) -> Result<HashSet<i64>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT DISTINCT case_id FROM answer_revisions")?;
+        Ok(stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn current_answers(&self, case: &Case) -> Result<CurrentAnswers> {
         let revision_a = self.current_revision(case.id, Verdict::A)?;
         let revision_b = self.current_revision(case.id, Verdict::B)?;

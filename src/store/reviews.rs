@@ -134,4 +134,17 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Visit every review row by case, then reviewer, then id: each reviewer's rows of a
+    /// case come together in the order `fold_reviews` needs (the `reviews_by_case` index).
+    pub fn for_each_review_by_case(&self, mut f: impl FnMut(Review) -> Result<()>) -> Result<()> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {REVIEW_COLUMNS} FROM reviews ORDER BY case_id, reviewer, id"
+        ))?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            f(review_from_row(row)?)?;
+        }
+        Ok(())
+    }
 }

@@ -134,6 +134,21 @@ impl Store {
         )?)
     }
 
+    /// The newest version of `name` when it already has exactly `body`, else a new version
+    /// (re-judging with an unchanged rubric adds no version).
+    pub fn save_rubric_unless_same(
+        &self,
+        name: &str,
+        body: &str,
+        case_id: Option<i64>,
+        author: Option<&str>,
+    ) -> Result<StoredRubric> {
+        match self.latest_rubric(name)? {
+            Some(r) if r.body == body => Ok(r),
+            _ => self.save_rubric_by(name, body, case_id, author, None),
+        }
+    }
+
     pub fn latest_rubric(&self, name: &str) -> Result<Option<StoredRubric>> {
         Ok(self
             .conn()
@@ -276,5 +291,13 @@ mod tests {
         );
         assert!(s.conn().execute("DELETE FROM rubrics", []).is_err());
         assert!(s.save_rubric("safety", "  ", None).is_err());
+        let same = s
+            .save_rubric_unless_same("safety", "1. no harm\n2. cite", None, None)
+            .unwrap();
+        assert_eq!(same, v2, "same text: the newest version is reused");
+        let v3 = s
+            .save_rubric_unless_same("safety", "1. cite", None, Some("ann"))
+            .unwrap();
+        assert_eq!((v3.version, v3.author.as_deref()), (3, Some("ann")));
     }
 }

@@ -17,6 +17,10 @@ pub enum Action {
     ScrollDown,
     Top,
     Bottom,
+    /// The focused pane fills the screen, or goes back.
+    Zoom,
+    /// Back from a zoomed pane.
+    Unzoom,
     Judge,
     Cancel,
     SwapCheck,
@@ -38,11 +42,35 @@ pub enum Action {
     Undo,
     Search,
     NextMatch,
+    PrevMatch,
+    /// Open the "go to case" prompt.
+    GoTo,
+    /// Empty the one-line prompt (search, go to case).
+    ClearInput,
     CycleFilter,
     Stats,
+    /// Open the rubric library browser.
+    Library,
     Help,
     Quit,
     ImportSample,
+    // Rubric library browser.
+    NextRubric,
+    PrevRubric,
+    OlderVersion,
+    NewerVersion,
+    /// Mark the shown version as the base of diff and compare.
+    MarkBase,
+    Diff,
+    /// Rubric experiment: the base against the shown version over the queue.
+    Compare,
+    Restore,
+    /// Re-judge the current case with the shown version given.
+    ApplyHere,
+    /// Judge every case in the queue with the shown version given.
+    ApplyQueue,
+    /// Save the current case's rubric into the library under a name.
+    SaveAs,
     // Text input (editor, note, search).
     Keep,
     Discard,
@@ -52,6 +80,7 @@ pub enum Action {
     ToggleAdvance,
     ToggleBlind,
     ToggleBlindReasoning,
+    ToggleBothOrders,
     // Quit confirmation.
     Yes,
     No,
@@ -114,8 +143,11 @@ pub enum KeyMode {
     Review,
     Editor,
     Search,
+    Jump,
     Help,
     Stats,
+    Library,
+    LibraryName,
     ConfirmQuit,
 }
 
@@ -177,6 +209,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "Home / End",
                 keys: &[(K::Home, A::Top), (K::End, A::Bottom)],
                 help: "start / end of the focused pane (first / last case in the queue)",
+            },
+            Binding {
+                shown: "z  (Esc)",
+                keys: &[(K::Char('z'), A::Zoom), (K::Esc, A::Unzoom)],
+                help: "zoom: the focused pane fills the screen; z or Esc goes back",
             },
             Binding {
                 shown: "g",
@@ -271,12 +308,17 @@ pub const SECTIONS: &[Section] = &[
             Binding {
                 shown: "/",
                 keys: &[(K::Char('/'), A::Search)],
-                help: "search prompts and answers",
+                help: "search prompts, answers, rubrics, analyses, notes, case and source ids (offers the last query; matches are highlighted)",
             },
             Binding {
-                shown: "Enter",
-                keys: &[(K::Enter, A::NextMatch)],
-                help: "jump to the next match",
+                shown: "Enter / N",
+                keys: &[(K::Enter, A::NextMatch), (K::Char('N'), A::PrevMatch)],
+                help: "jump to the next / previous match",
+            },
+            Binding {
+                shown: ":",
+                keys: &[(K::Char(':'), A::GoTo)],
+                help: "go to a case by its number or source id",
             },
             Binding {
                 shown: "F",
@@ -287,6 +329,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "S",
                 keys: &[(K::Char('S'), A::Stats)],
                 help: "statistics view",
+            },
+            Binding {
+                shown: "L",
+                keys: &[(K::Char('L'), A::Library)],
+                help: "rubric library: browse, diff, restore, apply, compare versions",
             },
             Binding {
                 shown: "?",
@@ -340,6 +387,32 @@ pub const SECTIONS: &[Section] = &[
                 keys: &[(K::Esc, A::Discard)],
                 help: "close the search prompt",
             },
+            Binding {
+                shown: "Ctrl-U",
+                keys: &[(K::Ctrl('u'), A::ClearInput)],
+                help: "clear the query",
+            },
+        ],
+    },
+    Section {
+        mode: KeyMode::Jump,
+        title: "Go-to-case prompt",
+        bindings: &[
+            Binding {
+                shown: "Enter",
+                keys: &[(K::Enter, A::Keep)],
+                help: "open the case with this number or source id (the filter widens to all if it is not in the queue)",
+            },
+            Binding {
+                shown: "Esc",
+                keys: &[(K::Esc, A::Discard)],
+                help: "close the prompt",
+            },
+            Binding {
+                shown: "Ctrl-U",
+                keys: &[(K::Ctrl('u'), A::ClearInput)],
+                help: "clear what was typed",
+            },
         ],
     },
     Section {
@@ -365,6 +438,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "H",
                 keys: &[(K::Char('H'), A::ToggleBlindReasoning)],
                 help: "in blind mode, hide the model's rubric and analysis too",
+            },
+            Binding {
+                shown: "O",
+                keys: &[(K::Char('O'), A::ToggleBothOrders)],
+                help: "judge every case in both orders: on / off (also --both-orders)",
             },
             Binding {
                 shown: "↓ / ↑, PgDn / PgUp",
@@ -399,6 +477,95 @@ pub const SECTIONS: &[Section] = &[
             ],
             help: "back to the case",
         }],
+    },
+    Section {
+        mode: KeyMode::Library,
+        title: "Rubric library",
+        bindings: &[
+            Binding {
+                shown: "j / k  or  ↓ / ↑",
+                keys: &[
+                    (K::Char('j'), A::NextRubric),
+                    (K::Down, A::NextRubric),
+                    (K::Char('k'), A::PrevRubric),
+                    (K::Up, A::PrevRubric),
+                ],
+                help: "next / previous rubric",
+            },
+            Binding {
+                shown: "[ / ]",
+                keys: &[
+                    (K::Char('['), A::OlderVersion),
+                    (K::Char(']'), A::NewerVersion),
+                ],
+                help: "older / newer version",
+            },
+            Binding {
+                shown: "PgUp / PgDn",
+                keys: &[(K::PageUp, A::PageUp), (K::PageDown, A::PageDown)],
+                help: "scroll the preview",
+            },
+            Binding {
+                shown: "m",
+                keys: &[(K::Char('m'), A::MarkBase)],
+                help: "mark this version as the base for diff and compare",
+            },
+            Binding {
+                shown: "d",
+                keys: &[(K::Char('d'), A::Diff)],
+                help: "diff: the base (marked, else the version before) against this version",
+            },
+            Binding {
+                shown: "c",
+                keys: &[(K::Char('c'), A::Compare)],
+                help: "compare over the queue: agreement with reviewers and labels, base vs this version",
+            },
+            Binding {
+                shown: "r",
+                keys: &[(K::Char('r'), A::Restore)],
+                help: "restore: save this version's text again as the newest",
+            },
+            Binding {
+                shown: "Enter",
+                keys: &[(K::Enter, A::ApplyHere)],
+                help: "apply to the current case: re-judge it with this version given",
+            },
+            Binding {
+                shown: "A",
+                keys: &[(K::Char('A'), A::ApplyQueue)],
+                help: "apply to every case in the queue (runs while you review; skips cases already judged with it)",
+            },
+            Binding {
+                shown: "s",
+                keys: &[(K::Char('s'), A::SaveAs)],
+                help: "save the current case's rubric into the library (asks a name)",
+            },
+            Binding {
+                shown: "L, Esc, q",
+                keys: &[
+                    (K::Char('L'), A::Close),
+                    (K::Esc, A::Close),
+                    (K::Char('q'), A::Close),
+                ],
+                help: "back to the case",
+            },
+        ],
+    },
+    Section {
+        mode: KeyMode::LibraryName,
+        title: "Naming a rubric",
+        bindings: &[
+            Binding {
+                shown: "Enter",
+                keys: &[(K::Enter, A::Keep)],
+                help: "save under this name (a new version if the name exists)",
+            },
+            Binding {
+                shown: "Esc",
+                keys: &[(K::Esc, A::Discard)],
+                help: "cancel",
+            },
+        ],
     },
     Section {
         mode: KeyMode::ConfirmQuit,

@@ -7,6 +7,8 @@
 
 pub mod keymap;
 pub mod layout;
+pub mod library;
+pub mod library_io;
 pub mod resume;
 pub mod run;
 pub mod state;

@@ -184,6 +184,7 @@ fn spawn_input(tx: Sender<Msg>) {
                         Msg::Mouse(m)
                     }
                     Ok(TermEvent::Resize(w, h)) => Msg::Resize(w, h),
+                    Ok(TermEvent::Paste(text)) => Msg::Paste(text),
                     Ok(_) => continue,
                     Err(e) => {
                         // The terminal is gone (hang-up): nothing more can be read or shown.
@@ -443,6 +444,46 @@ impl Edge<'_> {
                 None
             }
             Effect::StoreJudgment(j) => self.write(WriteOp::Judgment(j)),
+            Effect::StoreLinkedJudgment { judgment, rubric } => {
+                self.write(WriteOp::LinkedJudgment { judgment, rubric })
+            }
+            Effect::LoadLibrary { select } => Some(Msg::LibraryLoaded {
+                entries: super::library_io::read_library(&self.store)?,
+                select,
+            }),
+            Effect::SaveLibraryRubric {
+                name,
+                body,
+                case_id,
+            } => self.write(WriteOp::LibraryRubric {
+                name,
+                body,
+                case_id,
+                note: None,
+            }),
+            Effect::RestoreRubric { id } => {
+                let old = self
+                    .store
+                    .rubric_by_id(id)?
+                    .with_context(|| format!("rubric {id} is no longer in the library"))?;
+                self.write(WriteOp::LibraryRubric {
+                    note: Some(format!("restored from v{}", old.version)),
+                    name: old.name,
+                    body: old.body,
+                    case_id: old.case_id,
+                })
+            }
+            Effect::PlanBatch {
+                rubric_id,
+                case_ids,
+            } => Some(Msg::BatchPlanned(Box::new(super::library_io::plan_batch(
+                &self.store,
+                rubric_id,
+                case_ids,
+            )?))),
+            Effect::CompareRubrics { arms, case_ids } => Some(Msg::ExperimentLoaded(
+                super::library_io::experiment(&self.store, arms, &case_ids, &self.reviewer)?,
+            )),
             Effect::AppendReview(r) => self.write(WriteOp::Review(r)),
             Effect::Undo { case_id } => self.write(WriteOp::Undo { case_id }),
             Effect::SaveRubric { case_id, body } => self.write(WriteOp::Rubric { case_id, body }),
@@ -486,7 +527,10 @@ impl Edge<'_> {
                 collection,
             }),
             Effect::LoadStats => {
-                let stats = crate::stats::compute(&self.store, Some(&self.reviewer))?;
+                let stats = crate::stats::compute(
+                    &self.store,
+                    &crate::domain::ReviewerSelection::One(self.reviewer.clone()),
+                )?;
                 let mut view = StatsView::from_stats(&stats);
                 view.eval_runs = self
                     .store
@@ -495,6 +539,22 @@ impl Edge<'_> {
                     .map(super::stats_view::eval_run_line)
                     .collect();
                 Some(Msg::StatsLoaded(Box::new(view)))
+            }
+            Effect::FindCase { query } => Some(Msg::CaseFound {
+                id: self.store.go_to_case(&query)?,
+                query,
+            }),
+            Effect::LoadProgress => {
+                // One pass over this reviewer's rows, folded as stats folds them.
+                let selection = crate::domain::ReviewerSelection::One(self.reviewer.clone());
+                let done = crate::formats::decisions::human_states(&self.store, &selection)?
+                    .values()
+                    .filter(|h| h.verdict().is_some())
+                    .count() as i64;
+                Some(Msg::Progress {
+                    done,
+                    total: self.store.case_count()?,
+                })
             }
             Effect::Search { query } => Some(Msg::SearchResult {
                 matches: self.store.search_cases(&query)?,

@@ -18,6 +18,8 @@ pub const MESSAGE_TTL: Duration = Duration::from_secs(6);
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal, whole (bracketed paste).
+    Paste(String),
     Mouse(MouseEvent),
     Resize(u16, u16),
     /// Time passed without other input (expires messages, refreshes rates).
@@ -70,11 +72,31 @@ pub enum Msg {
         reload: bool,
     },
     StatsLoaded(Box<StatsView>),
+    /// The rubric library, read for the browser; `select`: the rubric row to show.
+    LibraryLoaded {
+        entries: Vec<LibraryEntry>,
+        select: Option<i64>,
+    },
+    /// A rubric version was saved into the library (named save or restore).
+    LibrarySaved(Box<crate::store::StoredRubric>),
+    BatchPlanned(Box<Batch>),
+    /// A rubric experiment over the queue, as report lines.
+    ExperimentLoaded(Vec<String>),
     /// The latest eval run of the loaded judge (`None`: never measured).
     JudgeEvalLoaded(Option<Box<JudgeEval>>),
     SearchResult {
         query: String,
         matches: Vec<i64>,
+    },
+    /// The case a "go to case" query names (`None`: no case has that id or source id).
+    CaseFound {
+        query: String,
+        id: Option<i64>,
+    },
+    /// This reviewer's decisions in force, and the number of cases.
+    Progress {
+        done: i64,
+        total: i64,
     },
     Error(String),
     /// SIGTERM / SIGHUP: leave now, restoring the terminal.
@@ -98,6 +120,36 @@ pub enum Effect {
     },
     Cancel(JobId),
     StoreJudgment(Box<NewJudgment>),
+    /// Store a judgment that was given a library rubric, recording its id and version.
+    StoreLinkedJudgment {
+        judgment: Box<NewJudgment>,
+        rubric: RubricLink,
+    },
+    /// Read the rubric library (the browser); `select`: the rubric row to show.
+    LoadLibrary {
+        select: Option<i64>,
+    },
+    /// Save a rubric as the next version of `name` (a new name starts at version 1).
+    SaveLibraryRubric {
+        name: String,
+        body: String,
+        case_id: Option<i64>,
+    },
+    /// Save an old version's text again as its rubric's newest version.
+    RestoreRubric {
+        id: i64,
+    },
+    /// Leave out the cases already judged (original order) with library rubric
+    /// `rubric_id`; the rest become a batch.
+    PlanBatch {
+        rubric_id: i64,
+        case_ids: Vec<i64>,
+    },
+    /// Compare two library versions' judgments over the cases (`arms`: rubric row ids).
+    CompareRubrics {
+        arms: [i64; 2],
+        case_ids: Vec<i64>,
+    },
     AppendReview(NewReview),
     Undo {
         case_id: i64,
@@ -128,7 +180,49 @@ pub enum Effect {
     Search {
         query: String,
     },
+    /// Find the case with this id or source id.
+    FindCase {
+        query: String,
+    },
+    /// Count this reviewer's decisions (the header's done/total).
+    LoadProgress,
     Quit,
+}
+
+/// The library rubric a rubric-given judgment was given, so the judgment records its id
+/// and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RubricLink {
+    /// A version already in the library (applied from the browser).
+    Id(i64),
+    /// The reviewer's own rubric (`R`): saved as the next version of `name` unless that
+    /// name's newest version already has this text, which is then used.
+    Save {
+        name: String,
+        body: String,
+        case_id: i64,
+    },
+}
+
+/// One named rubric and its versions, oldest first, as the browser lists them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LibraryEntry {
+    pub name: String,
+    /// Judgments given any version of it.
+    pub judgments: i64,
+    pub versions: Vec<crate::store::StoredRubric>,
+}
+
+/// A batch of rubric-given judgments the workbench runs between the reviewer's own work
+/// (the browser's "apply to every case in the queue").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub rubric_id: i64,
+    pub label: String,
+    pub body: String,
+    /// Cases still to judge, in queue order.
+    pub todo: std::collections::VecDeque<i64>,
+    pub total: usize,
 }
 
 /// A review row (decision, flag, note or undo) handed to the writer and not yet
@@ -257,6 +351,10 @@ pub struct Job {
     pub verdict_text: String,
     /// The streamed rubric and analysis as the judge pane shows them.
     pub pane: Pane,
+    /// The library rubric this rubric-given job was given, recorded with its judgment.
+    pub rubric: Option<RubricLink>,
+    /// Part of a batch: kept running while the reviewer moves on.
+    pub batch: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -291,8 +389,12 @@ pub enum Mode {
     Review,
     Edit(Box<Editor>),
     Search(String),
+    /// The "go to case" prompt: a case number or a source id.
+    Jump(String),
     Help,
     Stats,
+    /// The rubric library browser.
+    Library(Box<super::library::LibraryView>),
     ConfirmQuit,
 }
 
@@ -368,15 +470,24 @@ pub struct App {
     /// The collection `t` tagged into last (offered again).
     pub last_collection: Option<String>,
     pub focus: Focus,
+    /// The focused pane fills the screen (`z`; `z` or Esc goes back).
+    pub zoom: bool,
     pub mode: Mode,
     pub message: Option<Message>,
+    /// The last search, offered again by `/` and highlighted in the panes.
     pub last_search: Option<String>,
     pub matches: Vec<i64>,
+    /// This reviewer's decided cases and all cases, for the header.
+    pub progress: Option<(i64, i64)>,
+    /// `both_orders` was changed in the workbench (so it is saved with the settings).
+    pub both_orders_changed: bool,
     pub stats: Option<StatsView>,
     /// Judge every case in both orders (the `[workbench] both_orders` setting, `--both-orders`).
     pub both_orders: bool,
     /// What `rubricate eval` measured of the loaded judge, if it was ever measured.
     pub judge_eval: Option<JudgeEval>,
+    /// Rubric-given judgments still to run for the library browser's "apply to the queue".
+    pub batch: Option<Batch>,
     /// First line of the help overlay shown (it scrolls on small terminals).
     pub help_scroll: u16,
     pub importing: bool,
@@ -414,13 +525,17 @@ impl App {
             drafts: HashMap::new(),
             last_collection: None,
             focus: Focus::AnswerA,
+            zoom: false,
             mode: Mode::Review,
             message: None,
             last_search: None,
             matches: Vec::new(),
+            progress: None,
+            both_orders_changed: false,
             stats: None,
             both_orders: false,
             judge_eval: None,
+            batch: None,
             help_scroll: 0,
             importing: false,
             keys_seen: 0,
@@ -453,7 +568,8 @@ impl App {
             show_queue: self.show_queue,
             blind: Some(self.blind),
             blind_reasoning: Some(self.blind_reasoning),
-            both_orders: None,
+            // Saved only once changed here: `--both-orders` is for one session.
+            both_orders: self.both_orders_changed.then_some(self.both_orders),
         }
     }
 
@@ -497,6 +613,15 @@ impl App {
     /// Blind mode hides the model's rubric and analysis on this case too.
     pub fn reasoning_hidden(&self, case_id: i64) -> bool {
         self.blind_reasoning && self.verdict_hidden(case_id)
+    }
+
+    /// The text to highlight in the panes: the last search, while the case on screen is
+    /// one of its matches.
+    pub fn highlight(&self) -> Option<&str> {
+        let id = self.case.as_ref()?.case.id;
+        self.last_search
+            .as_deref()
+            .filter(|q| !q.is_empty() && self.matches.contains(&id))
     }
 
     pub fn draft(&self, case_id: i64) -> Option<&Draft> {

@@ -3,7 +3,9 @@
 //! (a SIGABRT handler that only makes async-signal-safe calls).
 
 use anyhow::{Context as _, Result};
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -27,9 +29,9 @@ static UI_THREAD: OnceLock<ThreadId> = OnceLock::new();
 /// Whether the terminal is currently ours.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
-/// Leave the alternate screen, stop mouse reporting, show the cursor.
+/// Leave the alternate screen, stop mouse reporting and bracketed paste, show the cursor.
 const LEAVE: &[u8] =
-    b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?25h\x1b[?1049l\r\n";
+    b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?2004l\x1b[?25h\x1b[?1049l\r\n";
 
 /// Restore the terminal from a signal handler: only `tcsetattr` and `write`.
 fn restore_in_signal_handler() {
@@ -58,6 +60,7 @@ fn restore_normally() {
     let _ = execute!(
         out,
         DisableMouseCapture,
+        DisableBracketedPaste,
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
@@ -120,6 +123,9 @@ impl TerminalGuard {
             out,
             EnterAlternateScreen,
             EnableMouseCapture,
+            // A paste arrives as one event, not as thousands of keys (so the key after
+            // a long paste is not held back, and a pasted newline is not Enter).
+            EnableBracketedPaste,
             crossterm::cursor::Hide
         ) {
             restore_normally();

@@ -271,6 +271,19 @@ impl Doc {
         top.min(self.bottom(width, height))
     }
 
+    /// Rows the whole text takes at `width` columns, counting no further than `cap` (so
+    /// sizing a pane to a 200 KB answer wraps only what the pane could show).
+    pub fn rows_upto(&self, width: u16, cap: usize) -> usize {
+        let mut n = 0;
+        for line in 0..self.starts.len() {
+            if n >= cap {
+                return cap;
+            }
+            n += self.row_count(line, width);
+        }
+        n.min(cap)
+    }
+
     /// Where a pane of `width` × `height` showing from `top` is, in percent of the way
     /// to the end (100 when the last row is on screen); `None` when the whole text fits.
     /// By bytes of the rows' starts: exact at both ends, close enough in between.
@@ -417,5 +430,18 @@ mod tests {
         d.push("x");
         assert_eq!(d.kind(2), LineKind::Heading);
         assert_eq!(shown(&d, 20, 5), vec!["aaaa bbbb", "", "Analysis", "x"]);
+    }
+
+    #[test]
+    fn rows_upto_counts_wrapped_rows_and_stops_at_the_cap() {
+        let d = Doc::from_text("the quick brown fox\nabcdefghij");
+        assert_eq!(d.rows_upto(10, 100), 3);
+        assert_eq!(d.rows_upto(4, 100), 9);
+        assert_eq!(d.rows_upto(4, 5), 5);
+        let long: String = (0..10_000).map(|i| format!("line {i}\n")).collect();
+        let d = Doc::from_text(&long);
+        assert_eq!(d.rows_upto(40, 30), 30);
+        let wrapped = d.wrap.borrow().lines.iter().filter(|l| l.is_some()).count();
+        assert!(wrapped <= 30, "wrapped {wrapped} lines to count 30 rows");
     }
 }

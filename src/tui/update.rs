@@ -30,25 +30,40 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.dirty = true;
             }
         }
+        Msg::Paste(text) => {
+            // Input like a key: drawn in the next frame.
+            app.keys_seen += 1;
+            on_paste(app, &text);
+            app.dirty = true;
+        }
         Msg::Mouse(m) => on_mouse(app, m, &mut fx),
         Msg::Judge(ev) => on_judge(app, ev, &mut fx),
         Msg::QueueLoaded {
             items,
             total_cases,
             keep,
-        } => on_queue(app, items, total_cases, keep, &mut fx),
+        } => {
+            on_queue(app, items, total_cases, keep, &mut fx);
+            fx.push(Effect::LoadProgress);
+        }
         Msg::CaseLoaded(loaded) => on_case(app, *loaded),
         Msg::JudgmentStored(j) => on_stored(app, *j),
         Msg::ReviewSaved {
             case_id,
             action,
             state,
-        } => on_review_saved(app, case_id, action, state),
+        } => {
+            if action.is_decision() {
+                fx.push(Effect::LoadProgress);
+            }
+            on_review_saved(app, case_id, action, state)
+        }
         Msg::Undone {
             case_id,
             undid,
             state,
         } => {
+            fx.push(Effect::LoadProgress);
             settle(app, case_id);
             set_review_state(app, case_id, state);
             match undid {
@@ -127,6 +142,34 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.judge_eval = eval.map(|e| *e);
             app.dirty = true;
         }
+        Msg::LibraryLoaded { entries, select } => {
+            if let Mode::Library(v) = &mut app.mode {
+                v.loaded(entries, select);
+            }
+            app.dirty = true;
+        }
+        Msg::LibrarySaved(r) => {
+            app.info(format!(
+                "saved {} in the rubric library",
+                sanitize::visible_line(&r.label())
+            ));
+            if matches!(app.mode, Mode::Library(_)) {
+                fx.push(Effect::LoadLibrary { select: Some(r.id) });
+            }
+            app.dirty = true;
+        }
+        Msg::ExperimentLoaded(lines) => {
+            if let Mode::Library(v) = &mut app.mode
+                && v.show == super::library::Show::Compare(None)
+            {
+                v.show = super::library::Show::Compare(Some(lines));
+            }
+            app.dirty = true;
+        }
+        Msg::BatchPlanned(batch) => {
+            super::library::batch_planned(app, *batch);
+            app.dirty = true;
+        }
         Msg::StatsLoaded(view) => {
             app.stats = Some(*view);
             app.dirty = true;
@@ -139,8 +182,22 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     sanitize::visible_line(&query)
                 ));
             } else {
-                jump_to_match(app, &mut fx);
+                jump_to_match(app, true, &mut fx);
             }
+            app.dirty = true;
+        }
+        Msg::CaseFound { query, id } => {
+            match id {
+                Some(id) => go_to_case(app, id, &mut fx),
+                None => app.warn(format!(
+                    "no case has the number or source id \"{}\"",
+                    sanitize::visible_line(&query)
+                )),
+            }
+            app.dirty = true;
+        }
+        Msg::Progress { done, total } => {
+            app.progress = Some((done, total));
             app.dirty = true;
         }
         Msg::Error(e) => {
@@ -185,8 +242,11 @@ fn key_mode(app: &App) -> KeyMode {
         Mode::Review => KeyMode::Review,
         Mode::Edit(_) => KeyMode::Editor,
         Mode::Search(_) => KeyMode::Search,
+        Mode::Jump(_) => KeyMode::Jump,
         Mode::Help => KeyMode::Help,
         Mode::Stats => KeyMode::Stats,
+        Mode::Library(ref v) if v.naming.is_some() => KeyMode::LibraryName,
+        Mode::Library(_) => KeyMode::Library,
         Mode::ConfirmQuit => KeyMode::ConfirmQuit,
     }
 }
@@ -218,14 +278,33 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
                     }
                 }
                 Some(Action::Discard) => app.mode = Mode::Review,
-                _ => match key.code {
-                    crossterm::event::KeyCode::Backspace => {
-                        query.pop();
-                    }
-                    crossterm::event::KeyCode::Char(c) => query.push(c),
-                    _ => {}
-                },
+                Some(Action::ClearInput) => query.clear(),
+                _ => line_input(query, &key),
             }
+            return;
+        }
+        Mode::Jump(query) => {
+            match action {
+                Some(Action::Keep) => {
+                    let q = query.trim().to_string();
+                    app.mode = Mode::Review;
+                    if !q.is_empty() {
+                        fx.push(Effect::FindCase { query: q });
+                    }
+                }
+                Some(Action::Discard) => app.mode = Mode::Review,
+                Some(Action::ClearInput) => query.clear(),
+                _ => line_input(query, &key),
+            }
+            return;
+        }
+        Mode::Library(v) if v.naming.is_some() => {
+            let typed = match key.code {
+                crossterm::event::KeyCode::Char(c) => Some(c),
+                _ => None,
+            };
+            let backspace = key.code == crossterm::event::KeyCode::Backspace;
+            super::library::on_name_key(app, action, typed, backspace, fx);
             return;
         }
         _ => {}
@@ -242,6 +321,61 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         None => {}
     }
+}
+
+/// A paste arrives as one piece, so a long one costs one update and the key after it is
+/// not held back. Terminals send line breaks in pastes as CR.
+fn on_paste(app: &mut App, text: &str) {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    match &mut app.mode {
+        Mode::Edit(editor) => {
+            editor.area.insert_str(editor_form(&text));
+        }
+        Mode::Search(line) | Mode::Jump(line) => {
+            line.push_str(text.trim_end_matches('\n').replace('\n', " ").as_str())
+        }
+        _ => app.info("a paste goes into the search (/), go to case (:) and the editors"),
+    }
+}
+
+/// Typing into a one-line prompt (search, go to case).
+fn line_input(line: &mut String, key: &KeyEvent) {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    match key.code {
+        KeyCode::Backspace => {
+            line.pop();
+        }
+        KeyCode::Char(c)
+            if !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            line.push(c)
+        }
+        _ => {}
+    }
+}
+
+/// Open a case found by number or source id: in the queue if it is there, else the
+/// filter widens to all cases (saying so) and the queue reloads on it.
+fn go_to_case(app: &mut App, id: i64, fx: &mut Vec<Effect>) {
+    if let Some(i) = app.queue.iter().position(|q| q.id == id) {
+        app.info(format!("case {id}"));
+        if i != app.cursor || app.case.as_ref().is_none_or(|c| c.case.id != id) {
+            select(app, i, fx);
+        }
+        return;
+    }
+    let was = app.filter;
+    app.filter = crate::store::CaseFilter::All;
+    app.info(format!(
+        "case {id} is not in the {} queue: filter is now all",
+        was.as_str()
+    ));
+    fx.push(Effect::LoadQueue {
+        filter: app.filter,
+        keep: Some(id),
+    });
 }
 
 fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
@@ -266,6 +400,16 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                     app.blind_reasoning = !app.blind_reasoning;
                     fx.push(Effect::SaveSettings(app.workbench_config()));
                 }
+                Action::ToggleBothOrders => {
+                    app.both_orders = !app.both_orders;
+                    app.both_orders_changed = true;
+                    app.info(if app.both_orders {
+                        "both orders: every case is also judged with A and B exchanged"
+                    } else {
+                        "both orders: off (s still checks one case)"
+                    });
+                    fx.push(Effect::SaveSettings(app.workbench_config()));
+                }
                 Action::ScrollDown => app.help_scroll = app.help_scroll.saturating_add(1),
                 Action::ScrollUp => app.help_scroll = app.help_scroll.saturating_sub(1),
                 Action::PageDown => app.help_scroll = app.help_scroll.saturating_add(10),
@@ -278,6 +422,10 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             if action == Action::Close {
                 app.mode = Mode::Review;
             }
+            return;
+        }
+        Mode::Library(_) => {
+            super::library::on_action(app, action, fx);
             return;
         }
         Mode::ConfirmQuit => {
@@ -302,6 +450,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.mode = Mode::Help;
             app.help_scroll = 0;
         }
+        Action::Library => super::library::open(app, fx),
         Action::Stats => {
             app.mode = Mode::Stats;
             app.stats = None;
@@ -315,12 +464,14 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 keep: app.current_id(),
             });
         }
-        Action::Search => app.mode = Mode::Search(String::new()),
-        Action::NextMatch => {
+        // The last query is offered again (Ctrl-U clears it).
+        Action::Search => app.mode = Mode::Search(app.last_search.clone().unwrap_or_default()),
+        Action::GoTo => app.mode = Mode::Jump(String::new()),
+        Action::NextMatch | Action::PrevMatch => {
             if app.matches.is_empty() {
-                app.info("press / to search prompts and answers");
+                app.info("press / to search prompts, answers, rubrics, notes and ids");
             } else {
-                jump_to_match(app, fx);
+                jump_to_match(app, action == Action::NextMatch, fx);
             }
         }
         Action::ImportSample => {
@@ -342,6 +493,13 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::PageUp => page(app, -1, fx),
         Action::ScrollDown => scroll(app, app.focus, WHEEL_ROWS as isize, fx),
         Action::ScrollUp => scroll(app, app.focus, -(WHEEL_ROWS as isize), fx),
+        Action::Zoom => {
+            app.zoom = !app.zoom && app.focus != Focus::Queue;
+            if app.focus == Focus::Queue {
+                app.info("Tab to a pane first: the queue does not zoom");
+            }
+        }
+        Action::Unzoom => app.zoom = false,
         Action::Top => scroll(app, app.focus, isize::MIN / 2, fx),
         Action::Bottom => scroll(app, app.focus, isize::MAX / 2, fx),
         _ if app.case.is_none() => app.info("no case is open"),
@@ -374,8 +532,21 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         | Action::ToggleAdvance
         | Action::ToggleBlind
         | Action::ToggleBlindReasoning
+        | Action::ToggleBothOrders
+        | Action::ClearInput
         | Action::Yes
-        | Action::No => {}
+        | Action::No
+        | Action::NextRubric
+        | Action::PrevRubric
+        | Action::OlderVersion
+        | Action::NewerVersion
+        | Action::MarkBase
+        | Action::Diff
+        | Action::Compare
+        | Action::Restore
+        | Action::ApplyHere
+        | Action::ApplyQueue
+        | Action::SaveAs => {}
     }
 }
 
@@ -412,9 +583,10 @@ fn on_mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
 }
 
 fn cycle_focus(app: &mut App, step: isize) {
+    // While zoomed, Tab moves the zoom from pane to pane (the queue does not zoom).
     let order: Vec<Focus> = Focus::ALL
         .into_iter()
-        .filter(|f| *f != Focus::Queue || app.queue_visible())
+        .filter(|f| *f != Focus::Queue || (app.queue_visible() && !app.zoom))
         .collect();
     let at = order.iter().position(|f| *f == app.focus).unwrap_or(0) as isize;
     let n = order.len() as isize;
@@ -477,11 +649,17 @@ fn select(app: &mut App, idx: usize, fx: &mut Vec<Effect>) {
     fx.push(Effect::LoadCase(app.queue[idx].id));
 }
 
-fn jump_to_match(app: &mut App, fx: &mut Vec<Effect>) {
+fn jump_to_match(app: &mut App, forward: bool, fx: &mut Vec<Effect>) {
     let set: HashSet<i64> = app.matches.iter().copied().collect();
     let n = app.queue.len();
     let found = (1..=n)
-        .map(|k| (app.cursor + k) % n)
+        .map(|k| {
+            if forward {
+                (app.cursor + k) % n
+            } else {
+                (app.cursor + n - k % n) % n
+            }
+        })
         .find(|&i| set.contains(&app.queue[i].id));
     match found {
         Some(i) => {
@@ -526,12 +704,24 @@ fn on_case(app: &mut App, loaded: LoadedCase) {
     }
     let same = app.case.as_ref().is_some_and(|c| c.case.id == id);
     let mut prompt = Doc::new();
+    let mut last_user = 0;
     for m in &loaded.case.prompt {
         prompt.push_heading(&m.role);
+        if m.role == "user" {
+            // The heading's line (push_heading ends by starting the next line).
+            last_user = prompt.line_count() - 2;
+        }
         prompt.push(&m.content);
     }
+    // A multi-turn prompt opens on its last user turn (what the answers reply to); the
+    // earlier turns are above it, and drawing pulls the top up where the turn is short.
+    let mut prompt = Pane::new(prompt);
+    prompt.top = Pos {
+        line: last_user,
+        row: 0,
+    };
     let view = CaseView {
-        prompt: Pane::new(prompt),
+        prompt,
         answer_a: Pane::new(Doc::from_text(&loaded.case.answer_a)),
         answer_b: Pane::new(Doc::from_text(&loaded.case.answer_b)),
         judge: Pane::default(),
@@ -717,7 +907,13 @@ fn scroll(app: &mut App, focus: Focus, rows: isize, fx: &mut Vec<Effect>) {
 // ---------------------------------------------------------------------------------
 // The judge
 
-fn new_job(app: &mut App, case_id: i64, mode: JudgeMode, swapped: bool, fx: &mut Vec<Effect>) {
+pub(super) fn new_job(
+    app: &mut App,
+    case_id: i64,
+    mode: JudgeMode,
+    swapped: bool,
+    fx: &mut Vec<Effect>,
+) {
     if let Some(old) = app.job.take() {
         fx.push(Effect::Cancel(old.id));
     }
@@ -747,6 +943,8 @@ fn new_job(app: &mut App, case_id: i64, mode: JudgeMode, swapped: bool, fx: &mut
         section: None,
         verdict_text: String::new(),
         pane,
+        rubric: None,
+        batch: false,
     });
     app.failed_clear(case_id);
     app.dirty = true;
@@ -789,7 +987,8 @@ fn schedule(app: &mut App, fx: &mut Vec<Effect>) {
     let current = app.current_id();
     let next = app.next_id();
     if let Some(job) = &app.job {
-        let keep = Some(job.case_id) == current
+        let keep = job.batch
+            || Some(job.case_id) == current
             || (Some(job.case_id) == next
                 && !current.is_some_and(|c| app.model_ready() && app.wants_auto(c)));
         if !keep {
@@ -822,7 +1021,10 @@ fn schedule(app: &mut App, fx: &mut Vec<Effect>) {
     }
     if let Some(case_id) = next.filter(|&n| app.wants_auto(n)) {
         new_job(app, case_id, JudgeMode::Full, false, fx);
+        return;
     }
+    // The library's batch runs when the reviewer's own cases need nothing.
+    super::library::schedule_batch(app, fx);
 }
 
 fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
@@ -906,7 +1108,10 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
                     j: (*judgment).clone(),
                 });
             }
-            fx.push(Effect::StoreJudgment(judgment));
+            match job.rubric {
+                Some(rubric) => fx.push(Effect::StoreLinkedJudgment { judgment, rubric }),
+                None => fx.push(Effect::StoreJudgment(judgment)),
+            }
             app.dirty = true;
         }
         Event::Failed { error, .. } => {
@@ -1007,7 +1212,17 @@ fn rejudge(app: &mut App, fx: &mut Vec<Effect>) {
         Some(r) => {
             app.no_auto.retain(|&c| c != id);
             app.focus = Focus::Judge;
+            // The reviewer's rubric goes into the library (as this case's rubric, a new
+            // version only when the text changed), and the judgment records which version.
+            let link = RubricLink::Save {
+                name: format!("case-{id}"),
+                body: r.clone(),
+                case_id: id,
+            };
             new_job(app, id, JudgeMode::RubricGiven(r), false, fx);
+            if let Some(j) = app.job.as_mut() {
+                j.rubric = Some(link);
+            }
         }
         None => app.warn(
             "you have no rubric of your own on this case: e edits one (Ctrl-S keeps it), then R re-judges with it",
@@ -1015,7 +1230,15 @@ fn rejudge(app: &mut App, fx: &mut Vec<Effect>) {
     }
 }
 
-fn judge_available(app: &mut App) -> bool {
+/// The reviewer's own rubric on a case (a kept edit or the decision's), if any.
+pub(super) fn own_rubric(app: &App, case_id: i64) -> Option<String> {
+    let c = app.case.as_ref().filter(|c| c.case.id == case_id)?;
+    own_text(c, app.draft(case_id))
+        .rubric
+        .filter(|r| !r.trim().is_empty())
+}
+
+pub(super) fn judge_available(app: &mut App) -> bool {
     match &app.model {
         ModelState::Ready(_) => true,
         ModelState::Loading(_) => {

@@ -35,6 +35,18 @@ pub enum WriteOp {
         body: String,
     },
     Judgment(Box<NewJudgment>),
+    /// A judgment given a library rubric (saved first when it is the reviewer's own).
+    LinkedJudgment {
+        judgment: Box<NewJudgment>,
+        rubric: super::state::RubricLink,
+    },
+    /// A named rubric version (the library browser's save and restore).
+    LibraryRubric {
+        name: String,
+        body: String,
+        case_id: Option<i64>,
+        note: Option<String>,
+    },
     ImportSample,
     /// A refined text of one answer (curation).
     Revision {
@@ -55,6 +67,8 @@ impl WriteOp {
             WriteOp::Review(r) => Some(r.case_id),
             WriteOp::Undo { case_id } | WriteOp::Rubric { case_id, .. } => Some(*case_id),
             WriteOp::Judgment(j) => Some(j.case_id),
+            WriteOp::LinkedJudgment { judgment, .. } => Some(judgment.case_id),
+            WriteOp::LibraryRubric { .. } => None,
             WriteOp::Revision { case_id, .. } | WriteOp::Tag { case_id, .. } => Some(*case_id),
             WriteOp::ImportSample => None,
         }
@@ -75,7 +89,12 @@ impl WriteOp {
             },
             WriteOp::Undo { .. } => "undo".to_string(),
             WriteOp::Rubric { .. } => "the edited rubric".to_string(),
-            WriteOp::Judgment(_) => "the model's judgment".to_string(),
+            WriteOp::Judgment(_) | WriteOp::LinkedJudgment { .. } => {
+                "the model's judgment".to_string()
+            }
+            WriteOp::LibraryRubric { name, .. } => {
+                format!("the rubric {}", visible_line(name))
+            }
             WriteOp::ImportSample => "the sample import".to_string(),
             WriteOp::Revision { side, .. } => format!("the refined answer {side}"),
             WriteOp::Tag { .. } => "the collection tag".to_string(),
@@ -166,6 +185,56 @@ pub fn perform(
             })?;
             let stored = stored.context("the judgment just stored cannot be read back")?;
             Ok(Msg::JudgmentStored(Box::new(stored)))
+        }
+        WriteOp::LinkedJudgment { judgment, rubric } => {
+            let mut id = 0;
+            retry(&mut || {
+                // One transaction: the rubric version and the judgment that names it.
+                let tx = store.conn().unchecked_transaction()?;
+                let rubric_id = match rubric {
+                    super::state::RubricLink::Id(id) => *id,
+                    super::state::RubricLink::Save {
+                        name,
+                        body,
+                        case_id,
+                    } => {
+                        store
+                            .save_rubric_unless_same(name, body, Some(*case_id), Some(reviewer))?
+                            .id
+                    }
+                };
+                id = store.insert_judgment_with_rubric(judgment, Some(rubric_id))?;
+                tx.commit()?;
+                Ok(())
+            })?;
+            let mut stored = None;
+            retry(&mut || {
+                stored = store.get_judgment(id)?;
+                Ok(())
+            })?;
+            let stored = stored.context("the judgment just stored cannot be read back")?;
+            Ok(Msg::JudgmentStored(Box::new(stored)))
+        }
+        WriteOp::LibraryRubric {
+            name,
+            body,
+            case_id,
+            note,
+        } => {
+            let mut saved = None;
+            retry(&mut || {
+                saved = Some(store.save_rubric_by(
+                    name,
+                    body,
+                    *case_id,
+                    Some(reviewer),
+                    note.as_deref(),
+                )?);
+                Ok(())
+            })?;
+            Ok(Msg::LibrarySaved(Box::new(
+                saved.expect("set by a successful try"),
+            )))
         }
         WriteOp::Revision {
             case_id,

@@ -107,18 +107,33 @@ def check_preference(ds, name, conversational):
     return "preference"
 
 
+RM_R1_OPENINGS = (
+    "[Client Question]\n",
+    "[The Start of the Conversation between Chatbot A and the Client]\n",
+)
+
+
 def check_rm_r1(ds, name, rl):
     for col in ("context_messages", "winner"):
         if col not in ds.column_names:
             raise Bad(f"{name}: RM-R1 needs column {col!r}; found {ds.column_names}")
     for n, row in enumerate(ds):
         where = f"{name} row {n + 1}"
-        check_messages(row["context_messages"], f"{where} context_messages")
+        ctx = row["context_messages"]
+        check_messages(ctx, f"{where} context_messages")
+        # RM-R1's layout: the instructions as the system turn, then the pair as one user
+        # turn opening with the single- or multi-turn header its models were trained on.
+        if [m["role"] for m in ctx] != ["system", "user"] or "<type>Reasoning</type>" not in ctx[0]["content"]:
+            raise Bad(f"{where}: context_messages must be RM-R1's system prompt and one user turn")
+        if not ctx[1]["content"].startswith(RM_R1_OPENINGS):
+            raise Bad(f"{where}: the user turn must open with one of {RM_R1_OPENINGS}")
         if rl:
             if row["winner"] not in ("model_a", "model_b"):
                 raise Bad(f"{where}: winner must be model_a or model_b, got {row['winner']!r}")
         elif not row["winner"].rstrip().endswith(("<answer>[[A]]</answer>", "<answer>[[B]]</answer>")):
             raise Bad(f"{where}: the trace must end with <answer>[[A]]</answer> or [[B]]")
+        elif not row["winner"].startswith(("<type>Chat</type>\n", "<type>Reasoning</type>\n")):
+            raise Bad(f"{where}: the trace must open with RM-R1's <type> line")
     return "rm-r1"
 
 
@@ -140,8 +155,8 @@ def check(fmt, path):
     elif fmt == "sft":
         kind = check_sft(ds, fmt)
     elif fmt == "rm-r1-sft":
-        check_rm_r1(ds, fmt, rl=False)
         kind = check_sft(ds, fmt)
+        check_rm_r1(ds, fmt, rl=False)
         for n, row in enumerate(ds):
             if row["prompt"] != row["context_messages"] or row["completion"][0]["content"] != row["winner"]:
                 raise Bad(f"{fmt} row {n + 1}: prompt/completion differ from context_messages/winner")

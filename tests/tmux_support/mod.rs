@@ -58,6 +58,49 @@ impl Tmux {
         self.keys(&["-l", text]);
     }
 
+    /// Resize the terminal (the workbench gets a resize event).
+    pub fn resize(&self, w: u16, h: u16) {
+        let ok = Command::new("tmux")
+            .args(["-L", &self.socket, "resize-window", "-t", "e2e"])
+            .args(["-x", &w.to_string(), "-y", &h.to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tmux resize-window failed");
+    }
+
+    /// Put `text` in a paste buffer and paste it the way a terminal pastes: bracketed
+    /// (ESC [200~ … ESC [201~) when the program asked for it.
+    pub fn paste(&self, text: &str) {
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "set-buffer",
+                "-b",
+                "e2e-paste",
+                "--",
+                text,
+            ])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tmux set-buffer failed");
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "paste-buffer",
+                "-p",
+                "-d",
+                "-b",
+                "e2e-paste",
+                "-t",
+                "e2e",
+            ])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tmux paste-buffer failed");
+    }
+
     pub fn screen(&self) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.socket, "capture-pane", "-p", "-t", "e2e"])

@@ -6,9 +6,9 @@ use super::sse::ServerTimings;
 use super::verdict::{VerdictReader, gbnf_literal, server_grammar};
 use crate::domain::{JudgeProvenance, JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
 use crate::judge::api::{JudgeMode, JudgeRequest, ModelInfo};
-use crate::judge::engine::{Flow, Progress, RunError};
-use crate::judge::parse::{Dialect, Parsed, ParserSpec, Segment, StreamParser};
-use crate::judge::prompt;
+use crate::judge::engine::{Flow, Progress, RunError, argmax};
+use crate::judge::parse::{Parsed, Segment, StreamParser};
+use crate::judge::profile::{Profile, VerdictSlot};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::mpsc::RecvTimeoutError;
@@ -23,55 +23,72 @@ pub const TOP_LOGPROBS: u32 = 10;
 /// Per-run choices for the remote judge.
 #[derive(Debug, Clone)]
 pub struct RemoteOptions {
+    /// The judge's contract: prompt layout, grammar, parser and verdict slot.
+    pub profile: Profile,
     pub grammar: bool,
     pub sampler: SamplerSettings,
     pub seed: u32,
 }
 
-/// The profile's side of a request: messages, grammar, parser and where the verdict is read.
+/// The profile's side of one request: messages, grammar, parser and where the verdict is read.
 struct Contract {
-    system: String,
+    system: Option<String>,
     user: String,
     assistant_prefix: String,
     grammar: Option<String>,
     parser: StreamParser,
-    opener: &'static str,
-    /// Choices as written after the opener, in the order A, B, tie.
-    choices: [(&'static str, Verdict); 3],
+    slot: VerdictSlot,
+    /// Generation starts inside `<think>` reasoning; the verdict counts only after `</think>`.
+    think: bool,
 }
 
-fn contract(req: &JudgeRequest, grammar: bool) -> Contract {
-    let given = match &req.mode {
-        JudgeMode::Full => None,
-        JudgeMode::RubricGiven(r) => Some(r.as_str()),
-    };
-    let choices = [("A", Verdict::A), ("B", Verdict::B), ("tie", Verdict::Tie)];
-    let slot = format!(
+impl Contract {
+    fn reader(&self) -> VerdictReader {
+        let choices: Vec<&str> = self.slot.choices.iter().map(|(c, _)| c.as_str()).collect();
+        let r = VerdictReader::new(&self.slot.open, &choices);
+        if self.think { r.after(THINK_CLOSE) } else { r }
+    }
+}
+
+const THINK_CLOSE: &str = "</think>";
+
+/// The verdict slot in GBNF: lead and opener, one of the choices, the closer.
+fn slot_gbnf(slot: &VerdictSlot) -> String {
+    format!(
         "{} ({}) {}",
-        gbnf_literal(prompt::VERDICT_OPEN),
-        choices
+        gbnf_literal(&format!("{}{}", slot.lead, slot.open)),
+        slot.choices
             .iter()
             .map(|(c, _)| gbnf_literal(c))
             .collect::<Vec<_>>()
             .join(" | "),
-        gbnf_literal(prompt::VERDICT_CLOSE)
-    );
-    let root = if given.is_some() {
-        prompt::GRAMMAR_ROOT_GIVEN
+        gbnf_literal(&slot.close)
+    )
+}
+
+fn contract(profile: &Profile, req: &JudgeRequest, grammar: bool) -> Contract {
+    let rendered = profile.render(&req.case, req.swapped, &req.mode);
+    let slot = profile.verdict_slot();
+    // Only profiles with a grammar get one (long-reasoning profiles have none: nothing may
+    // force a shape on free reasoning). A grammar that stops before the verdict (the
+    // in-process engine writes the opener itself there) gets the verdict slot appended,
+    // as a server cannot be handed the opener halfway through a request.
+    let grammar = if grammar {
+        profile.grammar(&req.mode).map(|g| {
+            let tail = profile.grammar_end.is_some().then(|| slot_gbnf(&slot));
+            server_grammar(&g.text, &g.root, tail.as_deref())
+        })
     } else {
-        prompt::GRAMMAR_ROOT_FULL
+        None
     };
     Contract {
-        system: prompt::SYSTEM_PROMPT.trim_end().to_string(),
-        user: prompt::user_message(&req.case, req.swapped),
-        assistant_prefix: given.map(prompt::rubric_prefill).unwrap_or_default(),
-        grammar: grammar.then(|| server_grammar(prompt::GRAMMAR, root, Some(&slot))),
-        parser: match given {
-            Some(r) => StreamParser::after_given_rubric(ParserSpec::native(), r),
-            None => StreamParser::new(Dialect::Native),
-        },
-        opener: "<verdict>",
-        choices,
+        system: rendered.system,
+        user: rendered.user,
+        assistant_prefix: rendered.assistant_prefix,
+        grammar,
+        parser: profile.stream_parser(&req.mode),
+        slot,
+        think: profile.parser.think,
     }
 }
 
@@ -120,22 +137,41 @@ impl RemoteEngine {
         self.opts.grammar && self.server.flavor != Flavor::Other
     }
 
-    fn body(&self, c: &Contract) -> Value {
+    /// The sampler as this server receives it, which is what a judgment records: servers
+    /// that take no repetition penalty field get none (1.0), and vLLM's penalty covers the
+    /// whole sequence (-1, as llama.cpp writes "the whole context").
+    pub fn sent_sampler(&self) -> SamplerSettings {
+        let mut s = self.opts.sampler.clone();
+        match self.server.flavor {
+            Flavor::LlamaCpp => {}
+            Flavor::Vllm => s.repeat_last_n = -1,
+            Flavor::Other => {
+                s.repeat_penalty = 1.0;
+                s.repeat_last_n = 0;
+            }
+        }
+        s
+    }
+
+    /// The request body. `prefill` is the start of the judge's own turn (the server
+    /// continues it); `grammar` is sent where the server takes one.
+    fn body(&self, c: &Contract, prefill: &str, max_tokens: u32, grammar: Option<&str>) -> Value {
         let s = &self.opts.sampler;
-        let mut messages = vec![
-            json!({"role": "system", "content": c.system}),
-            json!({"role": "user", "content": c.user}),
-        ];
-        let prefill = !c.assistant_prefix.is_empty();
-        if prefill {
-            messages.push(json!({"role": "assistant", "content": c.assistant_prefix}));
+        let mut messages = Vec::new();
+        if let Some(sys) = &c.system {
+            messages.push(json!({"role": "system", "content": sys}));
+        }
+        messages.push(json!({"role": "user", "content": c.user}));
+        let prefill_given = !prefill.is_empty();
+        if prefill_given {
+            messages.push(json!({"role": "assistant", "content": prefill}));
         }
         let mut body = json!({
             "model": self.server.model,
             "messages": messages,
             "stream": true,
             "stream_options": {"include_usage": true},
-            "max_tokens": s.max_tokens,
+            "max_tokens": max_tokens,
             "temperature": s.temperature,
             "top_p": s.top_p,
             "top_k": s.top_k,
@@ -144,6 +180,7 @@ impl RemoteEngine {
             "top_logprobs": TOP_LOGPROBS,
         });
         let obj = body.as_object_mut().expect("a JSON object");
+        let grammar = grammar.filter(|_| self.sends_grammar());
         match self.server.flavor {
             Flavor::LlamaCpp => {
                 // The samplers rubricate's own engine uses; llama-server's default min_p is off.
@@ -151,17 +188,17 @@ impl RemoteEngine {
                 obj.insert("repeat_last_n".into(), json!(s.repeat_last_n));
                 obj.insert("min_p".into(), json!(0.0));
                 obj.insert("cache_prompt".into(), json!(true));
-                if let Some(g) = c.grammar.as_ref().filter(|_| self.sends_grammar()) {
+                if let Some(g) = grammar {
                     obj.insert("grammar".into(), json!(g));
                 }
                 // A final assistant message is continued (llama-server's assistant prefill).
             }
             Flavor::Vllm => {
                 obj.insert("repetition_penalty".into(), json!(s.repeat_penalty));
-                if let Some(g) = c.grammar.as_ref().filter(|_| self.sends_grammar()) {
+                if let Some(g) = grammar {
                     obj.insert("structured_outputs".into(), json!({"grammar": g}));
                 }
-                if prefill {
+                if prefill_given {
                     obj.insert("continue_final_message".into(), json!(true));
                     obj.insert("add_generation_prompt".into(), json!(false));
                 }
@@ -173,18 +210,30 @@ impl RemoteEngine {
 
     /// Judge one case. `on` sees progress and every section text as it streams; answering
     /// `Flow::Stop` closes the stream.
+    ///
+    /// As in the in-process engine, the stored verdict is the most probable choice at the
+    /// verdict position (from the server's top logprobs there), the letter the server sampled
+    /// is kept apart, and a judge that stops without writing the profile's verdict opener gets
+    /// it appended: a second, one-token request continues the judge's turn after the opener,
+    /// and the verdict is read there (the judgment is then marked as not parsed, saying so).
     pub fn run(
         &self,
         req: &JudgeRequest,
         on: &mut dyn FnMut(Progress) -> Flow,
     ) -> Result<RemoteOutcome, RunError> {
         let started = Instant::now();
-        let mut c = contract(req, self.opts.grammar);
-        let stream: ChatStream = self.server.stream_chat(self.body(&c));
+        let mut c = contract(&self.opts.profile, req, self.opts.grammar);
+        let body = self.body(
+            &c,
+            &c.assistant_prefix,
+            self.opts.sampler.max_tokens,
+            c.grammar.as_deref(),
+        );
+        let stream: ChatStream = self.server.stream_chat(body);
         if on(Progress::Prefill { done: 0, total: 1 }) == Flow::Stop {
             return Err(RunError::Stopped);
         }
-        let mut reader = VerdictReader::new(c.opener, &c.choices.map(|(s, _)| s));
+        let mut reader = c.reader();
         let mut raw = String::new();
         let mut first: Option<Instant> = None;
         let mut in_reasoning = false;
@@ -194,15 +243,6 @@ impl RemoteEngine {
         let mut timings = None;
         let mut finish_reason: Option<String> = None;
         let mut echo = EchoFilter::new(&c.assistant_prefix);
-        let emit = |segs: Vec<Segment>, on: &mut dyn FnMut(Progress) -> Flow| -> Flow {
-            let mut flow = Flow::Continue;
-            for s in &segs {
-                if on(Progress::Token(s)) == Flow::Stop {
-                    flow = Flow::Stop;
-                }
-            }
-            flow
-        };
         let complete = loop {
             let item = match stream.rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(i) => i,
@@ -224,7 +264,10 @@ impl RemoteEngine {
             if !chunk.reasoning.is_empty() {
                 // Reasoning split off by the server goes back in the shape profiles parse.
                 if !in_reasoning {
-                    text.push_str("<think>");
+                    // A think profile's generation starts inside the reasoning already.
+                    if !(c.think && raw.is_empty()) {
+                        text.push_str("<think>");
+                    }
                     in_reasoning = true;
                 }
                 text.push_str(&chunk.reasoning);
@@ -232,8 +275,9 @@ impl RemoteEngine {
             let content = echo.take(&chunk.content);
             if !content.is_empty() {
                 if in_reasoning {
-                    text.push_str("</think>");
+                    text.push_str(THINK_CLOSE);
                     in_reasoning = false;
+                    reader.open_gate();
                 }
                 text.push_str(&content);
             }
@@ -265,16 +309,17 @@ impl RemoteEngine {
                 return Err(RunError::Stopped);
             }
         };
+        drop(stream);
         let held = echo.finish();
         if !held.is_empty() {
             raw.push_str(&held);
             emit(c.parser.push(&held), on);
         }
-        if in_reasoning {
-            raw.push_str("</think>");
-            emit(c.parser.push("</think>"), on);
+        if in_reasoning && !c.think {
+            raw.push_str(THINK_CLOSE);
+            emit(c.parser.push(THINK_CLOSE), on);
+            in_reasoning = false;
         }
-        let done_at = Instant::now();
         let closed = c.parser.is_done();
         if !complete && !closed {
             return Err(RunError::Failed(format!(
@@ -282,24 +327,74 @@ impl RemoteEngine {
                 self.server.display_url
             )));
         }
-        let mut parsed: Parsed = c.parser.finish();
         let hit_max = finish_reason.as_deref() == Some("length");
-        if hit_max && parsed.error.is_some() {
+        let mut probs = reader.probabilities();
+        let mut sampled_choice: Option<Verdict> = None;
+        let mut forced: Option<String> = None;
+        let mut extra_tokens = 0u64;
+        if probs.is_none() && !c.parser.is_done() {
+            // No opener: append it (after closing the reasoning, for a think profile that
+            // stopped inside it) and ask the server for the one token after it.
+            let slot = &c.slot;
+            let unclosed = c.think && (in_reasoning || c.parser.in_reasoning());
+            let lead = match (&slot.lead_unclosed, unclosed) {
+                (Some(l), true) => l.as_str(),
+                _ => slot.lead.as_str(),
+            };
+            let opener = format!("{lead}{}", slot.open);
+            let prefill = format!("{}{raw}{opener}", c.assistant_prefix);
+            let (p, pick, n) = self.read_after_opener(&c, &prefill, on)?;
+            raw.push_str(&opener);
+            emit(c.parser.push(&opener), on);
+            probs = p;
+            sampled_choice = pick;
+            extra_tokens = n;
+            forced = Some(format!(
+                "the judge stopped ({}) without writing {:?}; rubricate appended it and read the verdict there",
+                if hit_max {
+                    format!("at the limit of {} tokens", self.opts.sampler.max_tokens)
+                } else {
+                    "end of text".to_string()
+                },
+                slot.open
+            ));
+            // The choice rubricate stores, written after the opener as the local engine does.
+            let best = match &probs {
+                Some(p) => Some(c.slot.choices[argmax(p)].0.clone()),
+                None => pick.and_then(|v| c.slot.choice_of(v).map(str::to_string)),
+            };
+            if let Some(choice) = best {
+                let tail = format!("{choice}{}", c.slot.close);
+                raw.push_str(&tail);
+                emit(c.parser.push(&tail), on);
+            }
+        }
+        let done_at = Instant::now();
+        let mut parsed: Parsed = c.parser.finish();
+        if let Some(f) = forced {
+            parsed.error = Some(match parsed.error {
+                Some(e) => format!("{f}; {e}"),
+                None => f,
+            });
+        } else if hit_max && parsed.error.is_some() {
             parsed.error = Some(format!(
                 "{} (generation stopped at the limit of {} tokens)",
                 parsed.error.unwrap_or_default(),
                 self.opts.sampler.max_tokens
             ));
         }
-        let tokens_generated = completion_tokens.unwrap_or(counted);
+        // What the model itself wrote at the verdict position (the sampled letter).
+        let sampled = sampled_choice.or(parsed.verdict);
+        let tokens_generated = completion_tokens.unwrap_or(counted) + extra_tokens;
         let ms_first_token = first.map_or(0.0, |f| ms(f - started));
         let ms_generate = first.map_or(0.0, |f| ms(done_at - f));
-        let probs = reader.probabilities();
         let judgment = self.judgment(
             req,
-            &c.choices,
+            &c.slot,
+            c.grammar.is_some(),
             parsed,
             probs,
+            sampled,
             raw,
             prompt_tokens,
             tokens_generated,
@@ -317,13 +412,76 @@ impl RemoteEngine {
         })
     }
 
+    /// One token after `prefill` (which ends with the verdict opener): the choices'
+    /// probabilities from its top logprobs (None when the server gives none) and the choice
+    /// the server sampled, if it is one. Also returns how many tokens it generated.
+    fn read_after_opener(
+        &self,
+        c: &Contract,
+        prefill: &str,
+        on: &mut dyn FnMut(Progress) -> Flow,
+    ) -> Result<AfterOpener, RunError> {
+        let choices: Vec<&str> = c.slot.choices.iter().map(|(s, _)| s.as_str()).collect();
+        let mut reader = VerdictReader::at_choice(&choices);
+        let stream = self.server.stream_chat(self.body(c, prefill, 1, None));
+        let mut first: Option<String> = None;
+        let mut n = 0u64;
+        loop {
+            let item = match stream.rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(i) => i,
+                Err(RecvTimeoutError::Timeout) => {
+                    if on(Progress::Tick) == Flow::Stop {
+                        stream.cancel();
+                        return Err(RunError::Stopped);
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            match item {
+                StreamItem::Chunk(ch) => {
+                    for t in &ch.logprobs {
+                        if first.is_none() {
+                            first = Some(t.token.clone());
+                        }
+                        reader.push(t);
+                    }
+                    n += ch.logprobs.len() as u64;
+                    if let Some(k) = ch.completion_tokens {
+                        n = k;
+                    }
+                }
+                StreamItem::End { .. } => break,
+                StreamItem::Failed(e) => return Err(RunError::Failed(e)),
+            }
+        }
+        // The sampled token names a choice when it starts with one (`A]]`) or is its start.
+        let pick = first.and_then(|t| {
+            let t = t.trim();
+            let fits: Vec<Verdict> = c
+                .slot
+                .choices
+                .iter()
+                .filter(|(s, _)| !t.is_empty() && (t.starts_with(s.as_str()) || s.starts_with(t)))
+                .map(|(_, v)| *v)
+                .collect();
+            match fits.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            }
+        });
+        Ok((reader.probabilities(), pick, n))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn judgment(
         &self,
         req: &JudgeRequest,
-        choices: &[(&str, Verdict); 3],
+        slot: &VerdictSlot,
+        grammar: bool,
         parsed: Parsed,
         probs: Option<Vec<f64>>,
+        sampled: Option<Verdict>,
         raw: String,
         prompt_tokens: Option<u64>,
         generated: u64,
@@ -334,7 +492,7 @@ impl RemoteEngine {
         // Probabilities in presented order A, B, tie, mapped back to the case's own letters.
         let mut p = [None, None, None];
         if let Some(ps) = &probs {
-            for ((_, v), q) in choices.iter().zip(ps) {
+            for ((_, v), q) in slot.choices.iter().zip(ps) {
                 let slot = match map(*v) {
                     Verdict::A => 0,
                     Verdict::B => 1,
@@ -345,25 +503,17 @@ impl RemoteEngine {
                 p[slot] = Some(*q);
             }
         }
-        let sampled = parsed.verdict.map(map);
         // The stored verdict is the most probable choice at the verdict position when the
         // server reported the distribution there; otherwise what the model wrote.
-        let most_probable = probs.as_ref().and_then(|_| {
-            let cands = [(Verdict::A, p[0]), (Verdict::B, p[1]), (Verdict::Tie, p[2])];
-            cands
-                .iter()
-                .filter_map(|(v, q)| q.map(|q| (*v, q)))
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(v, _)| v)
-        });
-        let verdict = match (sampled, most_probable) {
-            (Some(_), Some(best)) => Some(best),
-            (s, _) => s,
+        let verdict = match &probs {
+            Some(ps) => Some(map(slot.choices[argmax(ps)].1)),
+            None => parsed.verdict.map(map),
         };
         let given = match &req.mode {
             JudgeMode::RubricGiven(r) => Some(r.clone()),
             JudgeMode::Full => None,
         };
+        let profile = &self.opts.profile;
         NewJudgment {
             case_id: req.case.id,
             origin: JudgmentOrigin::Local,
@@ -371,9 +521,9 @@ impl RemoteEngine {
             rubric_given: given.is_some(),
             model_file: self.server.model.clone(),
             model_sha256: String::new(),
-            template_version: prompt::template_version(),
-            grammar: self.sends_grammar(),
-            sampler: self.opts.sampler.clone(),
+            template_version: profile.template_version(),
+            grammar: grammar && self.sends_grammar(),
+            sampler: self.sent_sampler(),
             seed: Some(self.opts.seed),
             rubric: given.or(parsed.rubric),
             analysis: parsed.analysis,
@@ -389,17 +539,32 @@ impl RemoteEngine {
             ms_prefill: Some(ms_first_token.round() as u32),
             ms_generate: Some(ms_generate.round() as u32),
             provenance: JudgeProvenance {
-                profile: None,
-                profile_hash: None,
+                profile: Some(profile.name.clone()),
+                profile_hash: Some(profile.hash.clone()),
                 backend: Some(BACKEND.to_string()),
                 server_url: Some(self.server.display_url.clone()),
                 server_model: Some(self.server.model.clone()),
             },
-            judge_type: None,
-            solution: None,
-            verdict_sampled: sampled,
+            judge_type: parsed.judge_type,
+            solution: parsed.solution,
+            verdict_sampled: sampled.map(map),
         }
     }
+}
+
+/// What the one-token request after an appended opener gave: the choices' probabilities,
+/// the choice the server sampled, and the tokens it generated.
+type AfterOpener = (Option<Vec<f64>>, Option<Verdict>, u64);
+
+/// Hand each parsed segment to `on`; `Stop` if any answer was `Stop`.
+fn emit(segs: Vec<Segment>, on: &mut dyn FnMut(Progress) -> Flow) -> Flow {
+    let mut flow = Flow::Continue;
+    for s in &segs {
+        if on(Progress::Token(s)) == Flow::Stop {
+            flow = Flow::Stop;
+        }
+    }
+    flow
 }
 
 /// llama-server streams a continued assistant message's given start back before the new

@@ -11,6 +11,7 @@ pub use client::{API_KEY_ENV, Flavor, Server, URL_ENV, strip_credentials};
 pub use engine::{RemoteEngine, RemoteOptions, RemoteOutcome, RemoteStats};
 
 use super::api::{Command, Event};
+use super::profile::Profile;
 use super::worker::{serve_jobs, serve_unavailable};
 use crate::domain::SamplerSettings;
 use std::sync::mpsc::Receiver;
@@ -23,6 +24,8 @@ pub struct RemoteConfig {
     /// The model id to ask for; default: the first the server lists.
     pub model: Option<String>,
     pub api_key: Option<String>,
+    /// The judge's contract (prompt layout, grammar, parser, verdict slot), as in-process.
+    pub profile: Profile,
     pub grammar: bool,
     pub seed: u32,
     pub sampler: SamplerSettings,
@@ -34,6 +37,7 @@ impl std::fmt::Debug for RemoteConfig {
             .field("url", &strip_credentials(&self.url))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "(set)"))
+            .field("profile", &self.profile.name)
             .finish()
     }
 }
@@ -50,6 +54,7 @@ impl RemoteConfig {
         Ok(RemoteEngine::new(
             server,
             RemoteOptions {
+                profile: self.profile.clone(),
                 grammar: self.grammar,
                 sampler: self.sampler.clone(),
                 seed: self.seed,

@@ -10,9 +10,13 @@ pub struct VerdictReader {
     opener: String,
     choices: Vec<String>,
     text: String,
-    /// Text of the opener inside the token where it ends (the choice may share that token).
     state: State,
     probs: Option<Vec<f64>>,
+    /// For long-reasoning profiles: the opener counts only after this text (`</think>`), so
+    /// the model quoting the answer format while it reasons is not taken for its verdict.
+    gate: Option<String>,
+    /// Where the search for the opener starts in `text` (past the gate once it is seen).
+    search_from: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +36,31 @@ impl VerdictReader {
             text: String::new(),
             state: State::Before,
             probs: None,
+            gate: None,
+            search_from: Some(0),
+        }
+    }
+
+    /// The opener counts only once `gate` (e.g. `</think>`) has been generated.
+    pub fn after(mut self, gate: &str) -> VerdictReader {
+        self.gate = Some(gate.to_string());
+        self.search_from = None;
+        self
+    }
+
+    /// A reader for a request whose prompt already ends with the opener: the first
+    /// generated token is the choice.
+    pub fn at_choice(choices: &[&str]) -> VerdictReader {
+        let mut r = VerdictReader::new("", choices);
+        r.state = State::NextToken;
+        r
+    }
+
+    /// The server reported the end of the reasoning apart from the tokens (its
+    /// `reasoning_content` stopped): from here on the opener counts.
+    pub fn open_gate(&mut self) {
+        if self.search_from.is_none() {
+            self.search_from = Some(self.text.len());
         }
     }
 
@@ -45,7 +74,16 @@ impl VerdictReader {
             State::Before => {
                 let before = self.text.len();
                 self.text.push_str(&tok.token);
-                let Some(found) = self.text.find(&self.opener) else {
+                if self.search_from.is_none()
+                    && let Some(g) = &self.gate
+                    && let Some(at) = self.text.find(g.as_str())
+                {
+                    self.search_from = Some(at + g.len());
+                }
+                let Some(from) = self.search_from else {
+                    return;
+                };
+                let Some(found) = self.text[from..].find(&self.opener).map(|i| i + from) else {
                     return;
                 };
                 let end = found + self.opener.len();
@@ -250,6 +288,45 @@ mod tests {
             &[("[[B", (0.8f64).ln()), ("[[A", (0.2f64).ln()), ("[", -5.0)],
         ));
         assert!(close(&r.probabilities().unwrap(), &[0.2, 0.8]));
+    }
+
+    #[test]
+    fn with_a_gate_an_opener_inside_the_reasoning_does_not_count() {
+        let mut r = VerdictReader::new("<answer>[[", &["A", "B"]).after("</think>");
+        r.push(&tok("maybe <answer>[[", 0.0, &[]));
+        r.push(&tok("A", -0.1, &[("A", -0.1), ("B", -2.3)]));
+        assert!(r.probabilities().is_none(), "quoted while reasoning");
+        r.push(&tok("]]</answer>.</th", 0.0, &[]));
+        r.push(&tok("ink>\n<answer>[[", 0.0, &[]));
+        r.push(&tok(
+            "B",
+            (0.7f64).ln(),
+            &[("B", (0.7f64).ln()), ("A", (0.3f64).ln())],
+        ));
+        assert!(close(&r.probabilities().unwrap(), &[0.3, 0.7]));
+        // Reasoning the server split off: the engine opens the gate itself.
+        let mut r = VerdictReader::new("<answer>[[", &["A", "B"]).after("</think>");
+        r.push(&tok("<answer>[[", 0.0, &[]));
+        r.open_gate();
+        r.push(&tok("A", -0.1, &[("A", -0.1)]));
+        assert!(
+            r.probabilities().is_none(),
+            "the opener was before the gate"
+        );
+        r.push(&tok("]]</answer>\n<answer>[[", 0.0, &[]));
+        r.push(&tok("B", -0.1, &[("B", -0.1), ("A", -2.4)]));
+        assert!(r.probabilities().is_some());
+    }
+
+    #[test]
+    fn at_choice_reads_the_first_token() {
+        let mut r = VerdictReader::at_choice(&["A", "B", "C"]);
+        r.push(&tok(
+            "C",
+            (0.5f64).ln(),
+            &[("C", (0.5f64).ln()), ("A", (0.5f64).ln())],
+        ));
+        assert!(close(&r.probabilities().unwrap(), &[0.5, 0.0, 0.5]));
     }
 
     #[test]

@@ -358,6 +358,10 @@ fn placeholder(app: &App, case: &CaseView) -> Vec<Line<'static>> {
 }
 
 pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
+    if areas.judge.height == 0 {
+        // Another pane is zoomed.
+        return;
+    }
     let job = app.visible_job();
     let title = match (job, &case.judgment) {
         (Some(j), _) => job_status(app, j),
@@ -365,8 +369,13 @@ pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
         (None, None) => "not judged".to_string(),
     };
     let focused = app.focus == Focus::Judge;
+    let zoomed = if app.zoom {
+        " · zoom: z / Esc back"
+    } else {
+        ""
+    };
     f.render_widget(
-        pane_block(&format!("Judge · {title}"), focused),
+        pane_block(&format!("Judge · {title}{zoomed}"), focused),
         areas.judge,
     );
     let text = areas.text(Focus::Judge);
@@ -392,7 +401,7 @@ pub fn draw(f: &mut Frame, app: &App, case: &CaseView, areas: &Areas) {
             text,
         );
     } else {
-        f.render_widget(Paragraph::new(doc_lines(pane, text)), text);
+        f.render_widget(Paragraph::new(doc_lines(pane, text, app.highlight())), text);
     }
     let footer = areas.judge_footer();
     f.render_widget(

@@ -4,6 +4,7 @@
 
 mod help;
 mod judge;
+mod library;
 mod queue;
 mod stats;
 mod status;
@@ -19,7 +20,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 pub fn draw(f: &mut Frame, app: &App) {
-    let areas = layout::compute(f.area(), app.queue_visible(), app_banner(app));
+    let areas = layout::areas_in(f.area(), app);
     status::draw_status(f, app, areas.status);
     if let Some(b) = areas.banner {
         status::draw_banner(f, app, b);
@@ -27,6 +28,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     status::draw_hints(f, app, areas.hints);
     match &app.mode {
         Mode::Stats => stats::draw(f, app, areas.main),
+        Mode::Library(v) => library::draw(f, app, v, areas.main),
         _ => draw_review(f, app, &areas),
     }
     match &app.mode {
@@ -107,10 +109,6 @@ pub fn draw(f: &mut Frame, app: &App) {
     }
 }
 
-fn app_banner(app: &App) -> bool {
-    matches!(app.model, super::state::ModelState::Unavailable(_))
-}
-
 fn draw_review(f: &mut Frame, app: &App, areas: &Areas) {
     if let Some(q) = areas.queue {
         queue::draw(f, app, q);
@@ -119,12 +117,24 @@ fn draw_review(f: &mut Frame, app: &App, areas: &Areas) {
         draw_empty(f, app, areas);
         return;
     };
+    let zoomed = if app.zoom {
+        " · zoom: z / Esc back"
+    } else {
+        ""
+    };
+    let turns = case.case.prompt.len();
+    let turns = if turns > 1 {
+        format!(" · {turns} turns")
+    } else {
+        String::new()
+    };
     text_pane(
         f,
         areas.prompt,
         &case.prompt,
-        &format!("Prompt · case {}", case.case.id),
+        &format!("Prompt · case {}{turns}{zoomed}", case.case.id),
         app.focus == Focus::Prompt,
+        app.highlight(),
     );
     // Blind mode: lengths invite "the longer one is better" before reading.
     let len = |s: &str| {
@@ -138,15 +148,17 @@ fn draw_review(f: &mut Frame, app: &App, areas: &Areas) {
         f,
         areas.answer_a,
         &case.answer_a,
-        &format!("Answer A{}", len(&case.case.answer_a)),
+        &format!("Answer A{}{zoomed}", len(&case.case.answer_a)),
         app.focus == Focus::AnswerA,
+        app.highlight(),
     );
     text_pane(
         f,
         areas.answer_b,
         &case.answer_b,
-        &format!("Answer B{}", len(&case.case.answer_b)),
+        &format!("Answer B{}{zoomed}", len(&case.case.answer_b)),
         app.focus == Focus::AnswerB,
+        app.highlight(),
     );
     judge::draw(f, app, case, areas);
 }
@@ -219,7 +231,9 @@ pub(super) fn pane_block(title: &str, focused: bool) -> Block<'static> {
 }
 
 /// The rows of a document that fit in `area` (only those are wrapped).
-pub(super) fn doc_lines<'a>(pane: &'a Pane, area: Rect) -> Vec<Line<'a>> {
+/// With `highlight`, its occurrences in a row (ASCII letters without case, as the
+/// search compares them) are marked; one split across two rows is not.
+pub(super) fn doc_lines<'a>(pane: &'a Pane, area: Rect, highlight: Option<&str>) -> Vec<Line<'a>> {
     let top = draw_top(pane, area.width, area.height as usize);
     pane.doc
         .visible(top, area.width, area.height as usize)
@@ -229,12 +243,57 @@ pub(super) fn doc_lines<'a>(pane: &'a Pane, area: Rect) -> Vec<Line<'a>> {
                 s,
                 Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             )),
-            LineKind::Text => Line::from(Span::raw(s)),
+            LineKind::Text => match highlight {
+                Some(q) => Line::from(marked(s, q)),
+                None => Line::from(Span::raw(s)),
+            },
         })
         .collect()
 }
 
-fn text_pane(f: &mut Frame, area: Rect, pane: &Pane, title: &str, focused: bool) {
+/// The row as spans, the occurrences of `query` marked. The query is compared after
+/// being made visible the way the document's text was.
+pub fn marked<'a>(row: &'a str, query: &str) -> Vec<Span<'a>> {
+    let needle = crate::sanitize::visible_line(query).to_ascii_lowercase();
+    if needle.is_empty() {
+        return vec![Span::raw(row)];
+    }
+    // ASCII lowering keeps every byte offset, so matches index the row itself.
+    let hay = row.to_ascii_lowercase();
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for (i, _) in hay.match_indices(&needle) {
+        if i < at {
+            continue;
+        }
+        if i > at {
+            spans.push(Span::raw(&row[at..i]));
+        }
+        let end = i + needle.len();
+        spans.push(Span::styled(
+            &row[i..end],
+            Style::new().fg(Color::Black).bg(Color::Yellow),
+        ));
+        at = end;
+    }
+    if at < row.len() {
+        spans.push(Span::raw(&row[at..]));
+    }
+    spans
+}
+
+fn text_pane(
+    f: &mut Frame,
+    area: Rect,
+    pane: &Pane,
+    title: &str,
+    focused: bool,
+    highlight: Option<&str>,
+) {
+    if area.height == 0 {
+        // Another pane is zoomed.
+        return;
+    }
     let inner = layout::inner(area);
     let top = draw_top(pane, inner.width, inner.height as usize);
     let title = match pane.doc.position(top, inner.width, inner.height as usize) {
@@ -242,7 +301,7 @@ fn text_pane(f: &mut Frame, area: Rect, pane: &Pane, title: &str, focused: bool)
         None => title.to_string(),
     };
     f.render_widget(pane_block(&title, focused), area);
-    f.render_widget(Paragraph::new(doc_lines(pane, inner)), inner);
+    f.render_widget(Paragraph::new(doc_lines(pane, inner, highlight)), inner);
 }
 
 pub(super) fn centered(area: Rect, pct_w: u16, pct_h: u16) -> Rect {

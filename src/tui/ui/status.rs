@@ -38,6 +38,10 @@ pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     };
     spans.push(Span::raw(" "));
     spans.push(Span::raw(pos).bold());
+    if let Some((done, total)) = app.progress {
+        // This reviewer's decisions in force, over every case in the database.
+        spans.push(Span::raw(format!(" · done {done}/{total}")));
+    }
     spans.push(sep());
     spans.push(Span::raw(app.filter.as_str()).bold());
     if let Some(s) = &app.source {
@@ -62,6 +66,18 @@ pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             spans.push(Span::raw(state).fg(Color::Green));
         }
         ModelState::Unavailable(_) => spans.push(Span::raw("no model").fg(Color::Red).bold()),
+    }
+    if let Some(b) = &app.batch {
+        spans.push(sep());
+        spans.push(
+            Span::raw(format!(
+                "{} {}/{}",
+                short(&visible_line(&b.label), 20),
+                b.total - b.todo.len(),
+                b.total
+            ))
+            .fg(Color::Cyan),
+        );
     }
     if !app.pending.is_empty() {
         spans.push(sep());
@@ -117,12 +133,42 @@ pub fn draw_banner(f: &mut Frame, app: &App, area: Rect) {
 }
 
 pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
-    if let Mode::Search(q) = &app.mode {
+    if let Mode::Library(v) = &app.mode
+        && v.naming.is_some()
+    {
+        let line = Line::from(
+            Span::raw(" rubric name: letters, digits, - _ .   Enter saves · Esc cancels")
+                .fg(Color::DarkGray),
+        );
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    let prompt = match &app.mode {
+        Mode::Search(q) => Some((
+            " search: ",
+            q,
+            "   Enter searches · Ctrl-U clears · Esc closes",
+        )),
+        Mode::Jump(q) => Some((
+            " go to case: ",
+            q,
+            "   number or source id · Enter goes · Esc closes",
+        )),
+        _ => None,
+    };
+    if let Some((label, q, help)) = prompt {
+        // The end of a long query stays in view.
+        let room = (area.width as usize)
+            .saturating_sub(label.len() + help.len() + 2)
+            .max(8);
+        let shown = visible_line(q);
+        let n = shown.chars().count();
+        let tail: String = shown.chars().skip(n.saturating_sub(room)).collect();
         let line = Line::from(vec![
-            Span::raw(" search: ").bold().fg(Color::Yellow),
-            Span::raw(visible_line(q)),
+            Span::raw(label).bold().fg(Color::Yellow),
+            Span::raw(tail),
             Span::raw("█").fg(Color::Yellow),
-            Span::raw("   Enter searches · Esc closes").fg(Color::DarkGray),
+            Span::raw(help).fg(Color::DarkGray),
         ]);
         f.render_widget(Paragraph::new(line), area);
         return;
@@ -145,6 +191,18 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
                     ("A", "auto-advance"),
                 ],
                 Mode::Stats => &[("S/Esc", "back")],
+                Mode::Library(_) => &[
+                    ("j/k", "rubric"),
+                    ("[/]", "version"),
+                    ("Enter", "apply here"),
+                    ("A", "apply to queue"),
+                    ("d", "diff"),
+                    ("c", "compare"),
+                    ("m", "mark base"),
+                    ("r", "restore"),
+                    ("s", "save case rubric"),
+                    ("L/Esc", "back"),
+                ],
                 Mode::Edit(_) => &[("Ctrl-S", "keep"), ("Esc", "discard")],
                 _ if app.case.is_none() && app.total_cases == Some(0) => &[("i", "import sample")],
                 _ => &[

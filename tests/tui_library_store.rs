@@ -1,0 +1,135 @@
+//! The store side of the rubric library browser, on a real SQLite file: reading the
+//! library, planning a batch, the experiment lines, and the writes (a linked judgment,
+//! a named save) as the workbench's writer performs them.
+
+mod formats_common;
+
+use formats_common::{fixture, judgment, ok};
+use rubricate::domain::Verdict;
+use rubricate::store::Store;
+use rubricate::tui::library_io;
+use rubricate::tui::state::{Msg, RubricLink};
+use rubricate::tui::writer::{WriteOp, perform_inline};
+
+fn setup() -> (tempfile::TempDir, Store, Vec<i64>) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    ok(
+        &db,
+        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
+    );
+    let store = Store::open(&db).unwrap();
+    let mut ids = Vec::new();
+    store
+        .for_each_case(|c| {
+            ids.push(c.id);
+            Ok(())
+        })
+        .unwrap();
+    (dir, store, ids)
+}
+
+#[test]
+fn linked_judgments_record_the_version_and_r_reuses_an_unchanged_rubric() {
+    let (_dir, mut store, ids) = setup();
+    let c = ids[0];
+    let op = |body: &str| WriteOp::LinkedJudgment {
+        judgment: Box::new(judgment(c, Some(Verdict::A), false)),
+        rubric: RubricLink::Save {
+            name: format!("case-{c}"),
+            body: body.into(),
+            case_id: c,
+        },
+    };
+    let stored = |m: Msg| match m {
+        Msg::JudgmentStored(j) => *j,
+        other => panic!("{other:?}"),
+    };
+    let j1 = stored(perform_inline(&mut store, "ann", &op("1. Exact")));
+    let v1 = store
+        .rubric_by_id(j1.library_rubric_id.unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (v1.label(), v1.author.as_deref()),
+        (format!("case-{c}@1"), Some("ann"))
+    );
+    // The same rubric again: the same version, no new one.
+    let j2 = stored(perform_inline(&mut store, "ann", &op("1. Exact")));
+    assert_eq!(j2.library_rubric_id, j1.library_rubric_id);
+    let j3 = stored(perform_inline(&mut store, "ann", &op("1. Exact\n2. Brief")));
+    let v2 = store
+        .rubric_by_id(j3.library_rubric_id.unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    // A library version applied from the browser.
+    let named = store.save_rubric("math", "1. The product", None).unwrap();
+    let j4 = stored(perform_inline(
+        &mut store,
+        "ann",
+        &WriteOp::LinkedJudgment {
+            judgment: Box::new(judgment(c, Some(Verdict::B), false)),
+            rubric: RubricLink::Id(named.id),
+        },
+    ));
+    assert_eq!(j4.library_rubric_id, Some(named.id));
+    // Named rubrics first, the per-case ones after.
+    let lib = library_io::read_library(&store).unwrap();
+    let names: Vec<&str> = lib.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["math".to_string(), format!("case-{c}")]);
+    assert_eq!(lib[1].versions.len(), 2);
+    assert_eq!((lib[0].judgments, lib[1].judgments), (1, 3));
+    // A named save from the browser.
+    match perform_inline(
+        &mut store,
+        "ann",
+        &WriteOp::LibraryRubric {
+            name: "math".into(),
+            body: "1. The product\n2. Shows work".into(),
+            case_id: Some(c),
+            note: None,
+        },
+    ) {
+        Msg::LibrarySaved(r) => assert_eq!((r.label(), r.case_id), ("math@2".into(), Some(c))),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn batch_skips_cases_judged_with_the_version_and_the_experiment_scores_both() {
+    let (_dir, store, ids) = setup();
+    let v1 = store.save_rubric("math", "1. Exact", None).unwrap();
+    let v2 = store
+        .save_rubric("math", "1. Exact\n2. Brief", None)
+        .unwrap();
+    // v1 judged every case A; v2 judged the first two B.
+    for &c in &ids {
+        store
+            .insert_judgment_with_rubric(&judgment(c, Some(Verdict::A), false), Some(v1.id))
+            .unwrap();
+    }
+    for &c in &ids[..2] {
+        store
+            .insert_judgment_with_rubric(&judgment(c, Some(Verdict::B), false), Some(v2.id))
+            .unwrap();
+    }
+    let plan = library_io::plan_batch(&store, v2.id, ids.clone()).unwrap();
+    assert_eq!(plan.label, "math@2");
+    assert_eq!(
+        plan.todo.iter().copied().collect::<Vec<_>>(),
+        ids[2..].to_vec()
+    );
+    assert_eq!(plan.total, ids.len() - 2);
+    let lines = library_io::experiment(&store, [v1.id, v2.id], &ids, "ann").unwrap();
+    let text = lines.join("\n");
+    assert!(
+        text.contains(&format!("{} cases in the set", ids.len())),
+        "{text}"
+    );
+    assert!(
+        text.contains("verdict changed on 2 of 2 cases judged with both"),
+        "{text}"
+    );
+    assert!(text.contains("math@1") && text.contains("math@2"), "{text}");
+}
