@@ -269,7 +269,8 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
                 model_sha256: Some(info.sha256.clone()),
                 server: None,
                 threads: Some(info.threads),
-                concurrency: 1,
+                // Cases decoded together (`--parallel`).
+                concurrency: args.parallel,
                 profile: profile.name.clone(),
                 profile_hash: profile.hash.clone(),
                 grammar: !args.no_grammar && profile.grammar(&JudgeMode::Full).is_some(),
