@@ -85,6 +85,7 @@ fn settings() -> Settings {
         blind: false,
         blind_reasoning: false,
         resume: None,
+        narrow: Default::default(),
     }
 }
 
@@ -185,7 +186,6 @@ fn open(store: Store) -> (App, Edge<'static>) {
         judge: None,
         reviewer: "bench".into(),
         source: None,
-        narrow: Default::default(),
         writer: None,
         settings_file: None,
     };
@@ -334,7 +334,6 @@ fn latency() {
         judge: Some(injector),
         reviewer: "bench".into(),
         source: None,
-        narrow: Default::default(),
         writer: None,
         settings_file: None,
     };

@@ -4,9 +4,10 @@ threads (docs/benchmarks.md, sections "Judge against llama-server" and "Judge se
 Each part fits in a few minutes; run them on an otherwise idle machine.
 
     cargo build --release && scripts/build-llama-server.sh
-    python3 scripts/bench-server.py requests [--cases 6] [--rounds 2] [--batch 512,256]
+    python3 scripts/bench-server.py requests [--cases 6] [--rounds 2]
     python3 scripts/bench-server.py job [--limit 34]
     python3 scripts/bench-server.py parallel [--n 4]
+    python3 scripts/bench-server.py server [--n 4] [--rounds 2]
 
 requests: per request, alternating rounds of llama-server (-np 1) and `rubricate bench
   --quick --json`: cold prefill (whole prompt, no cache), warm prefill and time to first token
@@ -19,6 +20,9 @@ job: the sample cases judged start to finish, in-process (`rubricate judge`) and
 parallel: `rubricate judge --parallel N` against llama-server -np N with N clients
   (`--concurrency N`) and sequential in-process judging, and llama-batched-bench at 1 and N
   sequences as the ceiling of what batching gains here.
+server: the sample through one llama-server -np N at --concurrency 1 and N (rounds summed),
+  in-process sequential beside them, llama-batched-bench as the ceiling, and the generation
+  rate rubricate saw on the stream against the server's own /metrics timings.
 
 llama-server and llama-batched-bench come from scripts/build-llama-server.sh (llama-cpp-python
 0.3.36's llama.cpp, ggml 0.25.3; rubricate links ggml 0.26.0 through llama-cpp-sys-2).
@@ -191,8 +195,10 @@ def server_round(url, settings, grammar, prompts):
 
 def ours_round(n_cases, threads, batch):
     exe = os.path.join(ROOT, "target", "release", "rubricate")
-    r = subprocess.run([exe, "bench", "--cases", str(n_cases), "--threads", threads, "--quick", "--json",
-                        "--batch", str(batch)], capture_output=True, text=True)
+    cmd = [exe, "bench", "--cases", str(n_cases), "--threads", threads, "--quick", "--json"]
+    if batch:
+        cmd += ["--batch", str(batch)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"rubricate bench failed:\n{r.stderr}")
     rows = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
@@ -211,6 +217,7 @@ def ours_round(n_cases, threads, batch):
 def part_requests(args):
     t = str(args.threads)
     batches = [int(b) for b in args.batch.split(",")]
+    label = {b: (f"batch {b}" if b else "built-in batch") for b in batches}
     folder = tempfile.mkdtemp(prefix="rubricate-bench-requests-")
     try:
         exe = os.path.join(ROOT, "target", "release", "rubricate")
@@ -231,7 +238,7 @@ def part_requests(args):
           f"load average {os.getloadavg()[0]:.2f} at the end")
     print(f"warm suffix: median {median([r['suffix_tokens'] for r in server]):.0f} tokens (server), "
           f"{median([r['suffix_tokens'] for r in ours[batches[0]]]):.0f} (rubricate)\n")
-    print("| figure | round | llama-server | " + " | ".join(f"rubricate batch {b} | ratio" for b in batches) + " |")
+    print("| figure | round | llama-server | " + " | ".join(f"rubricate {label[b]} | ratio" for b in batches) + " |")
     print("| --- | ---: | ---: | " + " | ".join("---: | ---:" for _ in batches) + " |")
     figures = [
         ("prefill, whole prompt (tok/s, higher is better)", "prefill_cold", "prefill_cold", False),
@@ -334,6 +341,79 @@ def part_parallel(args):
         print("llama-batched-bench gave no result:\n" + bb.stderr[-2000:])
 
 
+def part_server(args):
+    """Issue 7's batch figure: the sample through one llama-server -np N at --concurrency N and
+    --concurrency 1, in-process sequential beside them, llama-batched-bench at 1 and N sequences as
+    the ceiling, and rubricate's streamed tokens/s against the server's own timings."""
+    t = str(args.threads)
+    n = args.n
+    folder = tempfile.mkdtemp(prefix="rubricate-bench-server-")
+    limit = ["--limit", str(args.limit)]
+    rows, overhead = {}, {}
+    try:
+        db = fresh_db(folder, "local", args.cases)
+        wall, _ = rubricate(db, "judge", "--threads", t, *limit)
+        k, toks, _ = judged(db)
+        rows["in-process, sequential"] = (k, wall, toks)
+        with Server(t, n) as srv:
+            post(srv.url, dict(prompt="warm-up", n_predict=1))  # first decodes allocate buffers
+            for rnd in range(args.rounds):
+                for c in (1, n):
+                    before = metrics(srv.url)
+                    db = fresh_db(folder, f"c{c}-{rnd}", args.cases)
+                    wall, _ = rubricate(db, "judge", "--judge-url", srv.url + "/v1",
+                                        "--concurrency", str(c), *limit)
+                    after = metrics(srv.url)
+                    k, toks, ms_gen = judged(db)
+                    name = f"llama-server -np {n}, --concurrency {c}"
+                    old = rows.get(name)
+                    rows[name] = (k, wall, toks) if old is None else (old[0] + k, old[1] + wall, old[2] + toks)
+                    d = {key: after.get(key, 0) - before.get(key, 0)
+                         for key in ("tokens_predicted_total", "tokens_predicted_seconds_total")}
+                    o = overhead.setdefault(c, [0, 0.0, 0, 0.0])
+                    o[0] += toks
+                    o[1] += ms_gen / 1000
+                    o[2] += d["tokens_predicted_total"]
+                    o[3] += d["tokens_predicted_seconds_total"]
+                print(f"round {rnd + 1} done, load average {os.getloadavg()[0]:.2f}", file=sys.stderr)
+        bb = subprocess.run(
+            [cache_bin("llama-batched-bench"), "-m", MODEL, "-c", str(4096 * n), "-b", "2048", "-ub", "512",
+             "-npp", "512", "-ntg", "128", "-npl", f"1,{n}", "-t", t, "--output-format", "jsonl"],
+            capture_output=True, text=True)
+        ceiling = {}
+        for line in bb.stdout.splitlines():
+            if line.startswith("{"):
+                r = json.loads(line)
+                ceiling[r["pl"]] = r["speed_tg"]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"threads {t}, server -np {n}, {args.rounds} rounds of the server runs (summed), "
+          f"load average {os.getloadavg()[0]:.2f} at the end\n")
+    print("| run | cases | wall s | cases/min | generated tok/s (all cases together) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, (k, wall, toks) in rows.items():
+        print(f"| {name} | {k} | {wall:.1f} | {k * 60 / wall:.1f} | {toks / wall:.1f} |")
+    cpm = {name: k * 60 / wall for name, (k, wall, _) in rows.items()}
+    c1 = cpm[f"llama-server -np {n}, --concurrency 1"]
+    cn = cpm[f"llama-server -np {n}, --concurrency {n}"]
+    local = cpm["in-process, sequential"]
+    print(f"\n--concurrency {n} / --concurrency 1: {cn / c1:.2f}x cases/min")
+    print(f"--concurrency {n} / in-process sequential: {cn / local:.2f}x; --concurrency 1 / in-process: {c1 / local:.2f}x")
+    if 1 in ceiling and n in ceiling:
+        gain = ceiling[n] / ceiling[1]
+        print(f"llama-batched-bench decode: {ceiling[1]:.1f} tok/s at 1 sequence, {ceiling[n]:.1f} at {n}: gain {gain:.2f}x")
+        print(f"our gain / its gain: {(cn / c1) / gain:.2f}")
+    else:
+        print("llama-batched-bench gave no result:\n" + bb.stderr[-2000:])
+    print("\ntokens/s during generation, as rubricate saw the stream vs the server's own timings (/metrics):")
+    for c, (toks, secs, stoks, ssecs) in sorted(overhead.items()):
+        ours = toks / secs if secs else 0.0
+        theirs = stoks / ssecs if ssecs else 0.0
+        ratio = ours / theirs if theirs else 0.0
+        print(f"  --concurrency {c}: rubricate {ours:.1f} tok/s ({toks} tokens), server {theirs:.1f} tok/s "
+              f"({stoks:.0f} tokens): {ratio:.2f}x")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -342,9 +422,14 @@ def main():
     r = sub.add_parser("requests")
     r.add_argument("--cases", dest="n_cases", type=int, default=6)
     r.add_argument("--rounds", type=int, default=2)
-    r.add_argument("--batch", default="512", help="rubricate's n_batch values to compare, e.g. 512,256")
+    r.add_argument("--batch", default="0",
+                   help="rubricate's n_batch values to compare, e.g. 512,256 (0: its built-in size; needs bench --batch)")
     j = sub.add_parser("job")
     j.add_argument("--limit", type=int, default=34)
+    sv = sub.add_parser("server")
+    sv.add_argument("--n", type=int, default=4)
+    sv.add_argument("--limit", type=int, default=34)
+    sv.add_argument("--rounds", type=int, default=2)
     p = sub.add_parser("parallel")
     p.add_argument("--n", type=int, default=4)
     p.add_argument("--limit", type=int, default=34)
@@ -357,6 +442,8 @@ def main():
         part_requests(args)
     elif args.part == "job":
         part_job(args)
+    elif args.part == "server":
+        part_server(args)
     else:
         part_parallel(args)
 

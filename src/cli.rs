@@ -60,6 +60,9 @@ pub enum Command {
     Rubrics(RubricsArgs),
     /// Named sets of cases: list, show, add, remove
     Collections(CollectionsArgs),
+    /// Fork a case: the same prompt, the model's failure kept as the rejected answer, your
+    /// answer as the chosen one; linked to its parent. Prints the new case's number
+    Derive(DeriveArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(
         after_help = "Install, e.g.:\n  rubricate completions bash > ~/.local/share/bash-completion/completions/rubricate\n  rubricate completions zsh > ~/.zfunc/_rubricate   (with fpath+=~/.zfunc before compinit)\n  rubricate completions fish > ~/.config/fish/completions/rubricate.fish"
@@ -497,6 +500,30 @@ pub enum RubricsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct DeriveArgs {
+    /// The case to fork: its number, source id or content hash
+    pub case: String,
+    /// The better answer, as text
+    #[arg(long, value_name = "TEXT", conflicts_with = "chosen_file")]
+    pub chosen: Option<String>,
+    /// The better answer, from a file (`-`: standard input, also the default when neither is given)
+    #[arg(long, value_name = "FILE")]
+    pub chosen_file: Option<PathBuf>,
+    /// Which answer is kept as the rejected one: the one the model preferred (its latest
+    /// verdict), or A or B
+    #[arg(long, value_enum, default_value_t = RejectedSide::Model)]
+    pub rejected: RejectedSide,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RejectedSide {
+    /// The answer the model's latest verdict preferred (its failure)
+    Model,
+    A,
+    B,
 }
 
 #[derive(Debug, Args)]

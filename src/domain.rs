@@ -106,9 +106,21 @@ impl NewCase {
     pub fn content_hash(&self) -> String {
         content_hash(&self.prompt, &self.answer_a, &self.answer_b)
     }
+
+    /// The same identity as the 32 bytes the database stores.
+    pub fn content_digest(&self) -> [u8; 32] {
+        content_digest(&self.prompt, &self.answer_a, &self.answer_b)
+    }
 }
 
+/// [`content_digest`] in hex, the form shown to users and accepted on the command line.
 pub fn content_hash(prompt: &[Message], a: &str, b: &str) -> String {
+    hex::encode(content_digest(prompt, a, b))
+}
+
+/// SHA-256 of the prompt and both answers, the answers in sorted order so that A/B
+/// placement does not change it.
+pub fn content_digest(prompt: &[Message], a: &str, b: &str) -> [u8; 32] {
     let (first, second) = if a <= b { (a, b) } else { (b, a) };
     let mut h = Sha256::new();
     for m in prompt {
@@ -121,7 +133,7 @@ pub fn content_hash(prompt: &[Message], a: &str, b: &str) -> String {
     h.update(first.as_bytes());
     h.update(b"\x1danswer\x1f");
     h.update(second.as_bytes());
-    hex::encode(h.finalize())
+    h.finalize().into()
 }
 
 /// A stored case.

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod cli_docs;
 pub mod config;
 pub mod context;
+pub mod derive;
 pub mod domain;
 pub mod eval;
 pub mod formats;

@@ -5,7 +5,7 @@
 use crate::cli::{CaseSelect, CollectionsArgs, CollectionsCommand, RubricsArgs, RubricsCommand};
 use crate::context::Context;
 use crate::judge::JudgeMode;
-use crate::judge::config::config_from_select;
+use crate::judge::config::{Backend, backend_from_select};
 use crate::judge::worker::{BlockingJudge, JobOutcome};
 use crate::rubric_experiment;
 use crate::sanitize::{visible, visible_line};
@@ -29,21 +29,44 @@ pub fn select_cases(store: &Store, select: &CaseSelect, reviewer: &str) -> Resul
         ids.retain(|id| members.contains(id));
     }
     if let Some(category) = &select.category {
-        let mut stmt = store
-            .conn()
-            .prepare("SELECT id FROM cases WHERE category = ?1")?;
-        let members: HashSet<i64> = stmt
-            .query_map([category], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let members: HashSet<i64> = store.category_case_ids(category)?.into_iter().collect();
         if members.is_empty() {
             bail!(
-                "no case has category {:?} (`rubricate stats` lists the categories there are)",
-                visible(category)
+                "no case has the category {:?}; {}",
+                visible_line(category),
+                known_categories(store)?
             );
         }
         ids.retain(|id| members.contains(id));
     }
     Ok(ids)
+}
+
+/// The categories there are, in words, for a message about a category that is not.
+fn known_categories(store: &Store) -> Result<String> {
+    let known = store.categories(None)?;
+    if known.is_empty() {
+        return Ok(
+            "no case has a category (RM-Bench, RMB and RewardBench imports set one; so does a \
+             `category` field)"
+                .to_string(),
+        );
+    }
+    let names: Vec<String> = known
+        .iter()
+        .take(20)
+        .map(|(name, n)| format!("{} ({n})", visible_line(name)))
+        .collect();
+    let more = known.len() - names.len();
+    Ok(format!(
+        "the categories are: {}{}",
+        names.join(", "),
+        if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        }
+    ))
 }
 
 /// A case named on the command line: its number, or a source id / content hash.
@@ -215,7 +238,14 @@ pub fn run_rubrics(ctx: &Context, args: &RubricsArgs) -> Result<ExitCode> {
             let rubric = store.find_rubric(rubric)?;
             let ids = select_cases(&store, select, &ctx.reviewer)?;
             return apply(&store, &rubric, &ids, *swap, *limit, *rejudge, || {
-                config_from_select(model, *seed, true)
+                match backend_from_select(model, *seed, true)? {
+                    Backend::Local(config) => Ok(config),
+                    // Silently judging in-process instead would mislabel what the user asked for.
+                    Backend::Remote(server) => bail!(
+                        "rubrics apply judges with the in-process model only, but a judge server ({}) is named by --judge-url, RUBRICATE_JUDGE_URL or the config file's judge_url: drop it for this command (--model chooses the GGUF), or re-judge through the server case by case in the workbench (L, Enter)",
+                        crate::judge::remote::strip_credentials(&server.url)
+                    ),
+                }
             });
         }
         RubricsCommand::Compare {

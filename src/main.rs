@@ -36,6 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Profiles(args)) => judge::cli::run_profiles(&args),
         Some(Command::Rubrics(args)) => library::run_rubrics(&ctx, &args),
         Some(Command::Collections(args)) => library::run_collections(&ctx, &args),
+        Some(Command::Derive(args)) => rubricate::derive::run(&ctx, &args),
         None => tui::run(&ctx, &ReviewArgs::default()),
         Some(Command::Completions(_) | Command::Man(_)) => unreachable!("answered above"),
     };

@@ -37,8 +37,9 @@ impl OrderVerdict {
         p_b: Option<f64>,
         p_tie: Option<f64>,
     ) -> Self {
-        let probs = match (p_a, p_b, p_tie) {
-            (Some(a), Some(b), Some(t)) => Some([a, b, t]),
+        // A profile without a tie choice (rm-r1's [[A]]/[[B]]) stores no P(tie): it is zero.
+        let probs = match (p_a, p_b) {
+            (Some(a), Some(b)) => Some([a, b, p_tie.unwrap_or(0.0)]),
             _ => None,
         };
         OrderVerdict { verdict, probs }
@@ -179,6 +180,15 @@ mod tests {
 
     fn close(x: f64, y: f64) -> bool {
         (x - y).abs() < 1e-9
+    }
+
+    #[test]
+    fn a_profile_without_a_tie_choice_still_has_probabilities() {
+        // rm-r1 answers [[A]] or [[B]] only: its judgments store P(A) and P(B), no P(tie).
+        let o = OrderVerdict::new(Some(Verdict::A), Some(0.8), Some(0.2), None);
+        assert_eq!(o.probs, Some([0.8, 0.2, 0.0]));
+        let none = OrderVerdict::new(Some(Verdict::A), Some(0.8), None, None);
+        assert_eq!(none.probs, None);
     }
 
     #[test]

@@ -181,6 +181,60 @@ pub fn load(
     Ok(out)
 }
 
+/// One line for the statistics view: the two versions' agreement with the reviewer and
+/// the labels, swap consistency, and how many verdicts the change moved.
+pub fn summary_line(e: &Experiment) -> String {
+    let [a, b] = &e.arms;
+    format!(
+        "{} → {}: vs you {} → {} · vs labels {} → {} · swap {} → {} · changed {} of {}",
+        a.rubric,
+        b.rubric,
+        a.vs_reviewers.show(),
+        b.vs_reviewers.show(),
+        a.vs_labels.show(),
+        b.vs_labels.show(),
+        a.swap_consistent.show(),
+        b.swap_consistent.show(),
+        e.changed.len(),
+        e.judged_by_both
+    )
+}
+
+/// For each named rubric with at least two versions that judged something: its two newest
+/// such versions compared over every case either of them judged (in the original order).
+/// Per-case rubrics (`case-N`) are left out: one case is no set to compare over.
+pub fn latest_experiments(store: &Store, reviewer: Option<&str>) -> Result<Vec<Experiment>> {
+    let mut out = Vec::new();
+    for summary in store.rubric_library(false)? {
+        let versions = store.rubric_versions(&summary.name)?;
+        let mut used: Vec<(&StoredRubric, Vec<i64>)> = Vec::new();
+        for r in versions.iter().rev() {
+            let mut stmt = store.conn().prepare_cached(
+                "SELECT DISTINCT case_id FROM judgments WHERE library_rubric_id = ?1 AND swapped = 0",
+            )?;
+            let ids: Vec<i64> = stmt
+                .query_map([r.id], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if !ids.is_empty() {
+                used.push((r, ids));
+            }
+            if used.len() == 2 {
+                break;
+            }
+        }
+        let [(newer, ids_b), (older, ids_a)] = match <[_; 2]>::try_from(used) {
+            Ok(pair) => pair,
+            Err(_) => continue,
+        };
+        let mut ids: Vec<i64> = ids_a.into_iter().chain(ids_b).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let obs = load(store, [older, newer], &ids, reviewer)?;
+        out.push(compare([older.label(), newer.label()], &obs));
+    }
+    Ok(out)
+}
+
 /// The report as text lines (the CLI prints them; the workbench shows them).
 pub fn render(e: &Experiment) -> Vec<String> {
     let [a, b] = &e.arms;
@@ -277,6 +331,14 @@ mod tests {
             (e.changed[0].before, e.changed[0].after),
             (Some(B), Some(A))
         );
+        let line = summary_line(&e);
+        assert!(
+            line.starts_with(
+                "r@1 → r@2: vs you 0% (0/1) → 100% (1/1) · vs labels 50% (1/2) → 100% (2/2)"
+            ),
+            "{line}"
+        );
+        assert!(line.ends_with("changed 1 of 2"), "{line}");
         let text = render(&e).join("\n");
         assert!(text.contains("case     1: B -> A"), "{text}");
         assert!(

@@ -302,3 +302,101 @@ fn collection_export_notes_and_flag_reasons() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("gold"), "{}", stderr(&o));
 }
+
+/// `rubricate derive`: the model's failure kept as rejected, the reviewer's answer chosen,
+/// the new case linked to its parent and decided by the reviewer, so it exports as a pair.
+#[test]
+fn derive_forks_a_case_with_the_reviewers_answer() {
+    let (_dir, db, cases) = setup();
+    let pw1 = by(&cases, "pw-1");
+    // No judgment yet: "the model's failure" is unknown, and the error says what to do.
+    let o = run(
+        &db,
+        &["--reviewer", "ann", "derive", "pw-1", "--chosen", "x"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--rejected a or --rejected b"),
+        "{}",
+        stderr(&o)
+    );
+    // The model preferred B ("54"): B stays, the reviewer's answer takes A.
+    let store = Store::open(&db).unwrap();
+    store
+        .insert_judgment(&judgment(pw1.id, Some(Verdict::B), false))
+        .unwrap();
+    drop(store);
+    let o = ok(
+        &db,
+        &[
+            "--reviewer",
+            "ann",
+            "derive",
+            "pw-1",
+            "--chosen",
+            "7 × 8 = 56, since 7 × 8 = 7 × 10 − 7 × 2.",
+        ],
+    );
+    let id: i64 = stdout(&o).trim().parse().unwrap();
+    assert!(stderr(&o).contains(&format!("derived case {id} from case {}", pw1.id)));
+    let store = Store::open(&db).unwrap();
+    let c = store.get_case(id).unwrap().unwrap();
+    assert_eq!(c.prompt, pw1.prompt);
+    assert_eq!(c.answer_b, "54");
+    assert!(c.answer_a.starts_with("7 × 8 = 56"));
+    assert_eq!(c.source_label, Some(Verdict::A));
+    assert_eq!(store.case_parent(id).unwrap().unwrap().parent_id, pw1.id);
+    drop(store);
+    // The same fork again is refused (same content), naming the case.
+    let o = run(
+        &db,
+        &[
+            "--reviewer",
+            "ann",
+            "derive",
+            "pw-1",
+            "--chosen",
+            "7 × 8 = 56, since 7 × 8 = 7 × 10 − 7 × 2.",
+        ],
+    );
+    assert!(
+        stderr(&o).contains(&format!("case {id} already has")),
+        "{}",
+        stderr(&o)
+    );
+    // Decided by ann: the default export has the pair, the reviews export the link.
+    let (dpo, _) = export(&db, &["--format", "dpo"]);
+    let pair = dpo
+        .iter()
+        .find(|r| r["rejected"] == "54" && r["chosen"] != "56")
+        .unwrap();
+    assert!(pair["chosen"].as_str().unwrap().starts_with("7 × 8 = 56,"));
+    let (rows, _) = export(&db, &["--format", "reviews"]);
+    let row = rows.iter().find(|r| r["case_id"] == id).unwrap();
+    assert_eq!(row["parent_case_id"], pw1.id);
+    assert_eq!(row["verdict"], "A");
+    // --rejected a picks the other side; the chosen text from standard input.
+    let mut child = formats_common::rubricate(&db)
+        .args(["--reviewer", "ann", "derive", "pw-1", "--rejected", "a"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Fifty-six.\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let id2: i64 = stdout(&o).trim().parse().unwrap();
+    let c2 = Store::open(&db).unwrap().get_case(id2).unwrap().unwrap();
+    assert_eq!(
+        (c2.answer_a.as_str(), c2.answer_b.as_str()),
+        ("56", "Fifty-six.")
+    );
+    assert_eq!(c2.source_label, Some(Verdict::B));
+}

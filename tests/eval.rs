@@ -218,3 +218,71 @@ fn eval_without_labelled_cases_says_what_to_do() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("no eval runs stored yet"));
 }
+
+/// `eval` judges with the profile asked for (here RM-R1's contract on the default model,
+/// in-process) and stores the run under that profile: its judgments are not taken for the
+/// rubricate profile's, and the two runs stay apart.
+#[test]
+fn eval_with_the_rm_r1_profile_records_that_judge() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    ok(&db, &["import", sample_file().to_str().unwrap()]);
+    let eval = |args: &[&str]| {
+        let o = formats_common::rubricate(&db)
+            // No profile, server or model from the caller's settings.
+            .env("XDG_CONFIG_HOME", dir.path())
+            .env_remove("RUBRICATE_PROFILE")
+            .env_remove("RUBRICATE_JUDGE_URL")
+            .env_remove("RUBRICATE_MODEL")
+            .args(["eval", "--limit", "2", "--threads", "2", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "eval {args:?}: {}", stderr(&o));
+        let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        (report, stderr(&o))
+    };
+    let profiles: Value = serde_json::from_str(&stdout(&ok(&db, &["profiles", "--json"]))).unwrap();
+    let hash_of = |name: &str| {
+        profiles
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["hash"]
+            .clone()
+    };
+    // RM-R1's contract lets the model reason at length; a few tokens are enough here (the
+    // verdict is then read after the appended opener).
+    let (rm, err) = eval(&["--profile", "rm-r1", "--max-tokens", "48"]);
+    assert_eq!(rm["judge"]["profile"], "rm-r1", "{rm}");
+    assert_eq!(rm["judge"]["profile_hash"], hash_of("rm-r1"));
+    assert_eq!(rm["judge"]["backend"], "llama.cpp");
+    assert_eq!(rm["n"], 2);
+    assert!(err.contains("2 judgment(s) to make"), "{err}");
+    assert!(err.contains("profile rm-r1"), "{err}");
+    // Its judgments carry the profile, and a verdict with probabilities is their argmax.
+    let export = ok(&db, &["export", "--format", "judgments"]);
+    let judgments = formats_common::jsonl(&stdout(&export));
+    assert_eq!(judgments.len(), 2);
+    for j in &judgments {
+        assert_eq!(j["profile"], "rm-r1", "{j}");
+        if let (Some(a), Some(b)) = (j["p_a"].as_f64(), j["p_b"].as_f64()) {
+            let best = if b > a { "B" } else { "A" };
+            assert_eq!(j["verdict"], best, "{j}");
+        }
+    }
+
+    // The default profile is another judge: nothing reused, a separate run.
+    let (def, err) = eval(&[]);
+    assert!(err.contains("2 judgment(s) to make"), "{err}");
+    assert_eq!(def["judge"]["profile"], "rubricate");
+    assert_eq!(def["judge"]["profile_hash"], hash_of("rubricate"));
+    assert_ne!(def["run_id"], rm["run_id"]);
+    // Asking for rm-r1 again reuses its own judgments.
+    let (again, err) = eval(&["--profile", "rm-r1", "--max-tokens", "48"]);
+    assert!(err.contains("0 judgment(s) to make"), "{err}");
+    assert_eq!(again["accuracy"], rm["accuracy"]);
+    let cmp = stdout(&ok(&db, &["eval", "--compare"]));
+    assert!(cmp.contains("rm-r1") && cmp.contains("rubricate"), "{cmp}");
+}

@@ -417,3 +417,121 @@ fn rows_invalid_as_data_are_counted_apart_and_skip_invalid_imports_the_rest() {
     assert!(stdout(&o).contains("2 cases added, 0 duplicates skipped, 3 bad lines skipped"));
     assert_eq!(cases(&db).len(), 2);
 }
+
+#[test]
+fn categories_narrow_the_selection_and_travel_into_exports() {
+    use rubricate::cli::CaseSelect;
+    use rubricate::domain::{NewReview, ReviewAction};
+    use rubricate::store::CaseFilter;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let rmb: Vec<Value> = [
+        "Helpfulness/Code/Documentation",
+        "Helpfulness/Chat/Discussion",
+        "Harmlessness/S1",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, path)| {
+        json!({
+            "pair_uid": format!("u{i}"),
+            "conversation_input": [{"content": format!("request {i}"), "role": "user"}],
+            "chosen": {"llm_name": "x", "answer": format!("good {i}")},
+            "reject": {"llm_name": "y", "answer": format!("bad {i}")},
+            "category_path": format!("Pairwise_set/{path}")
+        })
+    })
+    .collect();
+    let rmb_file = write(dir.path(), "rmb.json", &pretty(&rmb));
+    let rm_file = write(dir.path(), "rm.json", &pretty(&rm_bench_items()[..1]));
+    ok(
+        &db,
+        &[
+            "import",
+            rmb_file.to_str().unwrap(),
+            rm_file.to_str().unwrap(),
+        ],
+    );
+
+    let store = Store::open(&db).unwrap();
+    assert_eq!(
+        store.categories(None).unwrap(),
+        vec![
+            ("Harmlessness/S1".to_string(), 1),
+            ("Helpfulness/Chat/Discussion".to_string(), 1),
+            ("Helpfulness/Code/Documentation".to_string(), 1),
+            ("chat".to_string(), 9),
+        ]
+    );
+    // The one selection the command line and the workbench queue both use.
+    let select = |category: Option<&str>, source: Option<&str>| {
+        rubricate::library::select_cases(
+            &store,
+            &CaseSelect {
+                collection: None,
+                category: category.map(str::to_string),
+                source: source.map(str::to_string),
+                filter: CaseFilter::All,
+            },
+            "ann",
+        )
+        .map(|ids| ids.len())
+    };
+    assert_eq!(select(None, None).unwrap(), 12);
+    assert_eq!(select(Some("chat"), None).unwrap(), 9);
+    // A parent selects the categories under it, and only at a `/`.
+    assert_eq!(select(Some("Helpfulness"), None).unwrap(), 2);
+    assert_eq!(select(Some("Helpfulness/Code"), None).unwrap(), 1);
+    assert_eq!(select(Some("Helpfulness"), Some("rm")).unwrap(), 0);
+    for missing in ["Helpful", "ch", "rmb"] {
+        let e = select(Some(missing), None).unwrap_err().to_string();
+        assert!(e.contains("no case has the category"), "{e}");
+        assert!(e.contains("chat (9)"), "{e}");
+    }
+
+    // A decision and a judgment on an RM-Bench case: the exports carry its category and
+    // difficulty.
+    let case = cases(&db)
+        .into_iter()
+        .find(|c| c.difficulty.as_deref() == Some("hard"))
+        .unwrap();
+    store
+        .append_review(&NewReview {
+            case_id: case.id,
+            reviewer: "ann".into(),
+            action: Some(ReviewAction::Override),
+            verdict: case.source_label,
+            ..Default::default()
+        })
+        .unwrap();
+    store
+        .insert_judgment(&formats_common::judgment(case.id, Some(Verdict::A), false))
+        .unwrap();
+    drop(store);
+    let export = |format: &str| -> Vec<Value> {
+        let o = ok(&db, &["--reviewer", "ann", "export", "--format", format]);
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    for format in ["reviews", "judgments", "dpo", "dpo-chat"] {
+        let rows = export(format);
+        assert_eq!(rows.len(), 1, "{format}");
+        assert_eq!(rows[0]["category"], json!("chat"), "{format}: {}", rows[0]);
+        assert_eq!(rows[0]["difficulty"], json!("hard"), "{format}");
+    }
+    assert_eq!(export("dpo")[0]["chosen"], json!(preferred(&case)));
+    let rl = export("rm-r1-rl");
+    assert_eq!(rl[0]["category"], json!("chat"));
+
+    // `review --category` with a name no case has is refused before any screen opens.
+    let o = run(&db, &["review", "--category", "Helpful"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("no case has the category \"Helpful\""),
+        "{err}"
+    );
+    assert!(err.contains("chat (9)"), "{err}");
+}

@@ -129,8 +129,17 @@ fn rewardbench_and_ultrafeedback_fields_come_back() {
         &db,
         &["import", fixture("rewardbench.jsonl").to_str().unwrap()],
     );
-    let (dpo, _) = export(&db, &["--format", "dpo", "--from", "labels"]);
-    // Every RewardBench field, the numeric id included, comes back as it was.
+    let (mut dpo, _) = export(&db, &["--format", "dpo", "--from", "labels"]);
+    // The section each subset is reported under is added as `category` ...
+    let sections: Vec<Value> = dpo
+        .iter_mut()
+        .map(|r| r.as_object_mut().unwrap().remove("category").unwrap())
+        .collect();
+    assert_eq!(
+        sections,
+        [json!("Chat"), json!("Reasoning"), json!("Safety")]
+    );
+    // ... and every RewardBench field, the numeric id included, comes back as it was.
     assert_eq!(dpo, read_jsonl(&fixture("rewardbench.jsonl")));
 
     let dir = tempfile::tempdir().unwrap();

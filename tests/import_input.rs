@@ -254,3 +254,22 @@ fn progress_counts_rows_not_line_breaks() {
         assert_eq!(rows.load(Ordering::Relaxed), rows_expected);
     }
 }
+
+#[test]
+fn zstd_input_is_named_with_what_to_do_and_nothing_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("z.db");
+    let file = dir.path().join("train.jsonl.zst");
+    // A zstd frame's magic number, then bytes that are not JSON.
+    std::fs::write(&file, [0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x58, 0x11, 0x00]).unwrap();
+    let o = run(&db, &["import", file.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = err(&o);
+    assert!(e.contains("zstd") && e.contains("zstd -d"), "{e}");
+    assert!(
+        !e.contains("--format"),
+        "the hint is for undetected formats: {e}"
+    );
+    let store = rubricate::store::Store::open(&db).unwrap();
+    assert_eq!(store.case_count().unwrap(), 0);
+}

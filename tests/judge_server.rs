@@ -7,118 +7,14 @@ use rubricate::judge::profile::Profile;
 use rubricate::judge::remote::RemoteConfig;
 use rubricate::judge::{Backend, Command, Event, JobId, JudgeHandle, JudgeMode, JudgeRequest};
 use rubricate::store::Store;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Proc, Output, Stdio};
+use std::process::{Command as Proc, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const SERVER_VERSION: &str = "0.3.36";
-
-fn server_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("RUBRICATE_LLAMA_SERVER") {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
-    cache
-        .join("rubricate")
-        .join(format!("llama-server-{SERVER_VERSION}"))
-        .join("bin")
-        .join("llama-server")
-}
-
-fn default_model() -> PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".local/share")
-        });
-    data.join("rubricate/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A llama-server child process, killed when dropped.
-struct LlamaServer {
-    child: Child,
-    port: u16,
-}
-
-impl LlamaServer {
-    fn start(api_key: Option<&str>) -> LlamaServer {
-        Self::start_on(free_port(), api_key)
-    }
-
-    fn start_on(port: u16, api_key: Option<&str>) -> LlamaServer {
-        let bin = server_binary();
-        assert!(
-            bin.exists(),
-            "llama-server is missing at {}: run scripts/build-llama-server.sh (it builds llama.cpp's server into the cache), or set RUBRICATE_LLAMA_SERVER",
-            bin.display()
-        );
-        let model = default_model();
-        assert!(
-            model.exists(),
-            "the default model is missing: run scripts/fetch-model.sh"
-        );
-        let mut cmd = Proc::new(&bin);
-        cmd.arg("-m")
-            .arg(&model)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["-np", "4", "-c", "16384", "-t", "2", "-tb", "2"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if let Some(k) = api_key {
-            cmd.args(["--api-key", k]);
-        }
-        let child = cmd.spawn().expect("start llama-server");
-        let server = LlamaServer { child, port };
-        server.wait_ready();
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(180);
-        while Instant::now() < deadline {
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                let _ =
-                    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-                let mut head = String::new();
-                let _ = s.read_to_string(&mut head);
-                if head.starts_with("HTTP/1.1 200") {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!("llama-server did not become ready on port {}", self.port);
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for LlamaServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+mod server_support;
+use server_support::LlamaServer;
 
 fn case() -> Case {
     Case {
@@ -294,6 +190,79 @@ fn streams_a_judgment_through_the_worker_and_cancels_mid_stream() {
     }
 }
 
+/// `rubricate eval --judge-url` judges two labelled sample cases in both orders through
+/// the real server and stores the run under the server's identity (backend, server model),
+/// the same identity its judgments carry.
+#[test]
+fn eval_through_a_real_server_stores_the_server_judge() {
+    let server = LlamaServer::start(None);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample/cases.jsonl");
+    let rubricate = |args: &[&str]| {
+        let o = Proc::new(env!("CARGO_BIN_EXE_rubricate"))
+            .env_remove("RUBRICATE_DB")
+            .env_remove("RUBRICATE_PROFILE")
+            .env_remove("RUBRICATE_MODEL")
+            .env_remove("RUBRICATE_API_KEY")
+            .env("XDG_CONFIG_HOME", dir.path())
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "rubricate {args:?}: {err}");
+        (String::from_utf8_lossy(&o.stdout).into_owned(), err)
+    };
+    rubricate(&["import", sample.to_str().unwrap()]);
+    let url = server.url();
+    let (out, err) = rubricate(&[
+        "eval",
+        "--judge-url",
+        &url,
+        "--limit",
+        "2",
+        "--both-orders",
+        "--json",
+    ]);
+    assert!(err.contains("4 judgment(s) to make"), "{err}");
+    assert!(!err.contains("announced itself"), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["n"], 2, "{report}");
+    assert_eq!(report["judge"]["backend"], "openai", "{report}");
+    let served = report["judge"]["server_model"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!served.is_empty());
+    assert!(report["accuracy"].is_number(), "{report}");
+    assert!(report.get("swap_consistency").is_some(), "{report}");
+    // Every judgment went through the server and names it.
+    let (exported, _) = rubricate(&["export", "--format", "judgments"]);
+    let lines: Vec<serde_json::Value> = exported
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for j in &lines {
+        assert_eq!(j["backend"], "openai", "{j}");
+        assert_eq!(j["server_model"].as_str(), Some(served.as_str()));
+        assert_eq!(j["server_url"].as_str(), Some(url.as_str()));
+    }
+    // Again: the server's judgments are this judge's, so nothing is judged twice.
+    let (_, err) = rubricate(&[
+        "eval",
+        "--judge-url",
+        &url,
+        "--limit",
+        "2",
+        "--both-orders",
+        "--json",
+    ]);
+    assert!(err.contains("0 judgment(s) to make"), "{err}");
+}
+
 /// The long-reasoning RM-R1 profiles through the server: the profile's prompt is sent, the
 /// output streams into sections, the verdict is read from the top logprobs at the profile's
 /// opener (appended by rubricate when the tiny model never writes it), and the judgment
@@ -439,6 +408,91 @@ fn check_verdict_is_argmax(j: &rubricate::domain::NewJudgment) {
         Some(if a >= b { Verdict::A } else { Verdict::B })
     );
     assert!(j.verdict_sampled.is_some());
+}
+
+#[test]
+fn judge_concurrency_4_survives_a_killed_server_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample_db(dir.path());
+    let mut server = LlamaServer::start(None);
+    let url = server.url();
+    const LIMIT: usize = 8;
+    let child = Proc::new(env!("CARGO_BIN_EXE_rubricate"))
+        .arg("--db")
+        .arg(&db)
+        .args(["judge", "--judge-url", &url, "--concurrency", "4"])
+        .args(["--limit", &LIMIT.to_string()])
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env_remove("RUBRICATE_API_KEY")
+        .env_remove("RUBRICATE_JUDGE_URL")
+        .env_remove("RUBRICATE_PROFILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kill the server once a few judgments are saved (the others are in flight).
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while judgment_count(&db) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no judgments saved in 10 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.kill();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    let saved = judgment_count(&db);
+    assert!((2..LIMIT).contains(&saved), "{saved} saved\n{err}");
+    assert!(err.contains("stopped:") && err.contains(&url), "{err}");
+    assert!(err.contains("run the same command again"), "{err}");
+
+    // A new server: the next run judges only what is missing.
+    let server = LlamaServer::start(None);
+    let out = rubricate(
+        dir.path(),
+        &db,
+        &[
+            "judge",
+            "--judge-url",
+            &server.url(),
+            "--concurrency",
+            "4",
+            // `--limit` counts cases still to judge: the rest of the first LIMIT cases.
+            "--limit",
+            &(LIMIT - saved).to_string(),
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("saved {} judgment(s)", LIMIT - saved)),
+        "{err}"
+    );
+    assert_eq!(judgment_count(&db), LIMIT);
+    let store = Store::open(&db).unwrap();
+    // Exactly the first LIMIT cases, each judged once: nothing judged twice, nothing skipped.
+    let (distinct, max_case): (i64, i64) = store
+        .conn()
+        .query_row(
+            "SELECT count(DISTINCT case_id), max(case_id) - min(case_id) + 1 FROM judgments",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((distinct, max_case), (LIMIT as i64, LIMIT as i64));
+    let unparsed: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM judgments WHERE parse_ok = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unparsed, 0);
 }
 
 #[test]

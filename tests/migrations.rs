@@ -411,7 +411,7 @@ fn curation_upgrade_keeps_old_decisions_unapproved() {
         migrate(&mut conn, &MIGRATIONS[..before]).unwrap();
         conn.execute_batch(
             "INSERT INTO cases (source, prompt_json, answer_a, answer_b, content_hash)
-                 VALUES ('s', '[]', 'a', 'b', 'h');
+                 VALUES ('s', '[]', 'a', 'b', '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff');
              INSERT INTO reviews (case_id, reviewer, action, verdict) VALUES (1, 'ann', 'accept', 'A');",
         )
         .unwrap();
@@ -434,4 +434,105 @@ fn curation_upgrade_keeps_old_decisions_unapproved() {
         .execute("UPDATE answer_revisions SET body = 'y'", [])
         .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
+}
+
+#[test]
+fn hex_content_hashes_become_32_byte_blobs_and_dedupe_still_works() {
+    // A database as rubricate wrote it before 0009: the hash as 64 hex characters, a
+    // judgment and a review pointing at the case.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v8.db");
+    let before = MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == "0009_content_hash_blob")
+        .unwrap();
+    let case = NewCase {
+        source: "old".into(),
+        source_id: Some("k-9".into()),
+        prompt: vec![Message::user("Capital of Peru?")],
+        answer_a: "Lima.".into(),
+        answer_b: "Cusco.".into(),
+        source_label: Some(Verdict::A),
+        meta: serde_json::json!({"format": "pairwise"}),
+        category: Some("geo".into()),
+        difficulty: None,
+    };
+    let hex_hash = case.content_hash();
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..before]).unwrap();
+        insert_v1_case(&conn, &case);
+        conn.execute("UPDATE cases SET category = 'geo'", [])
+            .unwrap();
+        let id = conn.last_insert_rowid();
+        conn.execute(
+            "INSERT INTO judgments (case_id, model_file, model_sha256, template_version, grammar,
+                 sampler_json, verdict, parse_ok, raw) VALUES (?1, 'm.gguf', 'x', 'v', 1, '{}', 'A', 1, 'raw')",
+            [id],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO reviews (case_id, reviewer, action, verdict) VALUES (?1, 'ann', 'decide', 'A')",
+            [id],
+        )
+        .unwrap();
+        let kind: String = conn
+            .query_row("SELECT typeof(content_hash) FROM cases", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kind, "text");
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let (kind, len): (String, i64) = store
+        .conn()
+        .query_row(
+            "SELECT typeof(content_hash), length(content_hash) FROM cases",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((kind.as_str(), len), ("blob", 32));
+    // Shown and looked up in hex as before; the rest of the row and its judgment and review kept.
+    let stored = store
+        .find_case(&hex_hash)
+        .unwrap()
+        .expect("found by its hex hash");
+    assert_eq!(stored.content_hash, hex_hash);
+    assert_eq!(stored.source_id.as_deref(), Some("k-9"));
+    assert_eq!(stored.category.as_deref(), Some("geo"));
+    assert_eq!(store.judgments_for_case(stored.id).unwrap().len(), 1);
+    assert_eq!(
+        store.review_state(stored.id, "ann").unwrap().verdict(),
+        Some(Verdict::A)
+    );
+    // Dedupe: the same content again (answers swapped) is recognised; new content is not.
+    let mut swapped = case.clone();
+    std::mem::swap(&mut swapped.answer_a, &mut swapped.answer_b);
+    assert_eq!(store.insert_case(&swapped).unwrap(), None);
+    let mut other = case.clone();
+    other.answer_b = "Arequipa.".into();
+    assert!(store.insert_case(&other).unwrap().is_some());
+    // Foreign keys are on again and hold: nothing refers to a missing case.
+    let fk: i64 = store
+        .conn()
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1);
+    let dangling: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(dangling, 0);
+    let err = store
+        .conn()
+        .execute(
+            "INSERT INTO judgments (case_id, model_file, model_sha256, template_version, grammar,
+                 sampler_json, parse_ok, raw) VALUES (999, 'm', 'x', 'v', 1, '{}', 1, '')",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
 }

@@ -243,3 +243,46 @@ fn export_follows_the_policy_and_names_it() {
     assert_eq!(rows(&["--reviewer", "bob"]), 5);
     assert_eq!(rows(&["--all-reviewers"]), 12);
 }
+
+#[test]
+fn stats_count_the_decisions_made_blind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    ok(
+        &db,
+        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
+    );
+    let store = Store::open(&db).unwrap();
+    let mut ids = Vec::new();
+    store
+        .for_each_case(|c| {
+            ids.push(c.id);
+            Ok(())
+        })
+        .unwrap();
+    for (i, blind) in [Some(true), Some(false), None, Some(true)]
+        .into_iter()
+        .enumerate()
+    {
+        store
+            .append_review(&NewReview {
+                case_id: ids[i],
+                reviewer: "ann".into(),
+                action: Some(ReviewAction::Decide),
+                verdict: Some(Verdict::A),
+                blind,
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    // The last blind decision is undone: only decisions in force count.
+    store.undo_last(ids[3], "ann").unwrap();
+    drop(store);
+    let v = stats_json(&db, &["--reviewer", "ann"]);
+    assert_eq!(
+        (v["reviewed"].as_u64(), v["blind_decisions"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let text = stdout(&ok(&db, &["--reviewer", "ann", "stats"]));
+    assert!(text.contains("(1 made blind)"), "{text}");
+}

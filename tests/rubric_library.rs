@@ -84,6 +84,30 @@ fn library_versions_collections_and_errors() {
         "{}",
         stderr(&o)
     );
+    // A judge server is refused by name, never silently replaced by the local model.
+    let o = run(
+        &db,
+        &[
+            "rubrics",
+            "apply",
+            "math",
+            "--judge-url",
+            "http://user:secret@127.0.0.1:9/v1",
+        ],
+    );
+    assert!(
+        !o.status.success()
+            && stderr(&o).contains("in-process model only")
+            && stderr(&o).contains("127.0.0.1:9")
+            && !stderr(&o).contains("secret"),
+        "{}",
+        stderr(&o)
+    );
+    let judged: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM judgments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(judged, 0);
 
     // Collections: by source id or case number; adding twice changes nothing.
     let o = ok(&db, &["collections", "add", "gold", "pw-1", "pw-2"]);

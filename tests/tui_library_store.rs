@@ -133,3 +133,40 @@ fn batch_skips_cases_judged_with_the_version_and_the_experiment_scores_both() {
     );
     assert!(text.contains("math@1") && text.contains("math@2"), "{text}");
 }
+
+#[test]
+fn statistics_compare_the_two_newest_judging_versions_of_each_named_rubric() {
+    let (_dir, store, ids) = setup();
+    let v1 = store.save_rubric("math", "1. Exact", None).unwrap();
+    let v2 = store
+        .save_rubric("math", "1. Exact\n2. Brief", None)
+        .unwrap();
+    // v3 never judged anything: the comparison stays v1 → v2.
+    store.save_rubric("math", "1. Brief", None).unwrap();
+    // A per-case rubric is no set to compare over.
+    let c1 = store
+        .save_rubric(&format!("case-{}", ids[0]), "x", None)
+        .unwrap();
+    let c2 = store
+        .save_rubric(&format!("case-{}", ids[0]), "y", None)
+        .unwrap();
+    for (r, v) in [
+        (&v1, Verdict::A),
+        (&v2, Verdict::B),
+        (&c1, Verdict::A),
+        (&c2, Verdict::B),
+    ] {
+        store
+            .insert_judgment_with_rubric(&judgment(ids[0], Some(v), false), Some(r.id))
+            .unwrap();
+    }
+    store
+        .insert_judgment_with_rubric(&judgment(ids[1], Some(Verdict::A), false), Some(v1.id))
+        .unwrap();
+    let e = rubricate::rubric_experiment::latest_experiments(&store, Some("ann")).unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].cases, 2);
+    let line = rubricate::rubric_experiment::summary_line(&e[0]);
+    assert!(line.starts_with("math@1 → math@2: "), "{line}");
+    assert!(line.ends_with("changed 1 of 1"), "{line}");
+}

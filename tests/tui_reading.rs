@@ -208,7 +208,8 @@ fn go_to_a_case_by_number_or_source_id() {
             e,
             Effect::LoadQueue {
                 filter: CaseFilter::All,
-                keep: Some(99)
+                keep: Some(99),
+                ..
             }
         )),
         "{fx:?}"

@@ -20,7 +20,6 @@ fn start() -> (App, Edge<'static>) {
         judge: None,
         reviewer: "alice".into(),
         source: None,
-        narrow: Default::default(),
         writer: None,
         settings_file: None,
     };
@@ -143,4 +142,164 @@ fn a_session_without_a_model_writes_every_decision_to_the_database() {
     press(&mut app, &mut edge, [key('F'), key('F')]);
     assert_eq!(app.filter, CaseFilter::Flagged);
     assert_eq!(app.queue.iter().map(|q| q.id).collect::<Vec<_>>(), [1]);
+}
+
+/// A run where the judge is right on `right` of `n` cases (all of category "c"), one order.
+fn eval_numbers(right: usize, n: usize) -> serde_json::Value {
+    use rubricate::eval::{EvalItem, JudgedOrder, compute};
+    let items: Vec<EvalItem> = (0..n)
+        .map(|i| EvalItem {
+            category: Some("c".into()),
+            label: Some(Verdict::A),
+            len_a: 10,
+            len_b: 10,
+            original: Some(JudgedOrder {
+                verdict: Some(if i < right { Verdict::A } else { Verdict::B }),
+                probs: None,
+                parse_ok: true,
+                ms: Some(1),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    serde_json::to_value(compute(&items)).unwrap()
+}
+
+#[test]
+fn the_judge_pane_shows_the_eval_run_of_the_loaded_profile_not_of_the_model() {
+    use rubricate::judge::{JudgeStamp, ModelInfo};
+    use rubricate::store::{JudgeIdentity, NewEvalRun};
+    let (mut app, mut edge) = start();
+    let identity = |profile: &str, hash: &str| JudgeIdentity {
+        model_file: "m.gguf".into(),
+        model_sha256: "f00d".into(),
+        template_version: "t1".into(),
+        backend: Some("llama.cpp".into()),
+        profile: Some(profile.into()),
+        profile_hash: Some(hash.into()),
+        server_model: None,
+    };
+    let store_run = |edge: &mut Edge, judge: JudgeIdentity, right: usize| {
+        edge.store
+            .insert_eval_run(&NewEvalRun {
+                judge,
+                rubric: None,
+                dataset: "source bench".into(),
+                both_orders: false,
+                n: 40,
+                numbers: eval_numbers(right, 40),
+            })
+            .unwrap()
+    };
+    // Same model file: rubricate's run first (90 %), rm-r1's later (50 %).
+    let rubricate_run = store_run(&mut edge, identity("rubricate", "aaaa"), 36);
+    let rm_r1_run = store_run(&mut edge, identity("rm-r1", "bbbb"), 20);
+    // The same profile name with another hash is another judge (an edited profile).
+    store_run(&mut edge, identity("rubricate", "cccc"), 40);
+    let info = |profile: &str, hash: &str| ModelInfo {
+        file_name: "m.gguf".into(),
+        sha256: "f00d".into(),
+        stamp: Box::new(JudgeStamp {
+            template_version: "t1".into(),
+            backend: "llama.cpp".into(),
+            profile: Some(profile.into()),
+            profile_hash: Some(hash.into()),
+            server_model: None,
+        }),
+        ..Default::default()
+    };
+
+    press(
+        &mut app,
+        &mut edge,
+        [Msg::Judge(Event::Ready(info("rubricate", "aaaa")))],
+    );
+    assert_eq!(
+        app.judge_eval.as_ref().map(|e| e.run_id),
+        Some(rubricate_run)
+    );
+    press(
+        &mut app,
+        &mut edge,
+        [Msg::Judge(Event::Ready(info("rm-r1", "bbbb")))],
+    );
+    assert_eq!(app.judge_eval.as_ref().map(|e| e.run_id), Some(rm_r1_run));
+    // A server judge of the same name, or a profile never measured: no figures at all.
+    let mut remote = info("rm-r1", "bbbb");
+    remote.stamp.backend = "openai".into();
+    remote.stamp.server_model = Some("m".into());
+    press(&mut app, &mut edge, [Msg::Judge(Event::Ready(remote))]);
+    assert!(app.judge_eval.is_none(), "{:?}", app.judge_eval);
+    press(
+        &mut app,
+        &mut edge,
+        [Msg::Judge(Event::Ready(info("mt-bench-pair", "dddd")))],
+    );
+    assert!(app.judge_eval.is_none());
+}
+
+#[test]
+fn c_narrows_the_queue_to_each_category_through_the_command_line_selection() {
+    use rubricate::domain::{Message, NewCase};
+    let (mut app, mut edge) = start();
+    app.filter = CaseFilter::All;
+    for (i, cat) in [
+        Some("Helpfulness/Code"),
+        Some("chat"),
+        None,
+        Some("Helpfulness/Math"),
+        Some("chat"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        edge.store
+            .insert_case(&NewCase {
+                source: "t".into(),
+                source_id: Some(format!("c{i}")),
+                prompt: vec![Message::user(format!("question {i}"))],
+                answer_a: format!("a{i}"),
+                answer_b: format!("b{i}"),
+                source_label: Some(Verdict::A),
+                meta: serde_json::Value::Null,
+                category: cat.map(str::to_string),
+                difficulty: (i == 1).then(|| "hard".to_string()),
+            })
+            .unwrap();
+    }
+    let ids = |app: &App| app.queue.iter().map(|q| q.id).collect::<Vec<_>>();
+    let fx = app.load_queue(None);
+    if let Some(m) = edge.execute(fx) {
+        dispatch(&mut app, &mut edge, m);
+    }
+    assert_eq!(ids(&app), [1, 2, 3, 4, 5]);
+    assert_eq!(app.queue[1].category.as_deref(), Some("chat"));
+    assert_eq!(app.queue[1].difficulty.as_deref(), Some("hard"));
+    // In name order: Helpfulness/Code, Helpfulness/Math, chat, then all again.
+    press(&mut app, &mut edge, [key('C')]);
+    assert_eq!(ids(&app), [1]);
+    press(&mut app, &mut edge, [key('C')]);
+    assert_eq!(ids(&app), [4]);
+    press(&mut app, &mut edge, [key('C')]);
+    assert_eq!(ids(&app), [2, 5]);
+    assert!(render(&mut app, 160, 48).contains("Queue · all · chat"));
+    press(&mut app, &mut edge, [key('C')]);
+    assert_eq!(ids(&app), [1, 2, 3, 4, 5]);
+    // A parent (as `review --category Helpfulness` gives it) selects what is below it.
+    app.narrow.category = Some("Helpfulness".into());
+    let fx = app.load_queue(None);
+    if let Some(m) = edge.execute(fx) {
+        dispatch(&mut app, &mut edge, m);
+    }
+    assert_eq!(ids(&app), [1, 4]);
+    // A category no case has is an error naming the ones there are.
+    app.narrow.category = Some("Help".into());
+    let msg = edge.execute(app.load_queue(None));
+    match msg {
+        Some(Msg::Error(e)) => assert!(
+            e.contains("no case has the category") && e.contains("chat (2)"),
+            "{e}"
+        ),
+        other => panic!("{other:?}"),
+    }
 }

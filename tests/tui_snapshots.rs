@@ -188,6 +188,7 @@ fn statistics_view_160x48() {
             cases: 34,
             judged: 20,
             reviewed: 12,
+            blind: 7,
             flagged: 2,
             agreement: vec![
                 Agreement {
@@ -236,6 +237,9 @@ fn statistics_view_160x48() {
             ],
             eval_runs: vec![
                 "#2 SmolLM2-135M-Instruct.Q4_1.gguf n 28 acc 46% [30–64], swap 0%".into(),
+            ],
+            rubric_experiments: vec![
+                "safety@1 → safety@2: vs you 50% (2/4) → 75% (3/4) · vs labels 40% (2/5) → 80% (4/5) · swap n/a (0) → 100% (2/2) · changed 2 of 5".into(),
             ],
         })),
     );

@@ -84,7 +84,8 @@ fn startup_loads_the_queue_then_the_first_case_then_judges_it() {
         a.init().as_slice(),
         [Effect::LoadQueue {
             filter: CaseFilter::Unreviewed,
-            keep: None
+            keep: None,
+            ..
         }]
     ));
     let fx = update(
@@ -436,7 +437,8 @@ fn filter_search_and_empty_database() {
         fx[..],
         [Effect::LoadQueue {
             filter: CaseFilter::All,
-            keep: Some(1)
+            keep: Some(1),
+            ..
         }]
     ));
     feed(&mut a, [key('/'), key('B'), key('e'), key('t'), key('x')]);
@@ -783,4 +785,75 @@ fn without_both_orders_no_swap_is_started_on_its_own() {
     let mut a = open_app(1, Some(Verdict::A));
     let fx = update(&mut a, ready());
     assert!(judges(&fx).is_empty());
+}
+
+#[test]
+fn category_key_cycles_each_category_then_all() {
+    let mut a = open_app(4, None);
+    let fx = update(&mut a, key('C'));
+    assert!(matches!(fx[..], [Effect::LoadCategories]), "{fx:?}");
+    let list = vec![("Chat".to_string(), 3), ("Safety".to_string(), 1)];
+    let queue_category = |fx: &[Effect]| match fx {
+        [Effect::LoadQueue { narrow, .. }] => narrow.category.clone(),
+        other => panic!("expected one LoadQueue, got {other:?}"),
+    };
+    let fx = update(&mut a, Msg::Categories(list.clone()));
+    assert_eq!(queue_category(&fx).as_deref(), Some("Chat"));
+    assert_eq!(a.narrow.category.as_deref(), Some("Chat"));
+    let text = &a.message.as_ref().unwrap().text;
+    assert!(text.contains("Chat (3 cases; 1 of 2"), "{text}");
+    let fx = update(&mut a, Msg::Categories(list.clone()));
+    assert_eq!(queue_category(&fx).as_deref(), Some("Safety"));
+    let fx = update(&mut a, Msg::Categories(list.clone()));
+    assert_eq!(queue_category(&fx), None, "after the last: all categories");
+    assert_eq!(a.narrow.category, None);
+    // The filter key keeps the category, and so does every other narrowing.
+    a.narrow.collection = Some("keep".into());
+    update(&mut a, Msg::Categories(list.clone()));
+    let fx = update(&mut a, key('F'));
+    assert_eq!(queue_category(&fx).as_deref(), Some("Chat"));
+    assert!(
+        matches!(&fx[..], [Effect::LoadQueue { narrow, .. }] if narrow.collection.as_deref() == Some("keep"))
+    );
+    // A parent given with --category (not in the list) goes on at the first category.
+    a.narrow.category = Some("Helpfulness".into());
+    let fx = update(&mut a, Msg::Categories(list));
+    assert_eq!(queue_category(&fx).as_deref(), Some("Chat"));
+    // No categories at all: said so, and the queue is not reloaded for nothing.
+    let mut b = open_app(2, None);
+    let fx = update(&mut b, Msg::Categories(Vec::new()));
+    assert!(fx.is_empty());
+    assert!(
+        b.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("no case has a category")
+    );
+}
+
+#[test]
+fn queue_rows_show_category_and_difficulty() {
+    let mut a = open_app(3, None);
+    let mut items = vec![item(1), item(2), item(3)];
+    items[0].category = Some("chat".into());
+    items[0].difficulty = Some("hard".into());
+    items[1].category = Some("Helpfulness/Code/Documentation".into());
+    // Untrusted text: made visible, never sent to the terminal as is.
+    items[2].category = Some("x\u{1b}[31m".into());
+    a.narrow.category = Some("chat".into());
+    update(
+        &mut a,
+        Msg::QueueLoaded {
+            items,
+            total_cases: 3,
+            keep: Some(1),
+        },
+    );
+    let screen = render(&mut a, 160, 48);
+    // The queue pane is narrow here: after the source id, the tag takes a quarter of it.
+    assert!(screen.contains("sample-001 chat·h… "), "{screen}");
+    assert!(screen.contains("sample-002 Helpfu… "), "{screen}");
+    assert!(!screen.contains('\u{1b}'), "{screen}");
+    assert!(screen.contains("Queue · unreviewed · chat"), "{screen}");
 }

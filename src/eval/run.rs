@@ -6,11 +6,11 @@ use super::{EvalItem, EvalNumbers, JudgedOrder, compute, render_text};
 use crate::cli::EvalArgs;
 use crate::context::Context;
 use crate::domain::{Case, Judgment, Verdict};
-use crate::judge::JudgeMode;
-use crate::judge::config::config_from_select;
+use crate::judge::profile::Profile;
 use crate::judge::worker::{BlockingJudge, JobOutcome};
+use crate::judge::{JudgeMode, ModelInfo, backend_from_select};
 use crate::sanitize::{self, visible_line};
-use crate::store::{EvalRun, JudgeIdentity, NewEvalRun, Store};
+use crate::store::{EvalRun, JudgeIdentity, NewEvalRun, Store, category_matches};
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -31,6 +31,42 @@ pub struct EvalReport<'a> {
     pub both_orders: bool,
     #[serde(flatten)]
     pub numbers: &'a EvalNumbers,
+}
+
+/// The identity every judgment of the loaded judge records (see [`crate::judge::JudgeStamp`]):
+/// what eval stores with its run and what the workbench matches runs with.
+pub fn identity_of(info: &ModelInfo) -> JudgeIdentity {
+    JudgeIdentity {
+        model_file: info.file_name.clone(),
+        model_sha256: info.sha256.clone(),
+        template_version: info.stamp.template_version.clone(),
+        backend: Some(info.stamp.backend.clone()),
+        profile: info.stamp.profile.clone(),
+        profile_hash: info.stamp.profile_hash.clone(),
+        server_model: info.stamp.server_model.clone(),
+    }
+}
+
+/// The judge in words: model (and hash), profile, backend.
+pub fn describe_judge(j: &JudgeIdentity) -> String {
+    let mut s = visible_line(&j.model_file);
+    if let Some(h) = j.model_sha256.get(..12) {
+        s.push_str(&format!(" (sha256 {h}…)"));
+    }
+    if let Some(p) = &j.profile {
+        s.push_str(&format!(
+            ", profile {} {}",
+            visible_line(p),
+            j.profile_hash
+                .as_deref()
+                .and_then(|h| h.get(..8))
+                .unwrap_or("")
+        ));
+    }
+    if let Some(b) = &j.backend {
+        s.push_str(&format!(", backend {}", visible_line(b)));
+    }
+    s
 }
 
 /// The selection in words, as stored with the run.
@@ -65,7 +101,7 @@ pub fn select_cases(
     let mut labelled = 0usize;
     store.for_each_case(|case| {
         if source.is_some_and(|s| s != case.source)
-            || category.is_some_and(|c| case.category.as_deref() != Some(c))
+            || category.is_some_and(|c| !category_matches(case.category.as_deref(), c))
         {
             return Ok(());
         }
@@ -147,7 +183,13 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
             describe_dataset(args.source.as_deref(), args.category.as_deref(), args.limit)
         );
     }
-    let config = config_from_select(&args.model, args.seed, !args.no_grammar)?;
+    // The profile asked for (flag, environment, config file) is checked before anything
+    // loads; the backend (in-process model or `--judge-url` server) is chosen as `judge` does.
+    let asked = Profile::select(
+        args.model.profile.as_deref(),
+        &crate::config::Config::load()?,
+    )?;
+    let backend = backend_from_select(&args.model, args.seed, !args.no_grammar)?;
     let interrupted = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register_conditional_shutdown(
         signal_hook::consts::SIGINT,
@@ -155,20 +197,21 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
         interrupted.clone(),
     )?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
-    let profile = config.profile.clone();
-    let mut judge = BlockingJudge::start(config)?;
+    let mut judge = BlockingJudge::start_backend(backend)?;
     let info = judge.info().clone();
-    // The same identity the in-process engine writes into each judgment's provenance, so
-    // stored judgments of this judge are found (and reused) before it makes a new one.
-    let mut identity = JudgeIdentity {
-        model_file: info.file_name.clone(),
-        model_sha256: info.sha256.clone(),
-        template_version: profile.template_version(),
-        backend: Some(crate::judge::engine::BACKEND.to_string()),
-        profile: Some(profile.name.clone()),
-        profile_hash: Some(profile.hash.clone()),
-        server_model: None,
-    };
+    // The identity every judgment of this judge records, so its stored judgments are found
+    // (and reused) before it makes a new one, and the run is stored under it.
+    let mut identity = identity_of(&info);
+    if info.stamp.profile.as_deref() != Some(asked.name.as_str()) {
+        eprintln!(
+            "eval: profile {} was asked for, but this backend judges with {}; the run is stored as such",
+            visible_line(&asked.name),
+            info.stamp
+                .profile
+                .as_deref()
+                .map_or("its own built-in prompt".to_string(), visible_line)
+        );
+    }
     let orders: &[bool] = if args.both_orders {
         &[false, true]
     } else {
@@ -188,7 +231,7 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
         describe_dataset(args.source.as_deref(), args.category.as_deref(), args.limit),
         jobs.len(),
         labelled.len() * orders.len() - jobs.len(),
-        visible_line(&info.file_name)
+        describe_judge(&identity)
     );
     let bar = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
     bar.set_style(
@@ -197,6 +240,14 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
             .progress_chars("=> "),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
+    let say = |line: String| {
+        // A hidden bar (stderr is not a terminal) swallows println.
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+    };
     let mut failed = 0usize;
     let mut made_one = false;
     for (case, swapped) in jobs {
@@ -210,6 +261,16 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
         match outcome {
             JobOutcome::Done(j) => {
                 if !made_one {
+                    // The engine stamps judgments from the same fields as its info; were they
+                    // ever to differ, the judgments decide (the figures are computed from them).
+                    if !identity.made(&j) {
+                        say(format!(
+                            "eval: the judge announced itself as {} but stamps its judgments as {}; \
+                             the judgments' identity is used",
+                            describe_judge(&identity),
+                            describe_judge(&JudgeIdentity::of_judgment(&j))
+                        ));
+                    }
                     identity = JudgeIdentity::of_judgment(&j);
                     made_one = true;
                 }
@@ -218,12 +279,7 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
             JobOutcome::Cancelled => break,
             JobOutcome::Failed(e) => {
                 failed += 1;
-                let line = format!("case {case_id}: {}", sanitize::visible_line(&e));
-                if bar.is_hidden() {
-                    eprintln!("{line}");
-                } else {
-                    bar.println(line);
-                }
+                say(format!("case {case_id}: {}", sanitize::visible_line(&e)));
             }
         }
         bar.inc(1);
@@ -257,12 +313,8 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "judge {} (sha256 {}…), {}{}",
-            visible_line(&identity.model_file),
-            &identity
-                .model_sha256
-                .get(..12)
-                .unwrap_or(&identity.model_sha256),
+            "judge {}, {}{}",
+            describe_judge(&identity),
             visible_line(&dataset),
             if args.both_orders {
                 ", both orders"

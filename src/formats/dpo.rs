@@ -163,6 +163,19 @@ pub(super) fn source_fields(
             }
         }
     }
+    // The category and difficulty rubricate derived (a RewardBench section, an RM-Bench
+    // cell), unless the source had fields of those names, which were given back above.
+    for (key, value) in [
+        ("category", &case.category),
+        ("difficulty", &case.difficulty),
+    ] {
+        if let Some(v) = value
+            && !reserved.contains(&key)
+            && !out.contains_key(key)
+        {
+            out.insert(key.to_string(), Value::from(v.as_str()));
+        }
+    }
     out
 }
 

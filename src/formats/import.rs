@@ -11,9 +11,8 @@ use super::records::{self, Layout, Next, Position};
 use super::{LineError, SourceFormat, fields, parse_json};
 use crate::cli::{ImportArgs, ImportFormat};
 use crate::context::Context;
-use crate::domain::NewCase;
 use crate::sanitize::visible_line;
-use crate::store::{Store, insert_case};
+use crate::store::{CaseInserter, EncodedCase, Store};
 use anyhow::{Context as _, Result};
 use std::fs::File;
 use std::io::BufRead;
@@ -180,7 +179,9 @@ enum Parsed {
     Case {
         line: u64,
         format: SourceFormat,
-        case: NewCase,
+        /// Parsed, placed, hashed and serialised on the parser thread: the writing thread
+        /// only binds and steps.
+        case: Box<EncodedCase>,
     },
     Bad(BadLine),
 }
@@ -218,10 +219,14 @@ fn parse_records(
                 // The first valid record fixes the format for the rest of the file.
                 format = Some(f);
                 for pair in pairs {
+                    let (case, digest) =
+                        pair.into_case_with_digest(f, &options.source, options.seed);
                     batch.push(Parsed::Case {
                         line: pos.line,
                         format: f,
-                        case: pair.into_case(f, &options.source, options.seed),
+                        case: Box::new(EncodedCase::new(case, digest).map_err(|e| {
+                            std::io::Error::other(format!("cannot encode a case: {e}"))
+                        })?),
                     });
                 }
             }
@@ -352,6 +357,7 @@ fn import_in_transaction(
         let (send, receive) = sync_channel::<Vec<Parsed>>(BATCHES_IN_FLIGHT);
         let parser = scope.spawn(move || parse_records(input, options, rows, &send));
         let mut store_batches = || -> Result<()> {
+            let mut inserter = CaseInserter::new(&tx)?;
             for item in receive.iter().flatten() {
                 match item {
                     Parsed::Bad(bad) => {
@@ -364,14 +370,15 @@ fn import_in_transaction(
                     Parsed::Case { line, format, case } => {
                         report.format = Some(format);
                         report.valid_cases += 1;
-                        if case.answer_a == case.answer_b {
+                        if case.case.answer_a == case.case.answer_b {
                             report.identical += 1;
                         }
                         // Once the file is refused, the remaining lines are only checked.
                         if report.bad_total > 0 && !options.skip_invalid {
                             continue;
                         }
-                        match insert_case(&tx, &case)
+                        match inserter
+                            .insert(&case)
                             .with_context(|| format!("{name}:{line}: cannot store the case"))?
                         {
                             Some(_) => report.added += 1,

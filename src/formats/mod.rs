@@ -24,7 +24,7 @@ mod reviews;
 mod sft;
 
 use crate::cli::ImportFormat;
-use crate::domain::{Message, NewCase, Verdict, content_hash};
+use crate::domain::{Message, NewCase, Verdict, content_digest};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -178,6 +178,18 @@ pub fn chosen_goes_first(seed: u64, content_hash: &str) -> bool {
 impl ParsedPair {
     /// Place the answers on A/B and map the source's label onto that placement.
     pub fn into_case(self, format: SourceFormat, source: &str, seed: u64) -> NewCase {
+        self.into_case_with_digest(format, source, seed).0
+    }
+
+    /// [`ParsedPair::into_case`] and the case's content digest, hashed once (the import
+    /// needs both, and hashing is a good part of its work).
+    pub fn into_case_with_digest(
+        self,
+        format: SourceFormat,
+        source: &str,
+        seed: u64,
+    ) -> (NewCase, [u8; 32]) {
+        let mut digest = None;
         let mut meta = Map::new();
         meta.insert("format".into(), Value::from(format.name()));
         if let Some(id) = &self.source_id {
@@ -194,8 +206,10 @@ impl ParsedPair {
                 chosen_meta,
                 rejected_meta,
             } => {
-                let hash = content_hash(&self.prompt, &chosen, &rejected);
-                let (a, b, label, meta_a, meta_b) = if chosen_goes_first(seed, &hash) {
+                // Placement-independent, so it is also the digest of the placed case.
+                let d = content_digest(&self.prompt, &chosen, &rejected);
+                digest = Some(d);
+                let (a, b, label, meta_a, meta_b) = if chosen_goes_first(seed, &hex::encode(d)) {
                     (chosen, rejected, Verdict::A, chosen_meta, rejected_meta)
                 } else {
                     (rejected, chosen, Verdict::B, rejected_meta, chosen_meta)
@@ -216,7 +230,8 @@ impl ParsedPair {
         if !self.extra.is_empty() {
             meta.insert("extra".into(), Value::Object(self.extra));
         }
-        NewCase {
+        let digest = digest.unwrap_or_else(|| content_digest(&self.prompt, &answer_a, &answer_b));
+        let case = NewCase {
             source: source.to_string(),
             source_id: self.source_id.map(|id| id.value),
             prompt: self.prompt,
@@ -226,7 +241,8 @@ impl ParsedPair {
             meta: Value::Object(meta),
             category,
             difficulty: self.difficulty,
-        }
+        };
+        (case, digest)
     }
 }
 

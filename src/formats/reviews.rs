@@ -17,6 +17,9 @@ struct ReviewRecord<'a> {
     source: Option<String>,
     source_id: Option<String>,
     content_hash: Option<String>,
+    /// The case's category and difficulty (benchmark section, RM-Bench difficulty).
+    category: Option<String>,
+    difficulty: Option<String>,
     /// The judgment the decision refers to, with its full provenance.
     judgment: Option<Judgment>,
     /// The note this reviewer has in force on the case now (notes are also rows of their
@@ -34,16 +37,37 @@ struct JudgmentRecord<'a> {
     judgment: &'a Judgment,
     source: Option<String>,
     source_id: Option<String>,
+    category: Option<String>,
+    difficulty: Option<String>,
 }
 
-/// (source, source_id, content_hash) of a case.
-fn case_keys(store: &Store, case_id: i64) -> Result<Option<(String, Option<String>, String)>> {
-    let mut stmt = store
-        .conn()
-        .prepare_cached("SELECT source, source_id, content_hash FROM cases WHERE id = ?1")?;
+/// What the provenance exports repeat of a case.
+#[derive(Default)]
+struct CaseKeys {
+    source: Option<String>,
+    source_id: Option<String>,
+    content_hash: Option<String>,
+    category: Option<String>,
+    difficulty: Option<String>,
+}
+
+/// The keys of a case (all `None` for a case that is gone).
+fn case_keys(store: &Store, case_id: i64) -> Result<CaseKeys> {
+    let mut stmt = store.conn().prepare_cached(
+        "SELECT source, source_id, lower(hex(content_hash)), category, difficulty FROM cases WHERE id = ?1",
+    )?;
     Ok(stmt
-        .query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?)
+        .query_row([case_id], |r| {
+            Ok(CaseKeys {
+                source: r.get(0)?,
+                source_id: r.get(1)?,
+                content_hash: r.get(2)?,
+                category: r.get(3)?,
+                difficulty: r.get(4)?,
+            })
+        })
+        .optional()?
+        .unwrap_or_default())
 }
 
 pub(super) fn write_reviews(
@@ -66,18 +90,16 @@ pub(super) fn write_reviews(
             Some(id) => store.get_judgment(id)?,
             None => None,
         };
-        let (source, source_id, content_hash) = match keys {
-            Some((s, id, h)) => (Some(s), id, Some(h)),
-            None => (None, None, None),
-        };
         let case_note = store.review_state(review.case_id, &review.reviewer)?.note;
         write_json_line(
             out,
             &ReviewRecord {
                 review: &review,
-                source,
-                source_id,
-                content_hash,
+                source: keys.source,
+                source_id: keys.source_id,
+                content_hash: keys.content_hash,
+                category: keys.category,
+                difficulty: keys.difficulty,
                 judgment,
                 case_note,
                 collections: store.case_collections(review.case_id)?,
@@ -100,16 +122,14 @@ pub(super) fn write_judgments(
             return Ok(());
         }
         let keys = case_keys(store, judgment.j.case_id)?;
-        let (source, source_id) = match keys {
-            Some((s, id, _)) => (Some(s), id),
-            None => (None, None),
-        };
         write_json_line(
             out,
             &JudgmentRecord {
                 judgment: &judgment,
-                source,
-                source_id,
+                source: keys.source,
+                source_id: keys.source_id,
+                category: keys.category,
+                difficulty: keys.difficulty,
             },
         )?;
         report.written += 1;

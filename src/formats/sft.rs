@@ -38,6 +38,11 @@ struct ChatRecord {
     /// only with `--include-unapproved-reasoning`, `unapproved`.
     reasoning: &'static str,
     reasoning_approved: bool,
+    /// The case's category and difficulty, when its source has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    difficulty: Option<String>,
 }
 
 /// RM-R1's columns (`context_messages`, `winner`) for its OpenRLHF/verl pipeline, and
@@ -52,6 +57,11 @@ struct RmR1SftRecord {
     case_id: i64,
     reasoning: &'static str,
     reasoning_approved: bool,
+    /// The case's category and difficulty, when its source has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    difficulty: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -61,6 +71,11 @@ struct RmR1RlRecord {
     case_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     refined: Option<serde_json::Value>,
+    /// The case's category and difficulty, when its source has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    difficulty: Option<String>,
 }
 
 /// A judgment trace as a training example, or why the judgment cannot be written in the
@@ -101,6 +116,8 @@ pub(super) fn write_trace(
                 case_id: case.id,
                 reasoning: reasoning.approval.as_str(),
                 reasoning_approved,
+                category: case.category.clone(),
+                difficulty: case.difficulty.clone(),
             },
         )?;
     } else {
@@ -114,6 +131,8 @@ pub(super) fn write_trace(
                 case_id: case.id,
                 reasoning: reasoning.approval.as_str(),
                 reasoning_approved,
+                category: case.category.clone(),
+                difficulty: case.difficulty.clone(),
             },
         )?;
     }
@@ -144,6 +163,8 @@ pub(super) fn write_rm_r1_rl(
             .to_string(),
             case_id: case.id,
             refined,
+            category: case.category.clone(),
+            difficulty: case.difficulty.clone(),
         },
     )
 }

@@ -61,6 +61,23 @@ pub struct ModelInfo {
     /// The chat template in use: "gguf" (from the file) or a named fallback.
     pub template: String,
     pub threads: u32,
+    /// Who judges, besides the model file: what every judgment of this worker records
+    /// (boxed: events carry a `ModelInfo` and stay small).
+    pub stamp: Box<JudgeStamp>,
+}
+
+/// The parts of a judgment's provenance that name the judge besides the model file and its
+/// hash. Each engine fills them once and stamps every judgment from them, so an eval run
+/// or the workbench can tell which stored judgments and eval runs are this judge's before
+/// it has judged anything.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JudgeStamp {
+    pub template_version: String,
+    pub backend: String,
+    pub profile: Option<String>,
+    pub profile_hash: Option<String>,
+    /// The model id a server judged with (`None` in-process).
+    pub server_model: Option<String>,
 }
 
 #[derive(Debug, Clone)]

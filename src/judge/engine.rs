@@ -4,7 +4,7 @@
 //! Everything here runs on one thread (the worker's, or the bench's): the context borrows
 //! the model and neither may cross threads.
 
-use super::api::{JudgeConfig, JudgeMode, JudgeRequest, ModelInfo};
+use super::api::{JudgeConfig, JudgeMode, JudgeRequest, JudgeStamp, ModelInfo};
 use super::config;
 use super::parse::{Parsed, Segment, StreamParser, Utf8Stream};
 use super::profile::{Profile, RenderedPrompt};
@@ -144,6 +144,13 @@ impl LoadedModel {
             n_ctx: config.n_ctx.min(model.n_ctx_train().max(512)),
             template: template_name,
             threads: config.threads,
+            stamp: Box::new(JudgeStamp {
+                template_version: profile.template_version(),
+                backend: BACKEND.to_string(),
+                profile: Some(profile.name.clone()),
+                profile_hash: Some(profile.hash.clone()),
+                server_model: None,
+            }),
         };
         Ok(LoadedModel {
             model,
@@ -330,7 +337,6 @@ pub struct Engine<'m> {
     n_ctx_case: usize,
     /// How many prefix tokens are valid in the KV cache (sequence 0, from position 0).
     cached_prefix: usize,
-    template_version: String,
 }
 
 impl<'m> Engine<'m> {
@@ -371,7 +377,6 @@ impl<'m> Engine<'m> {
             slots,
             n_ctx_case,
             cached_prefix: 0,
-            template_version: lm.profile.template_version(),
         })
     }
 
@@ -525,7 +530,7 @@ impl<'m> Engine<'m> {
             let probs = self.read_choices(self.last_logits());
             case.opener_read(probs, on);
         }
-        Ok(case.finish(&self.template_version, on))
+        Ok(case.finish(on))
     }
 
     /// The case's own tokens (after the shared prefix), refused if the case cannot fit.
@@ -689,7 +694,7 @@ impl<'m> Engine<'m> {
                         let case = s.case.expect("a finished slot has its case");
                         let req = s.req;
                         let mut on_case = |p: Progress| on(&req, p);
-                        let out = case.finish(&self.template_version, &mut on_case);
+                        let out = case.finish(&mut on_case);
                         done(req, Ok(out));
                     }
                     Err(e) => {
@@ -1016,11 +1021,7 @@ impl<'m> CaseRun<'m> {
         ));
     }
 
-    fn finish(
-        mut self,
-        template_version: &str,
-        on: &mut dyn FnMut(Progress) -> Flow,
-    ) -> RunOutcome {
+    fn finish(mut self, on: &mut dyn FnMut(Progress) -> Flow) -> RunOutcome {
         let slot = &self.lm.profile.verdict;
         let mut sampled = None;
         if let Some(p) = &self.probs {
@@ -1055,7 +1056,6 @@ impl<'m> CaseRun<'m> {
         let raw = std::mem::take(&mut self.raw);
         let judgment = judgment(
             self.lm,
-            template_version,
             &self.req,
             &self.opts,
             self.grammar,
@@ -1088,7 +1088,6 @@ impl<'m> CaseRun<'m> {
 #[allow(clippy::too_many_arguments)]
 fn judgment(
     lm: &LoadedModel,
-    template_version: &str,
     req: &JudgeRequest,
     opts: &RunOptions,
     grammar: bool,
@@ -1137,7 +1136,7 @@ fn judgment(
         rubric_given: given.is_some(),
         model_file: info.file_name.clone(),
         model_sha256: info.sha256.clone(),
-        template_version: template_version.to_string(),
+        template_version: info.stamp.template_version.clone(),
         grammar,
         sampler: opts.sampler.clone(),
         seed: Some(opts.seed),
@@ -1156,11 +1155,11 @@ fn judgment(
         ms_prefill: Some(ms_prefill.round() as u32),
         ms_generate: Some(ms_generate.round() as u32),
         provenance: JudgeProvenance {
-            profile: Some(lm.profile.name.clone()),
-            profile_hash: Some(lm.profile.hash.clone()),
-            backend: Some(BACKEND.to_string()),
+            profile: info.stamp.profile.clone(),
+            profile_hash: info.stamp.profile_hash.clone(),
+            backend: Some(info.stamp.backend.clone()),
             server_url: None,
-            server_model: None,
+            server_model: info.stamp.server_model.clone(),
         },
         judge_type: parsed.judge_type,
         solution: parsed.solution,

@@ -896,9 +896,14 @@ mod tests {
     fn rubricate_renders_as_before() {
         let p = Profile::default_profile();
         let c = case(vec![Message::user("q?")], "first", "second");
-        for swapped in [false, true] {
+        for (swapped, first, second) in [(false, "first", "second"), (true, "second", "first")] {
             let r = p.render(&c, swapped, &JudgeMode::Full);
-            assert_eq!(r.user, prompt::user_message(&c, swapped));
+            assert_eq!(
+                r.user,
+                format!(
+                    "<conversation>\nq?\n</conversation>\n\n<answer_a>\n{first}\n</answer_a>\n\n<answer_b>\n{second}\n</answer_b>\n\nWrite the rubric, the analysis and the verdict."
+                )
+            );
             assert_eq!(r.system.as_deref(), Some(prompt::SYSTEM_PROMPT.trim_end()));
             assert_eq!(r.assistant_prefix, "");
         }
@@ -909,7 +914,7 @@ mod tests {
         );
         assert_eq!(
             r.assistant_prefix,
-            prompt::rubric_prefill("1. Facts </rubric>")
+            "<rubric>\n1. Facts ‹/rubric>\n</rubric>\n"
         );
         assert_eq!(p.template_version(), prompt::template_version());
         let g = p.grammar(&JudgeMode::Full).unwrap();

@@ -1,7 +1,7 @@
 //! The judge prompt: instructions and grammar (text in `assets/judge/rubricate/`, compiled in; see profile.rs) and
 //! how a case is put into it. Pure: the chat template is applied by the caller.
 
-use crate::domain::{Case, Message};
+use crate::domain::Message;
 use crate::sanitize;
 use sha2::{Digest, Sha256};
 
@@ -11,17 +11,9 @@ pub const SYSTEM_PROMPT: &str = include_str!("../../assets/judge/rubricate/syste
 pub const USER_TEMPLATE: &str = include_str!("../../assets/judge/rubricate/user.txt");
 /// GBNF with two roots: `root` (rubric and analysis) and `given` (analysis only).
 pub const GRAMMAR: &str = include_str!("../../assets/judge/rubricate/judgment.gbnf");
-pub const GRAMMAR_ROOT_FULL: &str = "root";
-pub const GRAMMAR_ROOT_GIVEN: &str = "given";
 
 /// Bumped by hand when the prompt's meaning changes; the content hash catches every edit.
 const PROMPT_GENERATION: &str = "judge-v1";
-
-/// Text the engine appends after the analysis so that the next token is the verdict.
-pub const VERDICT_OPEN: &str = "\n<verdict>";
-pub const VERDICT_CLOSE: &str = "</verdict>";
-/// Marks the end of the generated part the grammar allows before the verdict.
-pub const ANALYSIS_CLOSE: &str = "</analysis>";
 
 /// The version recorded with every judgment: a name plus a hash of prompt and grammar text.
 pub fn template_version() -> String {
@@ -56,12 +48,8 @@ pub fn neutralize(text: &str) -> String {
     out
 }
 
-/// The conversation before the two answers, as one block of text.
-pub(crate) fn conversation_text(prompt: &[Message]) -> String {
-    conversation_text_with(prompt, neutralize)
-}
-
-/// [`conversation_text`] with the case text passed through `text` (neutralized for the
+/// The conversation before the two answers, as one block of text, with the case text
+/// passed through `text` (neutralized for the
 /// live judge, as written for training data).
 pub(crate) fn conversation_text_with(prompt: &[Message], text: impl Fn(&str) -> String) -> String {
     if let [only] = prompt
@@ -105,30 +93,6 @@ pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
-/// The user turn for one case; with `swapped`, answer B is presented as A and A as B.
-pub fn user_message(case: &Case, swapped: bool) -> String {
-    let (first, second) = if swapped {
-        (&case.answer_b, &case.answer_a)
-    } else {
-        (&case.answer_a, &case.answer_b)
-    };
-    fill(
-        USER_TEMPLATE,
-        &[
-            ("conversation", &conversation_text(&case.prompt)),
-            ("answer_a", &neutralize(first)),
-            ("answer_b", &neutralize(second)),
-        ],
-    )
-    .trim_end()
-    .to_string()
-}
-
-/// The start of the assistant turn in rubric-given mode: the reviewer's rubric, fixed.
-pub fn rubric_prefill(rubric: &str) -> String {
-    format!("<rubric>\n{}\n</rubric>\n", neutralize(rubric.trim()))
-}
-
 /// Where the shared part of a rendered prompt ends: the chat template is applied to
 /// [system, user = SENTINEL] and split at the sentinel, so every case's prompt is
 /// `prefix + user_message + suffix` and the prefix's tokens are the same for all cases.
@@ -160,7 +124,14 @@ impl PromptFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Message;
+    use crate::domain::{Case, Message};
+
+    /// The rubricate profile's user turn (the renderer lives in profile.rs).
+    fn user_message(case: &Case, swapped: bool) -> String {
+        crate::judge::profile::Profile::default_profile()
+            .render(case, swapped, &crate::judge::JudgeMode::Full)
+            .user
+    }
 
     fn case(prompt: Vec<Message>, a: &str, b: &str) -> Case {
         Case {

@@ -373,9 +373,14 @@ impl BlockingJudge {
     /// Start a worker and wait until its model is loaded; an unusable model is an error
     /// whose message says how to fix it.
     pub fn start(config: JudgeConfig) -> Result<BlockingJudge> {
+        Self::start_backend(super::Backend::Local(config))
+    }
+
+    /// [`BlockingJudge::start`] for either backend (a server is asked who it is first).
+    pub fn start_backend(backend: super::Backend) -> Result<BlockingJudge> {
         let (tx, rx) = mpsc::channel();
-        let handle = JudgeHandle::spawn(
-            config,
+        let handle = JudgeHandle::spawn_backend(
+            backend,
             Box::new(move |e| {
                 let _ = tx.send(e);
             }),

@@ -53,6 +53,8 @@ pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
     let prompt_json: String = r.get(3)?;
     let label: Option<String> = r.get(6)?;
     let meta_json: String = r.get(8)?;
+    // Stored as 32 bytes (migration 0009), shown as hex.
+    let digest: Vec<u8> = r.get(7)?;
     Ok(Case {
         id: r.get(0)?,
         source: r.get(1)?,
@@ -63,11 +65,78 @@ pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
         answer_a: r.get(4)?,
         answer_b: r.get(5)?,
         source_label: label.as_deref().and_then(Verdict::parse),
-        content_hash: r.get(7)?,
+        content_hash: hex::encode(digest),
         meta: serde_json::from_str(&meta_json).unwrap_or(serde_json::Value::Null),
         category: r.get(9)?,
         difficulty: r.get(10)?,
     })
+}
+
+/// A case with its columns already encoded (JSON, digest), so a bulk import can do that
+/// work on its parser thread and leave the writing thread only SQLite's part.
+#[derive(Debug, Clone)]
+pub struct EncodedCase {
+    pub case: NewCase,
+    prompt_json: String,
+    meta_json: String,
+    digest: [u8; 32],
+}
+
+impl EncodedCase {
+    /// `digest` must be `case.content_digest()` (passed in when already computed).
+    pub fn new(case: NewCase, digest: [u8; 32]) -> Result<EncodedCase> {
+        debug_assert_eq!(digest, case.content_digest());
+        Ok(EncodedCase {
+            prompt_json: serde_json::to_string(&case.prompt)?,
+            meta_json: serde_json::to_string(&case.meta)?,
+            digest,
+            case,
+        })
+    }
+}
+
+const INSERT_CASE: &str = "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json,
+                            category, difficulty, imported_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (content_hash) DO NOTHING";
+
+/// Bulk insert inside one transaction: one prepared statement for all rows, and one
+/// import time for all of them (the column default would compute it per row).
+pub struct CaseInserter<'tx> {
+    stmt: rusqlite::Statement<'tx>,
+    imported_at: String,
+}
+
+impl<'tx> CaseInserter<'tx> {
+    pub fn new(tx: &'tx Transaction) -> Result<CaseInserter<'tx>> {
+        Ok(CaseInserter {
+            imported_at: super::now_timestamp(tx)?,
+            stmt: tx.prepare(INSERT_CASE)?,
+        })
+    }
+
+    /// The new case's id, or `None` when a case with the same content is stored already.
+    pub fn insert(&mut self, row: &EncodedCase) -> Result<Option<i64>> {
+        let c = &row.case;
+        let inserted = self.stmt.insert(params![
+            c.source,
+            c.source_id,
+            row.prompt_json,
+            c.answer_a,
+            c.answer_b,
+            c.source_label.map(Verdict::as_str),
+            row.digest,
+            row.meta_json,
+            c.category,
+            c.difficulty,
+            self.imported_at,
+        ]);
+        match inserted {
+            Ok(id) => Ok(Some(id)),
+            Err(rusqlite::Error::StatementChangedRows(0)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// Insert one case inside an open transaction. Returns `None` when a case with the
@@ -86,7 +155,7 @@ pub fn insert_case(tx: &Transaction, case: &NewCase) -> Result<Option<i64>> {
         case.answer_a,
         case.answer_b,
         case.source_label.map(Verdict::as_str),
-        case.content_hash(),
+        case.content_digest(),
         serde_json::to_string(&case.meta)?,
         case.category,
         case.difficulty,
@@ -125,7 +194,7 @@ impl Store {
             .conn()
             .query_row(
                 &format!(
-                    "SELECT {CASE_COLUMNS} FROM cases WHERE content_hash = ?1 OR source_id = ?1 ORDER BY id LIMIT 1"
+                    "SELECT {CASE_COLUMNS} FROM cases WHERE content_hash = unhex(?1) OR source_id = ?1 ORDER BY id LIMIT 1"
                 ),
                 [key],
                 case_from_row,
@@ -209,10 +278,50 @@ impl Store {
     }
 }
 
+/// Whether a case's category is selected by a `--category` name: the name itself, or a
+/// parent of it in a path-like category (`Helpfulness` selects `Helpfulness/Code/Docs`,
+/// as RMB nests its categories). [`Store::category_case_ids`] does the same in SQL.
+pub fn category_matches(category: Option<&str>, wanted: &str) -> bool {
+    category.is_some_and(|c| {
+        c == wanted
+            || c.strip_prefix(wanted)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+impl Store {
+    /// The categories of the cases (of one source, or all), with how many cases each has,
+    /// in name order. Cases without a category are not listed.
+    pub fn categories(&self, source: Option<&str>) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT category, COUNT(*) FROM cases
+             WHERE category IS NOT NULL AND (?1 IS NULL OR source = ?1)
+             GROUP BY category ORDER BY category",
+        )?;
+        Ok(stmt
+            .query_map([source], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Ids of the cases a `--category` name selects (see [`category_matches`]), in id order.
+    pub fn category_case_ids(&self, wanted: &str) -> Result<Vec<i64>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id FROM cases
+             WHERE category = ?1 OR substr(category, 1, length(?1) + 1) = ?1 || '/'
+             ORDER BY id",
+        )?;
+        Ok(stmt
+            .query_map([wanted], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+}
+
 /// One queue row: what the workbench lists without loading whole cases.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseSummary {
     pub id: i64,
+    /// The source's own id for the case, if it had one (raw; callers make it visible).
+    pub source_id: Option<String>,
     /// The start of the last prompt turn (raw text; callers make it visible).
     pub title: String,
     pub judged: bool,
@@ -221,6 +330,9 @@ pub struct CaseSummary {
     /// The reviewer's decision in force.
     pub decided: Option<Verdict>,
     pub flagged: bool,
+    /// The case's category and difficulty, if its source has them.
+    pub category: Option<String>,
+    pub difficulty: Option<String>,
 }
 
 impl Store {
@@ -232,7 +344,8 @@ impl Store {
             "SELECT c.id, substr(COALESCE(json_extract(c.prompt_json, '$[#-1].content'), ''), 1, 240),
                     (SELECT j.verdict FROM judgments j WHERE j.case_id = c.id AND j.swapped = 0
                       ORDER BY j.id DESC LIMIT 1),
-                    EXISTS (SELECT 1 FROM judgments j WHERE j.case_id = c.id AND j.swapped = 0)
+                    EXISTS (SELECT 1 FROM judgments j WHERE j.case_id = c.id AND j.swapped = 0),
+                    c.category, c.difficulty
              FROM cases c",
         )?;
         let mut by_id: HashMap<i64, CaseSummary> = stmt
@@ -241,6 +354,7 @@ impl Store {
                 let model: Option<String> = r.get(2)?;
                 Ok(CaseSummary {
                     id: r.get(0)?,
+                    source_id: None,
                     title: title
                         .lines()
                         .find(|l| !l.trim().is_empty())
@@ -251,6 +365,8 @@ impl Store {
                     model: model.as_deref().and_then(Verdict::parse),
                     decided: None,
                     flagged: false,
+                    category: r.get(4)?,
+                    difficulty: r.get(5)?,
                 })
             })?
             .map(|s| s.map(|s| (s.id, s)))
@@ -260,6 +376,17 @@ impl Store {
             rows_by_case.entry(r.case_id).or_default().push(r);
             Ok(())
         })?;
+        // Source ids, for the queue rows (a query of their own: one more, whatever the
+        // number of cases).
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT id, source_id FROM cases WHERE source_id IS NOT NULL")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(s) = by_id.get_mut(&r.get::<_, i64>(0)?) {
+                s.source_id = r.get(1)?;
+            }
+        }
         for (case_id, rows) in rows_by_case {
             if let Some(s) = by_id.get_mut(&case_id) {
                 let state = crate::domain::fold_reviews(&rows);

@@ -153,7 +153,7 @@ impl Store {
         let Some(id) = insert_case(&tx, case)? else {
             let existing: i64 = tx.query_row(
                 "SELECT id FROM cases WHERE content_hash = ?1",
-                [case.content_hash()],
+                [case.content_digest()],
                 |r| r.get(0),
             )?;
             bail!(

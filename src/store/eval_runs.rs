@@ -34,7 +34,12 @@ impl JudgeIdentity {
 
     /// Whether `j` was made by this judge (the file name may differ: the hash decides).
     pub fn made(&self, j: &NewJudgment) -> bool {
-        let other = JudgeIdentity::of_judgment(j);
+        self.same_judge(&JudgeIdentity::of_judgment(j))
+    }
+
+    /// Whether two identities name the same judge: model hash, prompt contract (template
+    /// version and profile hash), backend and server model; names may differ.
+    pub fn same_judge(&self, other: &JudgeIdentity) -> bool {
         self.model_sha256 == other.model_sha256
             && self.template_version == other.template_version
             && self.backend == other.backend
@@ -143,6 +148,13 @@ impl Store {
         Ok(stmt
             .query_map([model_sha256], from_row)?
             .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The runs of one judge (see [`JudgeIdentity::same_judge`]), newest first.
+    pub fn eval_runs_of_judge(&self, judge: &JudgeIdentity) -> Result<Vec<EvalRun>> {
+        let mut runs = self.eval_runs_of_model(&judge.model_sha256)?;
+        runs.retain(|r| r.run.judge.same_judge(judge));
+        Ok(runs)
     }
 
     pub fn get_eval_runs(&self, ids: &[i64]) -> Result<Vec<EvalRun>> {

@@ -9,7 +9,9 @@ mod judgments;
 mod reviews;
 mod rubrics;
 
-pub use cases::{CaseFilter, CaseSummary, insert_case};
+pub use cases::{
+    CaseFilter, CaseInserter, CaseSummary, EncodedCase, category_matches, insert_case,
+};
 pub use curation::{AnswerRevision, Collection, CurrentAnswers, DerivedLink};
 pub use eval_runs::{EvalRun, JudgeIdentity, NewEvalRun};
 pub use judgments::{LOW_MARGIN, ModelView};
@@ -57,6 +59,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0008_eval_runs",
         include_str!("../../migrations/0008_eval_runs.sql"),
+    ),
+    (
+        "0009_content_hash_blob",
+        include_str!("../../migrations/0009_content_hash_blob.sql"),
     ),
 ];
 
@@ -242,9 +248,48 @@ pub fn migrate(conn: &mut Connection, migrations: &[(&str, &str)]) -> Result<()>
              it was written by a newer rubricate. Upgrade rubricate, or use another database with --db."
         );
     }
+    if current == known {
+        return Ok(());
+    }
+    // A migration that rebuilds a table other tables point at (0009 rebuilds `cases`) must
+    // run with foreign keys off, as SQLite's documented procedure for schema changes says:
+    // otherwise dropping the old table deletes, or refuses to delete, every row that
+    // judgments and reviews refer to. The pragma cannot change inside a transaction, so it
+    // is switched off around all of them, and each migration checks the keys itself before
+    // it commits.
+    let foreign_keys: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let result = apply_migrations(conn, migrations, current, known);
+    conn.pragma_update(None, "foreign_keys", foreign_keys)?;
+    result
+}
+
+fn apply_migrations(
+    conn: &mut Connection,
+    migrations: &[(&str, &str)],
+    current: i64,
+    known: i64,
+) -> Result<()> {
     for (index, (name, sql)) in migrations.iter().enumerate().skip(current as usize) {
         let applied = conn.transaction().and_then(|tx| {
+            let dangling = |tx: &rusqlite::Transaction| -> rusqlite::Result<i64> {
+                tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })
+            };
+            // Only what the migration itself broke counts: a database with older dangling
+            // references (written with foreign keys off elsewhere) can still be upgraded.
+            let before = dangling(&tx)?;
             tx.execute_batch(sql)?;
+            let broken = dangling(&tx)? - before;
+            if broken > 0 {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(format!(
+                        "{broken} row(s) would refer to rows that no longer exist"
+                    )),
+                ));
+            }
             tx.pragma_update(None, "user_version", (index + 1) as i64)?;
             tx.commit()
         });

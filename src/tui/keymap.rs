@@ -32,6 +32,8 @@ pub enum Action {
     Refine,
     /// Tag the case into a collection.
     Tag,
+    /// Fork the case with a reviewer-written chosen answer.
+    Derive,
     /// Flag the case with a reason.
     FlagWithReason,
     EditRubric,
@@ -48,6 +50,7 @@ pub enum Action {
     /// Empty the one-line prompt (search, go to case).
     ClearInput,
     CycleFilter,
+    CycleCategory,
     Stats,
     /// Open the rubric library browser.
     Library,
@@ -81,6 +84,8 @@ pub enum Action {
     ToggleBlind,
     ToggleBlindReasoning,
     ToggleBothOrders,
+    /// Fold / expand the judge's free reasoning (`…</think>`) in the judge pane.
+    ToggleReasoning,
     // Quit confirmation.
     Yes,
     No,
@@ -276,6 +281,11 @@ pub const SECTIONS: &[Section] = &[
                 help: "re-judge with the edited rubric fixed (rubric-given mode)",
             },
             Binding {
+                shown: "o",
+                keys: &[(K::Char('o'), A::ToggleReasoning)],
+                help: "fold / expand the judge's free reasoning (long reasoning starts folded to one line)",
+            },
+            Binding {
                 shown: "n",
                 keys: &[(K::Char('n'), A::Note)],
                 help: "note",
@@ -284,6 +294,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "r",
                 keys: &[(K::Char('r'), A::Refine)],
                 help: "refine the focused answer (the original is kept)",
+            },
+            Binding {
+                shown: "D",
+                keys: &[(K::Char('D'), A::Derive)],
+                help: "derive a case: same prompt, the answer the model preferred as rejected, yours as chosen",
             },
             Binding {
                 shown: "t",
@@ -324,6 +339,11 @@ pub const SECTIONS: &[Section] = &[
                 shown: "F",
                 keys: &[(K::Char('F'), A::CycleFilter)],
                 help: "cycle filter: unreviewed, all, disagree, flagged, inconsistent, model-wrong, low-margin",
+            },
+            Binding {
+                shown: "C",
+                keys: &[(K::Char('C'), A::CycleCategory)],
+                help: "cycle category: each one, then all",
             },
             Binding {
                 shown: "S",
@@ -590,6 +610,15 @@ fn section(mode: KeyMode) -> &'static Section {
         .iter()
         .find(|s| s.mode == mode)
         .expect("every key mode has a section in SECTIONS")
+}
+
+/// How the review key for an action is written (for hints such as the fold line).
+pub fn shown_for(action: Action) -> Option<&'static str> {
+    section(KeyMode::Review)
+        .bindings
+        .iter()
+        .find(|b| b.keys.iter().any(|(_, a)| *a == action))
+        .map(|b| b.shown)
 }
 
 /// The action a key press means in a mode.

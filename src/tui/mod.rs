@@ -5,6 +5,7 @@
 //! frame from the state; `run` is the only part that touches the terminal, the
 //! database and the judge worker.
 
+pub mod fold;
 pub mod keymap;
 pub mod layout;
 pub mod library;

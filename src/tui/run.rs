@@ -5,7 +5,7 @@
 //! changed — at once after a key press, else at most once per frame tick (streamed
 //! tokens) — and blocks when idle (no busy polling).
 
-use super::state::{App, Effect, JudgeEval, LoadedCase, Msg, QueueItem, Settings};
+use super::state::{App, Effect, JudgeEval, LoadedCase, Msg, QueueItem, QueueNarrowing, Settings};
 use super::stats_view::StatsView;
 use super::terminal::{StderrToFile, TerminalGuard};
 use super::writer::{WriteOp, Writer, perform_inline};
@@ -73,6 +73,11 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         blind: args.blind || wb.blind.unwrap_or(false),
         blind_reasoning: wb.blind_reasoning.unwrap_or(false),
         resume: place.map(|p| p.case_id),
+        narrow: QueueNarrowing {
+            collection: args.collection.clone(),
+            category: args.category.clone(),
+            flag_reason: args.flag_reason.clone(),
+        },
     };
     let mut app = App::new(settings, Instant::now());
     app.show_queue = wb.show_queue;
@@ -129,11 +134,6 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         judge: judge.as_ref().map(|j| j as &dyn JudgeSink),
         reviewer: ctx.reviewer.clone(),
         source: args.source.clone(),
-        narrow: QueueNarrowing {
-            collection: args.collection.clone(),
-            category: args.category.clone(),
-            flag_reason: args.flag_reason.clone(),
-        },
         writer: Some(writer),
         settings_file: crate::paths::config_file().ok().filter(|_| config_ok),
     };
@@ -307,57 +307,50 @@ pub struct Edge<'a> {
     pub judge: Option<&'a dyn JudgeSink>,
     pub reviewer: String,
     pub source: Option<String>,
-    /// Narrower queues (collection, category, flag reason) from the command line.
-    pub narrow: QueueNarrowing,
     /// `None`: writes run on the calling thread (tests, benchmark).
     pub writer: Option<Writer>,
     /// Where settings changed in the workbench are kept; `None`: not kept (tests).
     pub settings_file: Option<PathBuf>,
 }
 
-/// What narrows the queue beyond the filter and the source.
-#[derive(Debug, Clone, Default)]
-pub struct QueueNarrowing {
-    pub collection: Option<String>,
-    pub category: Option<String>,
-    /// Text the reviewer's flag reason in force must contain.
-    pub flag_reason: Option<String>,
-}
-
-impl QueueNarrowing {
-    /// Keep the ids that pass every narrowing given.
-    fn apply(&self, store: &Store, reviewer: &str, ids: Vec<i64>) -> Result<Vec<i64>> {
+/// Keep the ids that pass every narrowing given: collection and category through
+/// [`crate::library::select_cases`] (the command line's selection), then the flag reason.
+fn narrow_ids(
+    store: &Store,
+    reviewer: &str,
+    narrow: &QueueNarrowing,
+    ids: Vec<i64>,
+) -> Result<Vec<i64>> {
+    let mut ids = if narrow.collection.is_some() || narrow.category.is_some() {
         let select = crate::cli::CaseSelect {
-            collection: self.collection.clone(),
-            category: self.category.clone(),
+            collection: narrow.collection.clone(),
+            category: narrow.category.clone(),
             source: None,
             filter: crate::store::CaseFilter::All,
         };
-        let mut ids = if select.collection.is_some() || select.category.is_some() {
-            let keep: std::collections::HashSet<i64> =
-                crate::library::select_cases(store, &select, reviewer)?
-                    .into_iter()
-                    .collect();
-            ids.into_iter().filter(|id| keep.contains(id)).collect()
-        } else {
-            ids
-        };
-        if let Some(text) = &self.flag_reason {
-            let needle = text.to_lowercase();
-            let mut kept = Vec::new();
-            for id in ids {
-                let state = store.review_state(id, reviewer)?;
-                if state
-                    .flag_reason
-                    .is_some_and(|r| r.to_lowercase().contains(&needle))
-                {
-                    kept.push(id);
-                }
+        let keep: std::collections::HashSet<i64> =
+            crate::library::select_cases(store, &select, reviewer)?
+                .into_iter()
+                .collect();
+        ids.into_iter().filter(|id| keep.contains(id)).collect()
+    } else {
+        ids
+    };
+    if let Some(text) = &narrow.flag_reason {
+        let needle = text.to_lowercase();
+        let mut kept = Vec::new();
+        for id in ids {
+            let state = store.review_state(id, reviewer)?;
+            if state
+                .flag_reason
+                .is_some_and(|r| r.to_lowercase().contains(&needle))
+            {
+                kept.push(id);
             }
-            ids = kept;
         }
-        Ok(ids)
+        ids = kept;
     }
+    Ok(ids)
 }
 
 impl Edge<'_> {
@@ -383,22 +376,29 @@ impl Edge<'_> {
 
     fn try_execute(&mut self, fx: Effect) -> Result<Option<Msg>> {
         Ok(match fx {
-            Effect::LoadQueue { filter, keep } => {
+            Effect::LoadQueue {
+                filter,
+                narrow,
+                keep,
+            } => {
                 let ids = self
                     .store
                     .case_ids(filter, &self.reviewer, self.source.as_deref())?;
-                let ids = self.narrow.apply(&self.store, &self.reviewer, ids)?;
+                let ids = narrow_ids(&self.store, &self.reviewer, &narrow, ids)?;
                 let items = self
                     .store
                     .case_summaries(&ids, &self.reviewer)?
                     .into_iter()
                     .map(|s| QueueItem {
                         id: s.id,
+                        source_id: s.source_id,
                         title: s.title,
                         model: s.model,
                         judged: s.judged,
                         decided: s.decided,
                         flagged: s.flagged,
+                        category: s.category,
+                        difficulty: s.difficulty,
                     })
                     .collect();
                 Some(Msg::QueueLoaded {
@@ -407,6 +407,9 @@ impl Edge<'_> {
                     keep,
                 })
             }
+            Effect::LoadCategories => Some(Msg::Categories(
+                self.store.categories(self.source.as_deref())?,
+            )),
             Effect::LoadCase(id) => {
                 let case = current_case(&self.store, id)?;
                 Some(Msg::CaseLoaded(Box::new(LoadedCase {
@@ -488,14 +491,10 @@ impl Edge<'_> {
             Effect::Undo { case_id } => self.write(WriteOp::Undo { case_id }),
             Effect::SaveRubric { case_id, body } => self.write(WriteOp::Rubric { case_id, body }),
             Effect::ImportSample => self.write(WriteOp::ImportSample),
-            Effect::LoadJudgeEval { model_sha256 } => {
-                // The latest run of this judge: same model file and prompt contract.
-                let contract = crate::judge::prompt::template_version();
-                let run = self
-                    .store
-                    .eval_runs_of_model(&model_sha256)?
-                    .into_iter()
-                    .find(|r| r.run.judge.template_version == contract);
+            Effect::LoadJudgeEval { judge } => {
+                // The latest run of this very judge: model, profile, backend (a run of the
+                // same model under another profile says nothing about this one).
+                let run = self.store.eval_runs_of_judge(&judge)?.into_iter().next();
                 Some(Msg::JudgeEvalLoaded(run.map(|r| {
                     Box::new(JudgeEval {
                         run_id: r.id,
@@ -519,6 +518,15 @@ impl Edge<'_> {
                 side,
                 body,
             }),
+            Effect::DeriveCase {
+                parent,
+                rejected,
+                chosen,
+            } => self.write(WriteOp::Derive {
+                parent,
+                rejected,
+                chosen,
+            }),
             Effect::Tag {
                 case_id,
                 collection,
@@ -538,6 +546,13 @@ impl Edge<'_> {
                     .iter()
                     .map(super::stats_view::eval_run_line)
                     .collect();
+                view.rubric_experiments = crate::rubric_experiment::latest_experiments(
+                    &self.store,
+                    Some(&self.reviewer),
+                )?
+                .iter()
+                .map(crate::rubric_experiment::summary_line)
+                .collect();
                 Some(Msg::StatsLoaded(Box::new(view)))
             }
             Effect::FindCase { query } => Some(Msg::CaseFound {

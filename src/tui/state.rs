@@ -50,6 +50,8 @@ pub enum Msg {
         version: i64,
     },
     Imported(String),
+    /// The categories the cases have (name, number of cases), in name order, for `C`.
+    Categories(Vec<(String, i64)>),
     /// A write is waiting for the database (another process holds its write lock);
     /// the writer keeps retrying it.
     WriteWaiting {
@@ -103,13 +105,29 @@ pub enum Msg {
     Terminate,
 }
 
+/// What narrows the queue beyond the filter and the source: the command line sets it,
+/// keys change it (`C` the category), and every queue load carries it. The runtime
+/// applies it through [`crate::library::select_cases`], as the command line does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueNarrowing {
+    pub collection: Option<String>,
+    /// A category, or a parent of path-like ones (`Helpfulness` selects
+    /// `Helpfulness/Code`), as `--category` selects everywhere.
+    pub category: Option<String>,
+    /// Text the reviewer's flag reason in force must contain.
+    pub flag_reason: Option<String>,
+}
+
 /// What `update` asks the runtime to do.
 #[derive(Debug)]
 pub enum Effect {
     LoadQueue {
         filter: CaseFilter,
+        narrow: QueueNarrowing,
         keep: Option<i64>,
     },
+    /// List the categories of the cases, answered with [`Msg::Categories`] (for `C`).
+    LoadCategories,
     LoadCase(i64),
     /// Send the case to the worker (the runtime reads the case from the store).
     Judge {
@@ -167,15 +185,22 @@ pub enum Effect {
         side: Verdict,
         body: String,
     },
+    /// Fork the case: `rejected` kept, `chosen` written by the reviewer (`D`).
+    DeriveCase {
+        parent: i64,
+        rejected: Verdict,
+        chosen: String,
+    },
     /// Put a case into a collection (created on first use).
     Tag {
         case_id: i64,
         collection: String,
     },
     LoadStats,
-    /// Find the latest `rubricate eval` run of the judge that just loaded.
+    /// Find the latest `rubricate eval` run of the judge that just loaded (its identity as
+    /// `eval` stores it: model hash, profile and its hash, backend, server model).
     LoadJudgeEval {
-        model_sha256: String,
+        judge: Box<crate::store::JudgeIdentity>,
     },
     Search {
         query: String,
@@ -243,6 +268,8 @@ pub struct PendingWrite {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueItem {
     pub id: i64,
+    /// The source's own id for the case (raw; made visible when drawn).
+    pub source_id: Option<String>,
     /// The last user turn, first line (raw; made visible when drawn).
     pub title: String,
     /// The model's latest verdict in the original order, if judged.
@@ -251,6 +278,9 @@ pub struct QueueItem {
     /// This reviewer's decision in force.
     pub decided: Option<Verdict>,
     pub flagged: bool,
+    /// The case's category and difficulty (raw; made visible when drawn).
+    pub category: Option<String>,
+    pub difficulty: Option<String>,
 }
 
 /// A case with everything the panes show, as the runtime loads it.
@@ -349,6 +379,9 @@ pub struct Job {
     pub tokens: u32,
     pub section: Option<crate::judge::Section>,
     pub verdict_text: String,
+    /// The streamed text by section, in order (consecutive text of a section merged): the
+    /// pane is rebuilt from it when reasoning folds or unfolds.
+    pub parts: Vec<(crate::judge::Section, String)>,
     /// The streamed rubric and analysis as the judge pane shows them.
     pub pane: Pane,
     /// The library rubric this rubric-given job was given, recorded with its judgment.
@@ -375,6 +408,11 @@ pub enum EditTarget {
     Collection,
     /// Why the case is flagged (saving flags it).
     FlagReason,
+    /// The chosen answer of a case derived from this one; `rejected` (the model's
+    /// failure) is kept as the other answer.
+    Derive {
+        rejected: Verdict,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -426,6 +464,8 @@ pub struct Settings {
     pub blind_reasoning: bool,
     /// The case to open first (where the reviewer left off), if it is in the queue.
     pub resume: Option<i64>,
+    /// `--collection`, `--category`, `--flag-reason`.
+    pub narrow: QueueNarrowing,
 }
 
 /// The latest eval run of the loaded judge (same model file hash and prompt contract).
@@ -444,6 +484,8 @@ pub struct App {
     pub reviewer: String,
     pub filter: CaseFilter,
     pub source: Option<String>,
+    /// What narrows the queue besides the filter (`C` changes its category).
+    pub narrow: QueueNarrowing,
     pub auto_advance: bool,
     pub blind: bool,
     pub blind_reasoning: bool,
@@ -491,6 +533,8 @@ pub struct App {
     /// First line of the help overlay shown (it scrolls on small terminals).
     pub help_scroll: u16,
     pub importing: bool,
+    /// Long free reasoning (`…</think>`) shown in full instead of one fold line.
+    pub reasoning_expanded: bool,
     /// Key presses handled so far (the benchmark matches frames to keys with it).
     pub keys_seen: u64,
     /// Something visible changed since the last frame.
@@ -506,6 +550,7 @@ impl App {
             reviewer: settings.reviewer,
             filter: settings.filter,
             source: settings.source,
+            narrow: settings.narrow,
             auto_advance: settings.auto_advance,
             blind: settings.blind,
             blind_reasoning: settings.blind_reasoning,
@@ -538,6 +583,7 @@ impl App {
             batch: None,
             help_scroll: 0,
             importing: false,
+            reasoning_expanded: false,
             keys_seen: 0,
             dirty: true,
             quit: false,
@@ -546,10 +592,16 @@ impl App {
 
     /// The effects to run once at start.
     pub fn init(&self) -> Vec<Effect> {
-        vec![Effect::LoadQueue {
+        vec![self.load_queue(self.resume)]
+    }
+
+    /// Reload the queue as the filter and the narrowing say, staying on `keep` if it is in it.
+    pub fn load_queue(&self, keep: Option<i64>) -> Effect {
+        Effect::LoadQueue {
             filter: self.filter,
-            keep: self.resume,
-        }]
+            narrow: self.narrow.clone(),
+            keep,
+        }
     }
 
     pub fn current_id(&self) -> Option<i64> {

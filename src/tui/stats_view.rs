@@ -25,6 +25,8 @@ pub struct StatsView {
     pub cases: u64,
     pub judged: u64,
     pub reviewed: u64,
+    /// Of `reviewed`, decisions made in blind mode.
+    pub blind: u64,
     pub flagged: u64,
     pub agreement: Vec<Agreement>,
     pub swap_checked: u64,
@@ -32,6 +34,9 @@ pub struct StatsView {
     pub length_bias: Vec<LengthBias>,
     /// Verdict counts (A, B, tie, both bad) of the humans.
     pub verdicts: Vec<(String, u64)>,
+    /// Rubric experiments: per named rubric, its two newest judging versions compared
+    /// ([`crate::rubric_experiment::summary_line`]), one line each.
+    pub rubric_experiments: Vec<String>,
     /// The latest `rubricate eval` runs, newest first, one line each.
     pub eval_runs: Vec<String>,
 }
@@ -74,6 +79,7 @@ impl StatsView {
             cases: s.cases,
             judged: s.judged,
             reviewed: s.reviewed,
+            blind: s.blind_decisions,
             flagged: s.flagged,
             agreement: vec![
                 agreement("you vs model", &s.agreement.human_vs_model),
@@ -94,6 +100,7 @@ impl StatsView {
                 ("both bad".into(), s.verdicts.both_bad),
             ],
             eval_runs: Vec::new(),
+            rubric_experiments: Vec::new(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The pure heart of the workbench: a message comes in, the state changes, and the
 //! effects the runtime must carry out come back. No I/O happens here.
 
+use super::fold;
 use super::keymap::{self, Action, KeyMode};
 use super::layout;
 use super::state::*;
@@ -99,10 +100,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     app.history.remove(at);
                 }
                 // The optimistic marks may be wrong now: read the queue again.
-                fx.push(Effect::LoadQueue {
-                    filter: app.filter,
-                    keep: app.current_id(),
-                });
+                fx.push(app.load_queue(app.current_id()));
             }
             let on = case_id.map_or(String::new(), |c| format!(" on case {c}"));
             app.error(format!(
@@ -132,11 +130,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Imported(summary) => {
             app.importing = false;
             app.info(summary);
-            fx.push(Effect::LoadQueue {
-                filter: app.filter,
-                keep: None,
-            });
+            fx.push(app.load_queue(None));
             app.dirty = true;
+        }
+        Msg::Categories(list) => {
+            on_categories(app, list, &mut fx);
         }
         Msg::JudgeEvalLoaded(eval) => {
             app.judge_eval = eval.map(|e| *e);
@@ -368,14 +366,19 @@ fn go_to_case(app: &mut App, id: i64, fx: &mut Vec<Effect>) {
     }
     let was = app.filter;
     app.filter = crate::store::CaseFilter::All;
+    // The case may be outside the category or collection too: those go as well.
+    let narrowed = app.narrow != QueueNarrowing::default();
+    app.narrow = QueueNarrowing::default();
     app.info(format!(
-        "case {id} is not in the {} queue: filter is now all",
-        was.as_str()
+        "case {id} is not in the {} queue: filter is now all{}",
+        was.as_str(),
+        if narrowed {
+            ", with no category, collection or flag reason"
+        } else {
+            ""
+        }
     ));
-    fx.push(Effect::LoadQueue {
-        filter: app.filter,
-        keep: Some(id),
-    });
+    fx.push(app.load_queue(Some(id)));
 }
 
 fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
@@ -459,11 +462,9 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::CycleFilter => {
             app.filter = app.filter.next();
             app.info(format!("filter: {}", app.filter.as_str()));
-            fx.push(Effect::LoadQueue {
-                filter: app.filter,
-                keep: app.current_id(),
-            });
+            fx.push(app.load_queue(app.current_id()));
         }
+        Action::CycleCategory => fx.push(Effect::LoadCategories),
         // The last query is offered again (Ctrl-U clears it).
         Action::Search => app.mode = Mode::Search(app.last_search.clone().unwrap_or_default()),
         Action::GoTo => app.mode = Mode::Jump(String::new()),
@@ -519,12 +520,14 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             open_editor(app, EditTarget::Answer(side))
         }
         Action::Tag => open_editor(app, EditTarget::Collection),
+        Action::Derive => derive(app),
         Action::FlagWithReason => open_editor(app, EditTarget::FlagReason),
         Action::EditRubric => open_editor(app, EditTarget::Rubric),
         Action::EditAnalysis => open_editor(app, EditTarget::Analysis),
         Action::Note => open_editor(app, EditTarget::Note),
         Action::Flag => flag(app, fx),
         Action::Undo => undo(app, fx),
+        Action::ToggleReasoning => toggle_reasoning(app),
         Action::Keep
         | Action::Discard
         | Action::Close
@@ -625,6 +628,39 @@ fn on_queue(
     if app.case.as_ref().map(|c| c.case.id) != app.current_id() {
         fx.push(Effect::LoadCase(app.queue[app.cursor].id));
     }
+}
+
+/// `C`: the next category after the current one, in name order; after the last, all of
+/// them again. A category no case has any more (or a parent given with `--category`)
+/// restarts at the first.
+fn on_categories(app: &mut App, list: Vec<(String, i64)>, fx: &mut Vec<Effect>) {
+    if list.is_empty() {
+        app.info("no case has a category (benchmark imports set one: RM-Bench, RMB, RewardBench)");
+        if app.narrow.category.take().is_none() {
+            return;
+        }
+    } else {
+        let next = match &app.narrow.category {
+            None => Some(0),
+            Some(current) => list
+                .iter()
+                .position(|(name, _)| name == current)
+                .map_or(Some(0), |i| (i + 1 < list.len()).then_some(i + 1)),
+        };
+        app.narrow.category = next.map(|i| list[i].0.clone());
+        app.info(match next {
+            Some(i) => format!(
+                "category: {} ({} cases; {} of {}, C for the next)",
+                sanitize::visible_line(&list[i].0),
+                list[i].1,
+                i + 1,
+                list.len()
+            ),
+            None => "category: all".to_string(),
+        });
+    }
+    fx.push(app.load_queue(app.current_id()));
+    app.dirty = true;
 }
 
 fn move_cursor(app: &mut App, step: isize, fx: &mut Vec<Effect>) {
@@ -787,7 +823,7 @@ fn own_text(c: &CaseView, draft: Option<&Draft>) -> OwnText {
 
 /// The judge pane's text: the reviewer's own rubric and analysis where there are any,
 /// else the stored judgment's; each heading says whose text it is.
-fn judge_doc(j: Option<&Judgment>, own: &OwnText, reviewer: &str) -> Doc {
+fn judge_doc(j: Option<&Judgment>, own: &OwnText, reviewer: &str, expanded: bool) -> Doc {
     let mut d = Doc::new();
     let edited = format!("edited by {reviewer}");
     match (&own.rubric, j.and_then(|j| j.j.rubric.as_deref())) {
@@ -811,8 +847,16 @@ fn judge_doc(j: Option<&Judgment>, own: &OwnText, reviewer: &str) -> Doc {
             d.push(a);
         }
         (None, Some(a)) => {
-            d.push_heading("Analysis · by the model");
-            d.push(a);
+            let raw = j.map_or("", |j| j.j.raw.as_str());
+            let (reasoning, rest) = fold::split_reasoning(a, raw);
+            if let Some(r) = reasoning {
+                d.push_heading("Reasoning · by the model");
+                push_reasoning(&mut d, r, expanded);
+            }
+            if reasoning.is_none() || !rest.trim().is_empty() {
+                d.push_heading("Analysis · by the model");
+                d.push(rest);
+            }
         }
         (None, None) => {}
     }
@@ -823,9 +867,82 @@ fn judge_doc(j: Option<&Judgment>, own: &OwnText, reviewer: &str) -> Doc {
             "Raw output (did not parse: {})",
             j.j.parse_error.as_deref().unwrap_or("unknown reason")
         ));
-        d.push(&j.j.raw);
+        match fold::raw_reasoning(&j.j.raw) {
+            // The reasoning folds here too; what follows `</think>` is always shown.
+            Some((r, after)) if fold::folds(r, expanded) => {
+                d.push(&fold::fold_line(r));
+                d.push("\n</think>");
+                d.push(after);
+            }
+            _ => d.push(&j.j.raw),
+        }
     }
     d
+}
+
+/// Free reasoning: in full, or its fold line when it is long and not expanded.
+fn push_reasoning(d: &mut Doc, reasoning: &str, expanded: bool) {
+    if fold::folds(reasoning, expanded) {
+        d.push(&fold::fold_line(reasoning));
+    } else {
+        d.push(reasoning);
+    }
+}
+
+/// The streaming judge pane from the text streamed so far.
+fn stream_doc(mode: &JudgeMode, parts: &[(Section, String)], expanded: bool) -> Doc {
+    let mut d = Doc::new();
+    if let JudgeMode::RubricGiven(r) = mode {
+        d.push_heading("Rubric · given by the reviewer");
+        d.push(r);
+    }
+    for (section, text) in parts {
+        let Some(h) = stream_heading(*section) else {
+            continue;
+        };
+        d.push_heading(h);
+        if *section == Section::Reasoning {
+            push_reasoning(&mut d, text, expanded);
+        } else {
+            d.push(text);
+        }
+    }
+    d
+}
+
+/// The heading a streamed section gets (the verdict is shown in the footer, not the pane).
+fn stream_heading(section: Section) -> Option<&'static str> {
+    Some(match section {
+        Section::Rubric => "Rubric",
+        Section::Analysis => "Analysis",
+        Section::Reasoning => "Reasoning",
+        Section::Type => "Task type",
+        Section::Solution => "Judge's solution",
+        Section::Verdict => return None,
+    })
+}
+
+/// `o`: fold or expand free reasoning, in the streaming pane and the stored judgment.
+fn toggle_reasoning(app: &mut App) {
+    app.reasoning_expanded = !app.reasoning_expanded;
+    let expanded = app.reasoning_expanded;
+    if let Some(j) = app.job.as_mut() {
+        rebuild_stream_pane(j, expanded);
+    }
+    refresh_judge_doc(app);
+    app.info(if expanded {
+        "reasoning expanded"
+    } else {
+        "long reasoning folded"
+    });
+    app.dirty = true;
+}
+
+fn rebuild_stream_pane(j: &mut Job, expanded: bool) {
+    let (top, follow) = (j.pane.top, j.pane.follow);
+    j.pane = Pane::new(stream_doc(&j.mode, &j.parts, expanded));
+    j.pane.follow = follow;
+    j.pane.top = top;
 }
 
 fn refresh_judge_doc(app: &mut App) {
@@ -834,10 +951,11 @@ fn refresh_judge_doc(app: &mut App) {
     };
     let draft = app.draft(id).cloned();
     let reviewer = sanitize::visible_line(&app.reviewer);
+    let expanded = app.reasoning_expanded;
     if let Some(c) = app.case.as_mut() {
         let top = c.judge.top;
         let own = own_text(c, draft.as_ref());
-        c.judge = Pane::new(judge_doc(c.judgment.as_ref(), &own, &reviewer));
+        c.judge = Pane::new(judge_doc(c.judgment.as_ref(), &own, &reviewer, expanded));
         c.judge.top = top;
     }
 }
@@ -942,6 +1060,7 @@ pub(super) fn new_job(
         tokens: 0,
         section: None,
         verdict_text: String::new(),
+        parts: Vec::new(),
         pane,
         rubric: None,
         batch: false,
@@ -1042,7 +1161,7 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
         }
         Event::Ready(info) => {
             fx.push(Effect::LoadJudgeEval {
-                model_sha256: info.sha256.clone(),
+                judge: Box::new(crate::eval::run::identity_of(&info)),
             });
             app.model = ModelState::Ready(info);
             app.dirty = true;
@@ -1067,23 +1186,38 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
         }
         Event::Token { section, text, .. } => {
             let now = app.now;
+            let expanded = app.reasoning_expanded;
             if let Some(j) = app.job.as_mut() {
                 j.tokens += 1;
                 j.first_token.get_or_insert(now);
-                if j.section != Some(section) {
-                    match section {
-                        Section::Rubric => j.pane.doc.push_heading("Rubric"),
-                        Section::Analysis => j.pane.doc.push_heading("Analysis"),
-                        Section::Reasoning => j.pane.doc.push_heading("Reasoning"),
-                        Section::Type => j.pane.doc.push_heading("Task type"),
-                        Section::Solution => j.pane.doc.push_heading("Judge's solution"),
-                        Section::Verdict => {}
+                let new_section = j.section != Some(section);
+                if new_section {
+                    if let Some(h) = stream_heading(section) {
+                        j.pane.doc.push_heading(h);
                     }
                     j.section = Some(section);
                 }
-                match section {
-                    Section::Verdict => j.verdict_text.push_str(&text),
-                    _ => j.pane.doc.push(&text),
+                if section == Section::Verdict {
+                    j.verdict_text.push_str(&text);
+                } else {
+                    let was_folded = !new_section
+                        && section == Section::Reasoning
+                        && j.parts
+                            .last()
+                            .is_some_and(|(_, t)| fold::folds(t, expanded));
+                    match j.parts.last_mut() {
+                        Some((s, t)) if *s == section && !new_section => t.push_str(&text),
+                        _ => j.parts.push((section, text.clone())),
+                    }
+                    let reasoning = j.parts.last().map(|(_, t)| t.as_str()).unwrap_or("");
+                    if section == Section::Reasoning && fold::folds(reasoning, expanded) {
+                        // Folded: the fold line is redrawn as lines come (not per token).
+                        if !was_folded || text.contains('\n') {
+                            rebuild_stream_pane(j, expanded);
+                        }
+                    } else {
+                        j.pane.doc.push(&text);
+                    }
                 }
             }
             app.dirty |= visible;
@@ -1475,6 +1609,28 @@ fn on_review_saved(
 // ---------------------------------------------------------------------------------
 // Editing
 
+/// `D`: the answer the model preferred is the failure kept as rejected; without a model
+/// verdict, the one the reviewer decided against.
+fn derive(app: &mut App) {
+    let c = app.case.as_ref().expect("case open");
+    let model = c.judgment.as_ref().and_then(|j| j.j.verdict);
+    let human = c.review.decision.as_ref().and_then(|r| r.verdict);
+    let rejected = match (model, human) {
+        (Some(v @ (Verdict::A | Verdict::B)), _) => v,
+        (_, Some(Verdict::A)) => Verdict::B,
+        (_, Some(Verdict::B)) => Verdict::A,
+        _ => {
+            app.warn("no verdict to tell the failing answer: judge (g) or decide (1/2) first");
+            return;
+        }
+    };
+    open_editor(app, EditTarget::Derive { rejected });
+    app.info(format!(
+        "write the better answer; answer {} stays as the rejected one; Ctrl-S derives the case",
+        rejected.as_str()
+    ));
+}
+
 fn open_editor(app: &mut App, target: EditTarget) {
     let c = app.case.as_ref().expect("case open");
     let id = c.case.id;
@@ -1489,6 +1645,11 @@ fn open_editor(app: &mut App, target: EditTarget) {
         EditTarget::Answer(_) => Some(c.case.answer_a.clone()),
         EditTarget::Collection => app.last_collection.clone(),
         EditTarget::FlagReason => c.review.flag_reason.clone(),
+        // Start from the other answer: the reviewer usually fixes what is there.
+        EditTarget::Derive {
+            rejected: Verdict::A,
+        } => Some(c.case.answer_b.clone()),
+        EditTarget::Derive { .. } => Some(c.case.answer_a.clone()),
     }
     .unwrap_or_default();
     let lines: Vec<String> = editor_form(&text).lines().map(str::to_string).collect();
@@ -1550,6 +1711,18 @@ fn keep_edit(app: &mut App, fx: &mut Vec<Effect>) {
                     case_id: id,
                     side,
                     body: text,
+                });
+            }
+            return;
+        }
+        EditTarget::Derive { rejected } => {
+            if text.trim().is_empty() {
+                app.warn("the chosen answer is empty: nothing derived");
+            } else {
+                fx.push(Effect::DeriveCase {
+                    parent: id,
+                    rejected,
+                    chosen: text,
                 });
             }
             return;

@@ -54,6 +54,12 @@ pub enum WriteOp {
         side: crate::domain::Verdict,
         body: String,
     },
+    /// Fork a case (curation).
+    Derive {
+        parent: i64,
+        rejected: crate::domain::Verdict,
+        chosen: String,
+    },
     /// Put a case into a collection (curation).
     Tag {
         case_id: i64,
@@ -69,6 +75,7 @@ impl WriteOp {
             WriteOp::Judgment(j) => Some(j.case_id),
             WriteOp::LinkedJudgment { judgment, .. } => Some(judgment.case_id),
             WriteOp::LibraryRubric { .. } => None,
+            WriteOp::Derive { parent, .. } => Some(*parent),
             WriteOp::Revision { case_id, .. } | WriteOp::Tag { case_id, .. } => Some(*case_id),
             WriteOp::ImportSample => None,
         }
@@ -98,6 +105,7 @@ impl WriteOp {
             WriteOp::ImportSample => "the sample import".to_string(),
             WriteOp::Revision { side, .. } => format!("the refined answer {side}"),
             WriteOp::Tag { .. } => "the collection tag".to_string(),
+            WriteOp::Derive { .. } => "the derived case".to_string(),
         }
     }
 }
@@ -235,6 +243,25 @@ pub fn perform(
             Ok(Msg::LibrarySaved(Box::new(
                 saved.expect("set by a successful try"),
             )))
+        }
+        WriteOp::Derive {
+            parent,
+            rejected,
+            chosen,
+        } => {
+            let mut id = 0;
+            retry(&mut || {
+                id = crate::derive::derive(store, *parent, *rejected, chosen, reviewer)?;
+                Ok(())
+            })?;
+            Ok(Msg::Curated {
+                case_id: *parent,
+                text: format!(
+                    "derived case {id} from case {parent}: answer {} kept as rejected, yours chosen (: {id} opens it)",
+                    rejected.as_str()
+                ),
+                reload: false,
+            })
         }
         WriteOp::Revision {
             case_id,

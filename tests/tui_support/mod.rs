@@ -25,6 +25,7 @@ pub fn settings() -> Settings {
         blind: false,
         blind_reasoning: false,
         resume: None,
+        narrow: Default::default(),
     }
 }
 
@@ -96,11 +97,14 @@ pub fn judgment(id: i64, case_id: i64, verdict: Verdict) -> Judgment {
 pub fn item(id: i64) -> QueueItem {
     QueueItem {
         id,
+        source_id: Some(format!("sample-{id:03}")),
         title: format!("What is the capital of country {id}?"),
         model: None,
         judged: false,
         decided: None,
         flagged: false,
+        category: None,
+        difficulty: None,
     }
 }
 

@@ -5,7 +5,7 @@ use super::client::{ChatStream, Flavor, Server, StreamItem};
 use super::sse::ServerTimings;
 use super::verdict::{VerdictReader, gbnf_literal, server_grammar};
 use crate::domain::{JudgeProvenance, JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
-use crate::judge::api::{JudgeMode, JudgeRequest, ModelInfo};
+use crate::judge::api::{JudgeMode, JudgeRequest, JudgeStamp, ModelInfo};
 use crate::judge::engine::{Flow, Progress, RunError, argmax};
 use crate::judge::parse::{Parsed, Segment, StreamParser};
 use crate::judge::profile::{Profile, VerdictSlot};
@@ -123,6 +123,13 @@ impl RemoteEngine {
             file_name: server.model.clone(),
             architecture: server.flavor.name().to_string(),
             template: "server".to_string(),
+            stamp: Box::new(JudgeStamp {
+                template_version: opts.profile.template_version(),
+                backend: BACKEND.to_string(),
+                profile: Some(opts.profile.name.clone()),
+                profile_hash: Some(opts.profile.hash.clone()),
+                server_model: Some(server.model.clone()),
+            }),
             ..ModelInfo::default()
         };
         RemoteEngine { server, opts, info }
@@ -513,7 +520,6 @@ impl RemoteEngine {
             JudgeMode::RubricGiven(r) => Some(r.clone()),
             JudgeMode::Full => None,
         };
-        let profile = &self.opts.profile;
         NewJudgment {
             case_id: req.case.id,
             origin: JudgmentOrigin::Local,
@@ -521,7 +527,7 @@ impl RemoteEngine {
             rubric_given: given.is_some(),
             model_file: self.server.model.clone(),
             model_sha256: String::new(),
-            template_version: profile.template_version(),
+            template_version: self.info.stamp.template_version.clone(),
             grammar: grammar && self.sends_grammar(),
             sampler: self.sent_sampler(),
             seed: Some(self.opts.seed),
@@ -539,11 +545,11 @@ impl RemoteEngine {
             ms_prefill: Some(ms_first_token.round() as u32),
             ms_generate: Some(ms_generate.round() as u32),
             provenance: JudgeProvenance {
-                profile: Some(profile.name.clone()),
-                profile_hash: Some(profile.hash.clone()),
-                backend: Some(BACKEND.to_string()),
+                profile: self.info.stamp.profile.clone(),
+                profile_hash: self.info.stamp.profile_hash.clone(),
+                backend: Some(self.info.stamp.backend.clone()),
                 server_url: Some(self.server.display_url.clone()),
-                server_model: Some(self.server.model.clone()),
+                server_model: self.info.stamp.server_model.clone(),
             },
             judge_type: parsed.judge_type,
             solution: parsed.solution,

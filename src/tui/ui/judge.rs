@@ -124,9 +124,11 @@ fn rate_of(accuracy: Option<f64>, n: u64) -> Rate {
 }
 
 fn confidence(j: &Judgment, dim: bool) -> Vec<Span<'static>> {
-    let (Some(a), Some(b), Some(t)) = (j.j.p_a, j.j.p_b, j.j.p_tie) else {
+    let (Some(a), Some(b)) = (j.j.p_a, j.j.p_b) else {
         return vec![Span::raw("   no probabilities from this judge").fg(Color::DarkGray)];
     };
+    // A profile without a tie choice (rm-r1's [[A]]/[[B]]) stores no P(tie): it is zero.
+    let t = j.j.p_tie.unwrap_or(0.0);
     let sum = (a + b + t).max(f64::EPSILON);
     let cells = |p: f64| ((p / sum) * BAR as f64).round() as usize;
     let na = cells(a).min(BAR);

@@ -48,6 +48,14 @@ pub fn draw(f: &mut Frame, app: &App) {
                     " Tag into collection (name) · Ctrl-S tags · Esc discards "
                 }
                 EditTarget::FlagReason => " Why flag this case? · Ctrl-S flags · Esc discards ",
+                EditTarget::Derive {
+                    rejected: crate::domain::Verdict::A,
+                } => {
+                    " Derive a case: your chosen answer (A stays as rejected) · Ctrl-S derives · Esc discards "
+                }
+                EditTarget::Derive { .. } => {
+                    " Derive a case: your chosen answer (B stays as rejected) · Ctrl-S derives · Esc discards "
+                }
             };
             let area = centered(areas.main, 90, 80);
             f.render_widget(Clear, area);

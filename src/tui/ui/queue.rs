@@ -58,7 +58,24 @@ fn row<'a>(q: &QueueItem, selected: bool, pending: bool, blind: bool, width: usi
         Span::raw(" ")
     };
     let id = format!("{:>4} ", q.id);
-    let title_w = width.saturating_sub(id.len() + 4);
+    // The source id, short, so a case can be found again by it (`:`).
+    let sid = q.source_id.as_deref().map_or(String::new(), |s| {
+        format!("{} ", clip(&visible_line(s), 12))
+    });
+    let sid_w = sid.chars().count();
+    // The category (and difficulty) after it, at most a quarter of the row.
+    let tag = match (&q.category, &q.difficulty) {
+        (Some(c), Some(d)) => format!("{}·{}", visible_line(c), visible_line(d)),
+        (Some(c), None) => visible_line(c),
+        (None, Some(d)) => visible_line(d),
+        (None, None) => String::new(),
+    };
+    let mut tag = clip(&tag, (width / 4).min(20));
+    if !tag.is_empty() {
+        tag.push(' ');
+    }
+    let tag_w: usize = tag.chars().map(|c| c.width().unwrap_or(0)).sum();
+    let title_w = width.saturating_sub(id.len() + 4 + sid_w + tag_w);
     let title = clip(&visible_line(&q.title), title_w);
     let style = if selected {
         Style::new()
@@ -72,6 +89,8 @@ fn row<'a>(q: &QueueItem, selected: bool, pending: bool, blind: bool, width: usi
         decided,
         flag,
         Span::raw(" "),
+        Span::raw(sid).fg(Color::Cyan),
+        Span::raw(tag).fg(Color::Green),
         Span::raw(title),
     ])
     .style(style)
@@ -79,7 +98,10 @@ fn row<'a>(q: &QueueItem, selected: bool, pending: bool, blind: bool, width: usi
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let focused = app.focus == Focus::Queue;
-    let title = format!("Queue · {}", app.filter.as_str());
+    let title = match &app.narrow.category {
+        Some(c) => format!("Queue · {} · {}", app.filter.as_str(), visible_line(c)),
+        None => format!("Queue · {}", app.filter.as_str()),
+    };
     f.render_widget(pane_block(&title, focused), area);
     let inner = layout::inner(area);
     let top = queue_top(app.cursor, app.queue.len(), inner.height);

@@ -78,12 +78,35 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_stats(f: &mut Frame, s: &StatsView, area: Rect) {
-    let [progress, middle, bottom] = Layout::vertical([
+    // Rubric experiments get rows at the bottom when there are any (two at least, so one
+    // line shows on a small terminal; at most six).
+    let experiments = if s.rubric_experiments.is_empty() {
+        0
+    } else {
+        (s.rubric_experiments.len() as u16).min(6) + 2
+    };
+    let [progress, middle, bottom, rubrics] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Percentage(50),
         Constraint::Min(6),
+        Constraint::Length(experiments),
     ])
     .areas(area);
+    if experiments > 0 {
+        let lines: Vec<Line> = s
+            .rubric_experiments
+            .iter()
+            .map(|l| Line::from(visible_line(l)))
+            .collect();
+        f.render_widget(
+            Paragraph::new(lines)
+                .wrap(ratatui::widgets::Wrap { trim: false })
+                .block(block(
+                    "Rubric experiments: older → newer version (L then c for the detail)",
+                )),
+            rubrics,
+        );
+    }
     let [p1, p2, p3] = Layout::horizontal([
         Constraint::Ratio(1, 3),
         Constraint::Ratio(1, 3),
@@ -125,6 +148,10 @@ fn draw_stats(f: &mut Frame, s: &StatsView, area: Rect) {
         s.swap_consistent,
         s.swap_checked,
         pct((s.swap_checked > 0).then(|| ratio(s.swap_consistent, s.swap_checked)))
+    )));
+    lines.push(Line::from(format!(
+        "decided blind: {} of {}",
+        s.blind, s.reviewed
     )));
     lines.push(Line::from(format!("flagged cases: {}", s.flagged)));
     lines.push(Line::from(""));
