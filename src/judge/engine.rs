@@ -30,7 +30,7 @@ use std::time::Instant;
 pub const PREFILL_CHUNK: usize = 512;
 
 /// llama.cpp's backend can be initialised once per process; every worker shares it.
-fn backend() -> Result<&'static LlamaBackend, String> {
+pub fn backend() -> Result<&'static LlamaBackend, String> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
@@ -48,7 +48,7 @@ pub struct LoadedModel {
     pub info: ModelInfo,
     frame: PromptFrame,
     /// The shared prefix, tokenized once; every case's prompt starts with exactly these.
-    prefix_tokens: Vec<LlamaToken>,
+    pub prefix_tokens: Vec<LlamaToken>,
     /// First token of each of the profile's verdict choices (A, B, and tie if it has one).
     verdict_tokens: Vec<LlamaToken>,
     pub profile: Profile,
@@ -266,6 +266,8 @@ pub struct RunOptions {
     /// Apply the grammar to the whole vocabulary before every token (the plain chain,
     /// kept for the bench's comparison) instead of checking the sampled token first.
     pub grammar_first: bool,
+    /// Keep every token choice's best candidates in [`RunStats::trace`] (for comparing runs).
+    pub trace: bool,
 }
 
 impl RunOptions {
@@ -276,6 +278,7 @@ impl RunOptions {
             sampler: c.sampler.clone(),
             seed: c.seed,
             grammar_first: false,
+            trace: false,
         }
     }
 }
@@ -318,6 +321,8 @@ pub struct RunStats {
     pub ms_total: f64,
     pub sampler: SamplerStats,
     pub hit_max_tokens: bool,
+    /// Each token choice, when [`RunOptions::trace`] asked for it.
+    pub trace: Vec<sampler::Decision>,
 }
 
 pub struct RunOutcome {
@@ -865,7 +870,7 @@ impl<'m> CaseRun<'m> {
             None
         };
         let grammar_end = grammar.as_ref().and(profile.grammar_end.clone());
-        let sampler = JudgeSampler::new(
+        let mut sampler = JudgeSampler::new(
             &lm.model,
             &opts.sampler,
             opts.seed,
@@ -873,6 +878,9 @@ impl<'m> CaseRun<'m> {
             grammar.as_ref().map(|g| (g.text.as_str(), g.root.as_str())),
         )
         .map_err(RunError::Failed)?;
+        if opts.trace {
+            sampler.trace = Some(Vec::new());
+        }
         Ok(CaseRun {
             lm,
             req: req.clone(),
@@ -1079,6 +1087,7 @@ impl<'m> CaseRun<'m> {
                 ms_generate,
                 ms_total: ms_since(self.started),
                 sampler: self.sampler.stats,
+                trace: self.sampler.trace.take().unwrap_or_default(),
                 hit_max_tokens: self.hit_max,
             },
         }
