@@ -185,7 +185,6 @@ fn open(store: Store) -> (App, Edge<'static>) {
         store,
         judge: None,
         reviewer: "bench".into(),
-        source: None,
         writer: None,
         settings_file: None,
     };
@@ -333,7 +332,6 @@ fn latency() {
         store: store_with_big_cases(true),
         judge: Some(injector),
         reviewer: "bench".into(),
-        source: None,
         writer: None,
         settings_file: None,
     };

@@ -214,6 +214,21 @@ def ours_round(n_cases, threads, batch):
     )
 
 
+def batched_bench(threads, n):
+    """llama-batched-bench's aggregate decode tok/s at 1 and n sequences (the ceiling of what
+    batching gains on this machine), and its stderr for when it gives none."""
+    bb = subprocess.run(
+        [cache_bin("llama-batched-bench"), "-m", MODEL, "-c", str(4096 * n), "-b", "2048", "-ub", "512",
+         "-npp", "512", "-ntg", "128", "-npl", f"1,{n}", "-t", threads, "--output-format", "jsonl"],
+        capture_output=True, text=True)
+    ceiling = {}
+    for line in bb.stdout.splitlines():
+        if line.startswith("{"):
+            r = json.loads(line)
+            ceiling[r["pl"]] = r["speed_tg"]
+    return ceiling, bb.stderr
+
+
 def part_requests(args):
     t = str(args.threads)
     batches = [int(b) for b in args.batch.split(",")]
@@ -310,15 +325,7 @@ def part_parallel(args):
             wall, _ = rubricate(db, "judge", "--judge-url", srv.url + "/v1", "--concurrency", str(n), *limit)
             k, toks, _ = judged(db)
             rows[f"llama-server -np {n}, judge --concurrency {n}"] = (k, wall, toks)
-        bb = subprocess.run(
-            [cache_bin("llama-batched-bench"), "-m", MODEL, "-c", str(4096 * n), "-b", "2048", "-ub", "512",
-             "-npp", "512", "-ntg", "128", "-npl", f"1,{n}", "-t", t, "--output-format", "jsonl"],
-            capture_output=True, text=True)
-        ceiling = {}
-        for line in bb.stdout.splitlines():
-            if line.startswith("{"):
-                r = json.loads(line)
-                ceiling[r["pl"]] = r["speed_tg"]
+        ceiling, bb_err = batched_bench(t, n)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"threads {t}, {n} sequences, load average {os.getloadavg()[0]:.2f} at the end\n")
@@ -338,7 +345,7 @@ def part_parallel(args):
         print(f"llama-batched-bench decode: {ceiling[1]:.1f} tok/s at 1 sequence, {ceiling[n]:.1f} at {n}: gain {gain:.2f}x")
         print(f"our gain / its gain: {gain_tok / gain:.2f} (tok/s), {gain_cpm / gain:.2f} (cases/min)")
     else:
-        print("llama-batched-bench gave no result:\n" + bb.stderr[-2000:])
+        print("llama-batched-bench gave no result:\n" + bb_err[-2000:])
 
 
 def part_server(args):
@@ -376,15 +383,7 @@ def part_server(args):
                     o[2] += d["tokens_predicted_total"]
                     o[3] += d["tokens_predicted_seconds_total"]
                 print(f"round {rnd + 1} done, load average {os.getloadavg()[0]:.2f}", file=sys.stderr)
-        bb = subprocess.run(
-            [cache_bin("llama-batched-bench"), "-m", MODEL, "-c", str(4096 * n), "-b", "2048", "-ub", "512",
-             "-npp", "512", "-ntg", "128", "-npl", f"1,{n}", "-t", t, "--output-format", "jsonl"],
-            capture_output=True, text=True)
-        ceiling = {}
-        for line in bb.stdout.splitlines():
-            if line.startswith("{"):
-                r = json.loads(line)
-                ceiling[r["pl"]] = r["speed_tg"]
+        ceiling, bb_err = batched_bench(t, n)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"threads {t}, server -np {n}, {args.rounds} rounds of the server runs (summed), "
@@ -404,7 +403,7 @@ def part_server(args):
         print(f"llama-batched-bench decode: {ceiling[1]:.1f} tok/s at 1 sequence, {ceiling[n]:.1f} at {n}: gain {gain:.2f}x")
         print(f"our gain / its gain: {(cn / c1) / gain:.2f}")
     else:
-        print("llama-batched-bench gave no result:\n" + bb.stderr[-2000:])
+        print("llama-batched-bench gave no result:\n" + bb_err[-2000:])
     print("\ntokens/s during generation, as rubricate saw the stream vs the server's own timings (/metrics):")
     for c, (toks, secs, stoks, ssecs) in sorted(overhead.items()):
         ours = toks / secs if secs else 0.0

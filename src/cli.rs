@@ -484,6 +484,9 @@ pub enum RubricsCommand {
         /// Sampling seed
         #[arg(long, default_value_t = 42)]
         seed: u32,
+        /// Cases in flight at once against a judge server (--judge-url); its batching does the rest
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        concurrency: usize,
         #[command(flatten)]
         model: ModelSelect,
     },

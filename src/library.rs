@@ -1,12 +1,13 @@
 //! `rubricate rubrics ...` and `rubricate collections ...`: the rubric library and named
 //! sets of cases on the command line. Applying a rubric is a batch of rubric-given
-//! judgments with the local model; each records the library version it was given.
+//! judgments (the in-process model or a judge server); each records the library version
+//! it was given.
 
 use crate::cli::{CaseSelect, CollectionsArgs, CollectionsCommand, RubricsArgs, RubricsCommand};
 use crate::context::Context;
 use crate::judge::JudgeMode;
+use crate::judge::batch::{BatchJob, BatchJudge};
 use crate::judge::config::{Backend, backend_from_select};
-use crate::judge::worker::{BlockingJudge, JobOutcome};
 use crate::rubric_experiment;
 use crate::sanitize::{visible, visible_line};
 use crate::store::{Store, StoredRubric, check_rubric_name};
@@ -15,11 +16,6 @@ use anyhow::{Context as _, Result, bail};
 use std::collections::HashSet;
 use std::io::Read;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Exit status after Ctrl-C, as shells report a SIGINT death.
-const EXIT_INTERRUPTED: u8 = 130;
 
 /// The ids of the cases a selection names, in id order.
 pub fn select_cases(store: &Store, select: &CaseSelect, reviewer: &str) -> Result<Vec<i64>> {
@@ -233,19 +229,13 @@ pub fn run_rubrics(ctx: &Context, args: &RubricsArgs) -> Result<ExitCode> {
             limit,
             rejudge,
             seed,
+            concurrency,
             model,
         } => {
             let rubric = store.find_rubric(rubric)?;
             let ids = select_cases(&store, select, &ctx.reviewer)?;
             return apply(&store, &rubric, &ids, *swap, *limit, *rejudge, || {
-                match backend_from_select(model, *seed, true)? {
-                    Backend::Local(config) => Ok(config),
-                    // Silently judging in-process instead would mislabel what the user asked for.
-                    Backend::Remote(server) => bail!(
-                        "rubrics apply judges with the in-process model only, but a judge server ({}) is named by --judge-url, RUBRICATE_JUDGE_URL or the config file's judge_url: drop it for this command (--model chooses the GGUF), or re-judge through the server case by case in the workbench (L, Enter)",
-                        crate::judge::remote::strip_credentials(&server.url)
-                    ),
-                }
+                Ok((backend_from_select(model, *seed, true)?, *concurrency))
             });
         }
         RubricsCommand::Compare {
@@ -284,7 +274,8 @@ fn header(r: &StoredRubric) -> String {
 }
 
 /// Judge `ids` with `rubric` given, skipping (unless `rejudge`) the orders already judged
-/// with this version, so an interrupted run resumes where it stopped.
+/// with this version, so an interrupted run resumes where it stopped. The judging is the
+/// batch loop `rubricate judge` uses (in-process model, or a server with `--concurrency`).
 fn apply(
     store: &Store,
     rubric: &StoredRubric,
@@ -292,7 +283,7 @@ fn apply(
     swap: bool,
     limit: Option<usize>,
     rejudge: bool,
-    config: impl FnOnce() -> Result<crate::judge::JudgeConfig>,
+    judge: impl FnOnce() -> Result<(Backend, usize)>,
 ) -> Result<ExitCode> {
     let _log = crate::logging::init_logging();
     let done: HashSet<(i64, bool)> = {
@@ -313,7 +304,11 @@ fn apply(
             if (swapped && !swap) || (!rejudge && done.contains(&(id, swapped))) {
                 continue;
             }
-            jobs.push((id, swapped));
+            jobs.push(BatchJob {
+                case_id: id,
+                swapped,
+                mode: JudgeMode::RubricGiven(rubric.body.clone()),
+            });
             any = true;
         }
         cases += usize::from(any);
@@ -326,71 +321,54 @@ fn apply(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let interrupted = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register_conditional_shutdown(
-        signal_hook::consts::SIGINT,
-        EXIT_INTERRUPTED as i32,
-        interrupted.clone(),
-    )?;
-    signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
-    let mut judge = BlockingJudge::start(config()?)?;
+    let (backend, concurrency) = judge()?;
+    let interrupted = crate::judge::batch::interrupt_flag()?;
+    let pool = BatchJudge::start(backend, concurrency)?;
+    let by = match pool.server() {
+        Some(engine) => format!(
+            "{} at {} ({} in flight)",
+            visible_line(&engine.server.model),
+            engine.server.display_url,
+            pool.concurrency()
+        ),
+        None => visible_line(&pool.info().file_name),
+    };
     errln!(
-        "applying {} to {} case(s), {} judgment(s) with {}",
+        "applying {} to {} case(s), {} judgment(s) with {by}",
         visible_line(&rubric.label()),
         cases,
         jobs.len(),
-        visible_line(&judge.info().file_name)
     );
-    let (mut saved, mut failed) = (0usize, 0usize);
-    let total = jobs.len();
-    for (n, (case_id, swapped)) in jobs.into_iter().enumerate() {
-        if interrupted.load(Ordering::SeqCst) {
-            break;
-        }
-        let Some(case) = store.get_case(case_id)? else {
-            continue;
-        };
-        let mode = JudgeMode::RubricGiven(rubric.body.clone());
-        match judge.judge_with(case, mode, swapped, |_| !interrupted.load(Ordering::SeqCst))? {
-            JobOutcome::Done(j) => {
-                store.insert_judgment_with_rubric(&j, Some(rubric.id))?;
-                saved += 1;
-                errln!(
-                    "[{}/{total}] case {case_id}{}: {}",
-                    n + 1,
-                    if swapped { " (swapped)" } else { "" },
-                    j.verdict.map_or("unparsed", |v| v.as_str())
-                );
-            }
-            JobOutcome::Cancelled => break,
-            JobOutcome::Failed(e) => {
-                failed += 1;
-                errln!("case {case_id}: {}", visible_line(&e));
-            }
-        }
-    }
-    let stopped = interrupted.load(Ordering::SeqCst);
+    let out = pool.run(store, jobs, &interrupted, |j| {
+        store.insert_judgment_with_rubric(j, Some(rubric.id))?;
+        Ok(())
+    })?;
+    let t = &out.tally;
     errln!(
-        "{} {saved} judgment(s) with {}, {failed} failed{}",
-        if stopped {
+        "{} {} judgment(s) with {}: A {}, B {}, tie {}, both bad {}, unparsed {}; {} failed{}",
+        if out.interrupted {
             "interrupted after saving"
         } else {
             "saved"
         },
+        t.saved,
         visible_line(&rubric.label()),
-        if stopped {
+        t.a,
+        t.b,
+        t.tie,
+        t.both_bad,
+        t.unparsed,
+        t.failed,
+        if out.interrupted {
             " (run the same command again to go on)"
         } else {
             ""
         }
     );
-    Ok(if stopped {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else if failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    if let Some(line) = out.stopped_line() {
+        errln!("{line}");
+    }
+    Ok(out.exit_code())
 }
 
 pub fn run_collections(ctx: &Context, args: &CollectionsArgs) -> Result<ExitCode> {

@@ -536,3 +536,91 @@ fn hex_content_hashes_become_32_byte_blobs_and_dedupe_still_works() {
         .unwrap_err();
     assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
 }
+
+#[test]
+fn category_index_becomes_partial_and_the_category_list_still_uses_it() {
+    // A database at schema 0009 (hash as a BLOB) with cases with and without a category.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v9.db");
+    let before = MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == "0010_case_indexes")
+        .unwrap();
+    let index_sql = |conn: &Connection, name: &str| -> Option<String> {
+        conn.query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..before]).unwrap();
+        assert!(
+            !index_sql(&conn, "cases_by_category")
+                .unwrap()
+                .contains("WHERE")
+        );
+        for (i, category) in [Some("Chat"), None, Some("Safety"), Some("Chat")]
+            .into_iter()
+            .enumerate()
+        {
+            conn.execute(
+                "INSERT INTO cases (source, prompt_json, answer_a, answer_b, content_hash, category)
+                 VALUES ('old', '[]', 'a', 'b', randomblob(32), ?1)",
+                [category],
+            )
+            .unwrap();
+            assert_eq!(conn.last_insert_rowid(), i as i64 + 1);
+        }
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let conn = store.conn();
+    assert!(index_sql(conn, "cases_by_source").is_some());
+    let category = index_sql(conn, "cases_by_category").expect("category index kept");
+    assert!(
+        category.contains("WHERE category IS NOT NULL"),
+        "{category}"
+    );
+    // The rows are untouched, and the category list is the same, through the index.
+    assert_eq!(store.case_count().unwrap(), 4);
+    assert_eq!(
+        store.categories(None).unwrap(),
+        vec![("Chat".to_string(), 2), ("Safety".to_string(), 1)]
+    );
+    assert_eq!(
+        store.categories(Some("old")).unwrap(),
+        vec![("Chat".to_string(), 2), ("Safety".to_string(), 1)]
+    );
+    let plan: Vec<String> = conn
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT category, COUNT(*) FROM cases
+             WHERE category IS NOT NULL AND (?1 IS NULL OR source = ?1)
+             GROUP BY category ORDER BY category",
+        )
+        .unwrap()
+        .query_map([None::<String>], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        plan.iter().any(|p| p.contains("cases_by_category")),
+        "{plan:?}"
+    );
+    // Dedupe by content hash is unchanged: the UNIQUE index still refuses a repeat.
+    let hash: Vec<u8> = conn
+        .query_row("SELECT content_hash FROM cases WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let err = conn
+        .execute(
+            "INSERT INTO cases (source, prompt_json, answer_a, answer_b, content_hash)
+             VALUES ('new', '[]', 'x', 'y', ?1)",
+            [hash],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+}

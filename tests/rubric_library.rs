@@ -4,8 +4,11 @@
 
 mod formats_common;
 
-use formats_common::{fixture, ok, run, stderr, stdout};
+use formats_common::{fixture, ok, rubricate, run, stderr, stdout};
+
+mod server_support;
 use serde_json::Value;
+use server_support::LlamaServer;
 
 #[test]
 fn library_versions_collections_and_errors() {
@@ -84,7 +87,15 @@ fn library_versions_collections_and_errors() {
         "{}",
         stderr(&o)
     );
-    // A judge server is refused by name, never silently replaced by the local model.
+    // Several cases in flight need a server: said before any model loads.
+    let o = run(&db, &["rubrics", "apply", "math", "--concurrency", "2"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("--concurrency 2 needs a judge server"),
+        "{}",
+        stderr(&o)
+    );
+    // A server that is not there is named (without its credentials), never silently
+    // replaced by the local model.
     let o = run(
         &db,
         &[
@@ -96,10 +107,7 @@ fn library_versions_collections_and_errors() {
         ],
     );
     assert!(
-        !o.status.success()
-            && stderr(&o).contains("in-process model only")
-            && stderr(&o).contains("127.0.0.1:9")
-            && !stderr(&o).contains("secret"),
+        !o.status.success() && stderr(&o).contains("127.0.0.1:9") && !stderr(&o).contains("secret"),
         "{}",
         stderr(&o)
     );
@@ -273,4 +281,130 @@ fn apply_two_versions_then_compare() {
     let list: Value =
         serde_json::from_str(&stdout(&ok(&db, &["rubrics", "list", "--json"]))).unwrap();
     assert_eq!(list[0]["judgments"], 4);
+}
+
+/// `rubrics apply` through a real llama-server (4 slots) with two cases in flight: every
+/// judgment records the library version and the server; Ctrl-C keeps what is finished and
+/// the same command goes on from there; `RUBRICATE_JUDGE_URL` names the server too.
+#[test]
+fn apply_through_a_real_llama_server_with_concurrency_and_resume() {
+    let server = LlamaServer::start(None);
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample/cases.jsonl");
+    ok(&db, &["import", sample.to_str().unwrap()]);
+    ok(
+        &db,
+        &[
+            "rubrics",
+            "add",
+            "careful",
+            "--text",
+            "1. Correct (weight 3)\n2. Safe (weight 2)",
+        ],
+    );
+    // A set of four cases (so a rerun's selection is the same set, not the next four).
+    ok(&db, &["collections", "add", "four", "1", "2", "3", "4"]);
+    let count = |sql: &str| -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let linked =
+        "SELECT count(*) FROM judgments WHERE library_rubric_id IS NOT NULL AND rubric_given = 1";
+
+    // Interrupted: start on the 4 cases in both orders, Ctrl-C once some are saved.
+    let mut child = rubricate(&db)
+        .env("XDG_CONFIG_HOME", dir.path())
+        .args([
+            "rubrics",
+            "apply",
+            "careful",
+            "--collection",
+            "four",
+            "--swap",
+            "--judge-url",
+            &url,
+            "--concurrency",
+            "2",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while count(linked) < 2 {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(300),
+            "no judgment saved within 5 minutes"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "apply ended early");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    let kept = count(linked);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted after saving"), "{err}");
+    assert!((2..8).contains(&kept), "{kept} saved of 8; {err}");
+
+    // The same command goes on: only what is missing, through the server named by the env.
+    let o = rubricate(&db)
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("RUBRICATE_JUDGE_URL", &url)
+        .args([
+            "rubrics",
+            "apply",
+            "careful",
+            "--collection",
+            "four",
+            "--swap",
+            "--concurrency",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("{} judgment(s) with", 8 - kept)) && err.contains("2 in flight"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("saved {} judgment(s) with careful@1", 8 - kept)),
+        "{err}"
+    );
+    assert_eq!(count(linked), 8);
+    // Every case of the 4 in both orders, once each.
+    assert_eq!(
+        count("SELECT count(DISTINCT case_id || '-' || swapped) FROM judgments"),
+        8
+    );
+    let judgments = stdout(&ok(&db, &["export", "--format", "judgments"]));
+    for line in judgments.lines() {
+        let j: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(j["backend"], "openai", "{j}");
+        assert_eq!(j["server_url"].as_str(), Some(url.as_str()), "{j}");
+        assert_eq!(j["rubric_given"], true, "{j}");
+        assert!(j["rubric"].as_str().unwrap().contains("Correct"), "{j}");
+    }
+    let o = ok(
+        &db,
+        &[
+            "rubrics",
+            "apply",
+            "careful",
+            "--collection",
+            "four",
+            "--swap",
+            "--judge-url",
+            &url,
+        ],
+    );
+    assert!(stderr(&o).contains("nothing to judge"), "{}", stderr(&o));
 }

@@ -19,7 +19,6 @@ fn start() -> (App, Edge<'static>) {
         store: Store::open_in_memory().unwrap(),
         judge: None,
         reviewer: "alice".into(),
-        source: None,
         writer: None,
         settings_file: None,
     };

@@ -791,7 +791,10 @@ fn without_both_orders_no_swap_is_started_on_its_own() {
 fn category_key_cycles_each_category_then_all() {
     let mut a = open_app(4, None);
     let fx = update(&mut a, key('C'));
-    assert!(matches!(fx[..], [Effect::LoadCategories]), "{fx:?}");
+    assert!(
+        matches!(fx[..], [Effect::LoadCategories { source: None }]),
+        "{fx:?}"
+    );
     let list = vec![("Chat".to_string(), 3), ("Safety".to_string(), 1)];
     let queue_category = |fx: &[Effect]| match fx {
         [Effect::LoadQueue { narrow, .. }] => narrow.category.clone(),

@@ -39,24 +39,31 @@ fn transcript(record: &mut Map<String, Value>, key: &str) -> Result<Vec<Message>
     }
 }
 
-/// Where the next turn marker starts (at the very start, or after a blank line).
+/// Where the next turn marker starts (at the very start, or after a blank line): the
+/// marker's start, where its turn's text begins, and the role. One pass over the line
+/// breaks after `from` (imports split every transcript, so this is on the hot path).
 fn next_marker(text: &str, from: usize) -> Option<(usize, usize, &'static str)> {
-    let mut best: Option<(usize, usize, &'static str)> = None;
-    for (marker, role) in [(HUMAN, "user"), (ASSISTANT, "assistant")] {
-        let found = if from == 0 && text.starts_with(marker) {
-            Some((0, marker.len()))
-        } else {
-            text[from..]
-                .find(&format!("\n\n{marker}"))
-                .map(|i| (from + i, 2 + marker.len()))
-        };
-        if let Some((start, len)) = found
-            && best.is_none_or(|(b, _, _)| start < b)
-        {
-            best = Some((start, start + len, role));
+    const MARKERS: [(&str, &str); 2] = [(HUMAN, "user"), (ASSISTANT, "assistant")];
+    if from == 0 {
+        for (marker, role) in MARKERS {
+            if text.starts_with(marker) {
+                return Some((0, marker.len(), role));
+            }
         }
     }
-    best
+    let mut at = from;
+    while let Some(i) = text[at..].find('\n') {
+        let start = at + i;
+        if let Some(rest) = text[start..].strip_prefix("\n\n") {
+            for (marker, role) in MARKERS {
+                if rest.starts_with(marker) {
+                    return Some((start, start + 2 + marker.len(), role));
+                }
+            }
+        }
+        at = start + 1;
+    }
+    None
 }
 
 /// Split a transcript into turns; each turn's text is trimmed of the spaces and
@@ -104,6 +111,51 @@ mod tests {
             ]
         );
         assert!(split_turns("no markers").is_err());
+    }
+
+    /// The marker search as first written (two substring searches per call), kept as the
+    /// reference the one-pass version must agree with.
+    fn next_marker_reference(text: &str, from: usize) -> Option<(usize, usize, &'static str)> {
+        let mut best: Option<(usize, usize, &'static str)> = None;
+        for (marker, role) in [(HUMAN, "user"), (ASSISTANT, "assistant")] {
+            let found = if from == 0 && text.starts_with(marker) {
+                Some((0, marker.len()))
+            } else {
+                text[from..]
+                    .find(&format!("\n\n{marker}"))
+                    .map(|i| (from + i, 2 + marker.len()))
+            };
+            if let Some((start, len)) = found
+                && best.is_none_or(|(b, _, _)| start < b)
+            {
+                best = Some((start, start + len, role));
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn marker_search_agrees_with_the_reference() {
+        let texts = [
+            "",
+            "Human: hi",
+            "Assistant: hi\n\nHuman: x",
+            "\n\nHuman: a\n\nAssistant: b",
+            "\n\n\nHuman: a\n\n\n\nAssistant: b\nHuman: not a marker\n\nHuman:",
+            "text\nHuman: no\n\nAssistant:\n\nAssistant: two",
+            "\n\nHuman: é ü 日本\n\nAssistant: ñ\n",
+            "no markers at all\n\n",
+            "\n\nHuman",
+        ];
+        for text in texts {
+            for from in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+                assert_eq!(
+                    next_marker(text, from),
+                    next_marker_reference(text, from),
+                    "{text:?} from {from}"
+                );
+            }
+        }
     }
 
     #[test]

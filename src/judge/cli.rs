@@ -1,12 +1,12 @@
 //! `rubricate judge`, `rubricate model` and `rubricate bench`.
 
-use super::api::{Command, Event, JobId, JudgeMode, JudgeRequest, ModelInfo};
+use super::api::{JudgeMode, ModelInfo};
+use super::batch::{BatchJob, BatchJudge, JudgeFailure};
 use super::config::{Backend, backend_from_select};
 use super::engine::LoadedModel;
 use super::parse::{ParserSpec, parse_with};
 use super::profile::{Profile, ProfileOrigin};
 use super::prompt;
-use super::worker::JudgeHandle;
 use crate::cli::{BenchArgs, JudgeArgs, ModelArgs, ProfilesArgs};
 use crate::context::Context;
 use crate::domain::{JudgeProvenance, JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
@@ -14,21 +14,12 @@ use crate::paths;
 use crate::sanitize;
 use crate::store::{CaseFilter, Store};
 use anyhow::{Context as _, Result, bail};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
 
 /// Most cases `judge --parallel` decodes at once (each needs its own share of the KV cache).
 const MAX_PARALLEL: usize = 16;
-
-/// Exit status after Ctrl-C, as shells report a SIGINT death.
-const EXIT_INTERRUPTED: u8 = 130;
 
 pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_logging();
@@ -73,33 +64,15 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         ),
         Backend::Remote(_) => {}
     }
-    // A server to ask whether it is still there when a job fails.
-    let probe = match &backend {
-        Backend::Local(_) if args.concurrency > 1 => bail!(
-            "--concurrency {} needs a judge server (--judge-url URL): the in-process model judges one case at a time",
-            args.concurrency
-        ),
-        Backend::Local(_) => None,
-        Backend::Remote(rc) => Some(rc.connect().map_err(anyhow::Error::msg)?),
-    };
-    let interrupted = Arc::new(AtomicBool::new(false));
-    // A second Ctrl-C ends the process at once; the first one stops after the current save.
-    signal_hook::flag::register_conditional_shutdown(
-        signal_hook::consts::SIGINT,
-        EXIT_INTERRUPTED as i32,
-        interrupted.clone(),
-    )?;
-    signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
-
-    let started = Instant::now();
-    let pool = JudgePool::start(backend, args.concurrency)?;
-    let info = pool.info.clone();
+    let interrupted = super::batch::interrupt_flag()?;
+    let pool = BatchJudge::start(backend, args.concurrency)?;
+    let info = pool.info().clone();
     let grammar = if args.no_grammar {
         "no grammar"
     } else {
         "grammar"
     };
-    match &probe {
+    match pool.server() {
         None => crate::errln!(
             "judge: {} ({} threads, {}template {}, profile {} {}, {})",
             info.file_name,
@@ -133,136 +106,24 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
             },
         ),
     }
-    let total = jobs.len();
-    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} cases · {msg} · ETA {eta}")
-            .expect("valid progress template")
-            .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    let say = |line: String| {
-        // A hidden bar (stderr is not a terminal) swallows println.
-        if bar.is_hidden() {
-            crate::errln!("{line}");
-        } else {
-            bar.println(line);
-        }
-    };
-
-    let mut tally = Tally::default();
-    let mut failures: Vec<JudgeFailure> = Vec::new();
-    let mut queue = jobs.into_iter();
-    // The in-process worker gets one case more than it decodes at once: the next case is
-    // already waiting in its queue when one finishes, so storing a judgment here never
-    // leaves the model idle.
-    let mut free: Vec<usize> = match &probe {
-        None => vec![0; args.parallel + 1],
-        Some(_) => (0..pool.handles.len()).rev().collect(),
-    };
-    // job -> (worker, case, start)
-    let mut in_flight: HashMap<JobId, (usize, i64, Instant)> = HashMap::new();
-    let mut next_job = 1u64;
-    let mut stopped: Option<String> = None;
-    let mut cancel_sent = false;
-    loop {
-        let stopping = interrupted.load(Ordering::SeqCst) || stopped.is_some();
-        while !stopping && let Some(&worker) = free.last() {
-            let Some((case_id, swapped)) = queue.next() else {
-                break;
-            };
-            let Some(case) = store.get_case(case_id)? else {
-                continue;
-            };
-            free.pop();
-            let job = JobId(next_job);
-            next_job += 1;
-            pool.handles[worker].send(Command::Judge(Box::new(JudgeRequest {
-                job,
-                case,
-                mode: JudgeMode::Full,
-                swapped,
-            })));
-            in_flight.insert(job, (worker, case_id, Instant::now()));
-        }
-        if in_flight.is_empty() {
-            break;
-        }
-        if interrupted.load(Ordering::SeqCst) && !cancel_sent {
-            for (job, (worker, _, _)) in &in_flight {
-                pool.handles[*worker].send(Command::Cancel(*job));
-            }
-            cancel_sent = true;
-        }
-        let event = match pool.rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(e) => e,
-            Err(RecvTimeoutError::Timeout) => {
-                bar.set_message(progress_message(&tally, started));
-                continue;
-            }
-            Err(RecvTimeoutError::Disconnected) => bail!("the judge workers stopped"),
-        };
-        let Some(job) = event.job() else { continue };
-        let Some(&(worker, case_id, _)) = in_flight.get(&job) else {
-            continue;
-        };
-        match event {
-            Event::Done { judgment, .. } => {
-                in_flight.remove(&job);
-                free.push(worker);
-                store.insert_judgment(&judgment)?;
-                tally.add(&judgment);
-                bar.inc(1);
-            }
-            Event::Failed { error, .. } => {
-                in_flight.remove(&job);
-                free.push(worker);
-                tally.failed += 1;
-                // JSON escapes only C0 controls: what may reach a terminal is made visible here.
-                failures.push(JudgeFailure {
-                    case_id,
-                    error: sanitize::visible_line(&error),
-                });
-                say(format!(
-                    "case {case_id}: {}",
-                    sanitize::visible_line(&error)
-                ));
-                bar.inc(1);
-                // A failure because the server went away stops the run: the rest would fail too.
-                if stopped.is_none()
-                    && let Some(engine) = &probe
-                    && let Err(e) = engine.server.models()
-                {
-                    stopped = Some(e);
-                }
-            }
-            Event::Cancelled { .. } => {
-                in_flight.remove(&job);
-                free.push(worker);
-            }
-            _ => {}
-        }
-        bar.set_message(progress_message(&tally, started));
-    }
-    bar.finish_and_clear();
-    let was_interrupted = interrupted.load(Ordering::SeqCst);
-    let elapsed = started.elapsed().as_secs_f64();
-    let rate = if (probe.is_some() || args.parallel > 1) && elapsed > 0.0 {
-        // Several streams at once: what the batch achieved, not one stream's speed.
-        tally.tokens as f64 / elapsed
-    } else {
-        tally.rate()
-    };
-    let left = total - tally.saved - tally.failed;
-    let exit = if was_interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else if tally.failed > 0 || stopped.is_some() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    };
+    let jobs = jobs
+        .into_iter()
+        .map(|(case_id, swapped)| BatchJob {
+            case_id,
+            swapped,
+            mode: JudgeMode::Full,
+        })
+        .collect();
+    let out = pool.run(&store, jobs, &interrupted, |j| {
+        store.insert_judgment(j)?;
+        Ok(())
+    })?;
+    let tally = &out.tally;
+    let was_interrupted = out.interrupted;
+    let rate = out.tokens_per_second(pool.server().is_some() || args.parallel > 1);
+    let exit = out.exit_code();
     if args.json {
-        let judge = match &probe {
+        let judge = match pool.server() {
             None => JudgeUsed {
                 backend: "local",
                 model: info.file_name.clone(),
@@ -288,9 +149,9 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
             },
         };
         let summary = JudgeSummary {
-            ok: !was_interrupted && tally.failed == 0 && stopped.is_none(),
+            ok: out.ok(),
             interrupted: was_interrupted,
-            planned: total,
+            planned: out.planned,
             saved: tally.saved,
             verdicts: VerdictCounts {
                 a: tally.a,
@@ -300,21 +161,18 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
             },
             unparsed: tally.unparsed,
             failed: tally.failed,
-            not_judged: left,
-            failures,
-            stopped: stopped.as_deref().map(sanitize::visible_line),
-            seconds: elapsed,
+            not_judged: out.left(),
+            failures: out.failures.clone(),
+            stopped: out.stopped.as_deref().map(sanitize::visible_line),
+            seconds: out.seconds,
             tokens_generated: tally.tokens,
             tokens_per_second: rate,
-            cases_per_minute: tally.saved as f64 * 60.0 / elapsed.max(1e-9),
+            cases_per_minute: out.cases_per_minute(),
             judge: Some(judge),
         };
         crate::outln!("{}", serde_json::to_string_pretty(&summary)?);
-        if let Some(why) = &stopped {
-            crate::errln!(
-                "stopped: {}; {left} case(s) not judged yet. Once the server is back, run the same command again to judge the rest.",
-                sanitize::visible_line(why)
-            );
+        if let Some(line) = out.stopped_line() {
+            crate::errln!("{line}");
         }
         return Ok(exit);
     }
@@ -326,25 +184,22 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
             "saved"
         },
         tally.saved,
-        elapsed,
+        out.seconds,
         tally.a,
         tally.b,
         tally.tie,
         tally.unparsed,
         tally.failed,
         rate,
-        tally.saved as f64 * 60.0 / elapsed.max(1e-9),
+        out.cases_per_minute(),
         if was_interrupted && !args.rejudge {
             " (run the same command again to go on)"
         } else {
             ""
         }
     );
-    if let Some(why) = &stopped {
-        crate::errln!(
-            "stopped: {}; {left} case(s) not judged yet. Once the server is back, run the same command again to judge the rest.",
-            sanitize::visible_line(why)
-        );
+    if let Some(line) = out.stopped_line() {
+        crate::errln!("{line}");
     }
     Ok(exit)
 }
@@ -381,12 +236,6 @@ struct VerdictCounts {
 }
 
 #[derive(Debug, serde::Serialize)]
-struct JudgeFailure {
-    case_id: i64,
-    error: String,
-}
-
-#[derive(Debug, serde::Serialize)]
 struct JudgeUsed {
     backend: &'static str,
     model: String,
@@ -397,57 +246,6 @@ struct JudgeUsed {
     profile: String,
     profile_hash: String,
     grammar: bool,
-}
-
-/// Finished cases per minute and generated tokens per second since the start, all workers together.
-fn progress_message(tally: &Tally, started: Instant) -> String {
-    let secs = started.elapsed().as_secs_f64().max(1e-9);
-    format!(
-        "{:.1} cases/min · {:.0} tok/s",
-        (tally.saved + tally.failed) as f64 * 60.0 / secs,
-        tally.tokens as f64 / secs
-    )
-}
-
-/// Workers that judge in parallel (one for the in-process model), with one event channel.
-struct JudgePool {
-    handles: Vec<JudgeHandle>,
-    rx: Receiver<Event>,
-    info: ModelInfo,
-}
-
-impl JudgePool {
-    /// Start `n` workers and wait until each is ready; an unusable model or server is an
-    /// error whose message says how to fix it.
-    fn start(backend: Backend, n: usize) -> Result<JudgePool> {
-        let (tx, rx) = mpsc::channel();
-        let handles: Vec<JudgeHandle> = (0..n)
-            .map(|_| {
-                let tx = tx.clone();
-                JudgeHandle::spawn_backend(
-                    backend.clone(),
-                    Box::new(move |e| {
-                        let _ = tx.send(e);
-                    }),
-                )
-            })
-            .collect();
-        drop(tx);
-        let mut ready = 0;
-        let mut info = ModelInfo::default();
-        while ready < n {
-            match rx.recv() {
-                Ok(Event::Ready(i)) => {
-                    info = i;
-                    ready += 1;
-                }
-                Ok(Event::Unavailable(msg)) => bail!("{msg}"),
-                Ok(_) => {}
-                Err(_) => bail!("the judge worker stopped while loading the model"),
-            }
-        }
-        Ok(JudgePool { handles, rx, info })
-    }
 }
 
 /// (case, swapped) pairs to judge, in case order, limited to `--limit` cases.
@@ -471,44 +269,6 @@ fn plan_jobs(store: &Store, ctx: &Context, args: &JudgeArgs) -> Result<Vec<(i64,
         cases += usize::from(any);
     }
     Ok(jobs)
-}
-
-#[derive(Default)]
-struct Tally {
-    saved: usize,
-    a: usize,
-    b: usize,
-    tie: usize,
-    both_bad: usize,
-    unparsed: usize,
-    failed: usize,
-    tokens: u64,
-    gen_ms: u64,
-}
-
-impl Tally {
-    fn add(&mut self, j: &NewJudgment) {
-        self.saved += 1;
-        match j.verdict {
-            Some(Verdict::A) => self.a += 1,
-            Some(Verdict::B) => self.b += 1,
-            Some(Verdict::Tie) => self.tie += 1,
-            Some(Verdict::BothBad) => self.both_bad += 1,
-            None => {}
-        }
-        if !j.parse_ok {
-            self.unparsed += 1;
-        }
-        self.tokens += u64::from(j.tokens_generated.unwrap_or(0));
-        self.gen_ms += u64::from(j.ms_generate.unwrap_or(0));
-    }
-    fn rate(&self) -> f64 {
-        if self.gen_ms == 0 {
-            0.0
-        } else {
-            self.tokens as f64 * 1000.0 / self.gen_ms as f64
-        }
-    }
 }
 
 /// One line of `judge --import`: the case (by source id or content hash) and the judge's raw

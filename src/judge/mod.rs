@@ -5,6 +5,7 @@
 //! commands in, events out, every event tagged with the job it belongs to.
 
 pub mod api;
+pub mod batch;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -93,10 +93,26 @@ impl EncodedCase {
             case,
         })
     }
+
+    /// The prompt as stored in `prompt_json`.
+    pub fn prompt_json(&self) -> &str {
+        &self.prompt_json
+    }
+
+    /// The meta object as stored in `meta_json`.
+    pub fn meta_json(&self) -> &str {
+        &self.meta_json
+    }
+
+    /// The content hash as stored (32 bytes).
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
 }
 
-const INSERT_CASE: &str = "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json,
-                            category, difficulty, imported_at)
+const INSERT_CASE: &str =
+    "INSERT INTO cases (source, source_id, prompt_json, answer_a, answer_b, source_label,
+                            content_hash, meta_json, category, difficulty, imported_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (content_hash) DO NOTHING";
 
@@ -117,25 +133,30 @@ impl<'tx> CaseInserter<'tx> {
 
     /// The new case's id, or `None` when a case with the same content is stored already.
     pub fn insert(&mut self, row: &EncodedCase) -> Result<Option<i64>> {
-        let c = &row.case;
-        let inserted = self.stmt.insert(params![
-            c.source,
-            c.source_id,
-            row.prompt_json,
-            c.answer_a,
-            c.answer_b,
-            c.source_label.map(Verdict::as_str),
-            row.digest,
-            row.meta_json,
-            c.category,
-            c.difficulty,
-            self.imported_at,
-        ]);
-        match inserted {
+        match self.stmt.insert(row.params(&self.imported_at)) {
             Ok(id) => Ok(Some(id)),
             Err(rusqlite::Error::StatementChangedRows(0)) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl EncodedCase {
+    fn params<'a>(&'a self, imported_at: &'a str) -> impl rusqlite::Params + 'a {
+        let c = &self.case;
+        (
+            &c.source,
+            &c.source_id,
+            &self.prompt_json,
+            &c.answer_a,
+            &c.answer_b,
+            c.source_label.map(Verdict::as_str),
+            &self.digest,
+            &self.meta_json,
+            &c.category,
+            &c.difficulty,
+            imported_at,
+        )
     }
 }
 
@@ -300,6 +321,16 @@ impl Store {
         )?;
         Ok(stmt
             .query_map([source], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The import sources of the cases with how many cases each has, in name order.
+    pub fn sources(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT source, COUNT(*) FROM cases GROUP BY source ORDER BY source")?;
+        Ok(stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?)
     }
 

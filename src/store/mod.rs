@@ -64,6 +64,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_content_hash_blob",
         include_str!("../../migrations/0009_content_hash_blob.sql"),
     ),
+    (
+        "0010_case_indexes",
+        include_str!("../../migrations/0010_case_indexes.sql"),
+    ),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -119,6 +119,28 @@ impl Store {
 }
 
 impl Store {
+    /// The flag reasons in force of one reviewer (folded as the workbench shows them),
+    /// with how many cases each flags, in text order. A flag without a reason is not listed.
+    pub fn flag_reasons(&self, reviewer: &str) -> Result<Vec<(String, i64)>> {
+        let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
+        let mut case: Vec<Review> = Vec::new();
+        let mut tally = |rows: &mut Vec<Review>| {
+            if let Some(reason) = fold_reviews(rows.iter()).flag_reason {
+                *counts.entry(reason).or_default() += 1;
+            }
+            rows.clear();
+        };
+        self.for_each_review_of(reviewer, |r| {
+            if case.first().is_some_and(|c| c.case_id != r.case_id) {
+                tally(&mut case);
+            }
+            case.push(r);
+            Ok(())
+        })?;
+        tally(&mut case);
+        Ok(counts.into_iter().collect())
+    }
+
     /// Visit one reviewer's rows, by case then id (the order `fold_reviews` needs).
     pub fn for_each_review_of(
         &self,

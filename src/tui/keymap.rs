@@ -51,6 +51,10 @@ pub enum Action {
     ClearInput,
     CycleFilter,
     CycleCategory,
+    /// Open the picker that narrows the queue by collection, flag reason, source or category.
+    Narrow,
+    /// Lift every narrowing of the queue.
+    ClearNarrowing,
     Stats,
     /// Open the rubric library browser.
     Library,
@@ -153,6 +157,7 @@ pub enum KeyMode {
     Stats,
     Library,
     LibraryName,
+    Narrow,
     ConfirmQuit,
 }
 
@@ -344,6 +349,16 @@ pub const SECTIONS: &[Section] = &[
                 shown: "C",
                 keys: &[(K::Char('C'), A::CycleCategory)],
                 help: "cycle category: each one, then all",
+            },
+            Binding {
+                shown: "T",
+                keys: &[(K::Char('T'), A::Narrow)],
+                help: "narrow the queue by collection, flag reason, source or category (a picker)",
+            },
+            Binding {
+                shown: "X",
+                keys: &[(K::Char('X'), A::ClearNarrowing)],
+                help: "lift every narrowing of the queue (collection, flag reason, source, category)",
             },
             Binding {
                 shown: "S",
@@ -584,6 +599,43 @@ pub const SECTIONS: &[Section] = &[
                 shown: "Esc",
                 keys: &[(K::Esc, A::Discard)],
                 help: "cancel",
+            },
+        ],
+    },
+    Section {
+        mode: KeyMode::Narrow,
+        title: "Narrowing the queue",
+        bindings: &[
+            Binding {
+                shown: "j / k  or  ↓ / ↑, PgDn / PgUp",
+                keys: &[
+                    (K::Char('j'), A::NextCase),
+                    (K::Down, A::NextCase),
+                    (K::Char('k'), A::PrevCase),
+                    (K::Up, A::PrevCase),
+                    (K::PageDown, A::PageDown),
+                    (K::PageUp, A::PageUp),
+                ],
+                help: "next / previous choice",
+            },
+            Binding {
+                shown: "Enter",
+                keys: &[(K::Enter, A::Keep)],
+                help: "narrow to it (replacing one of its kind; on the one in force, lift it)",
+            },
+            Binding {
+                shown: "X",
+                keys: &[(K::Char('X'), A::ClearNarrowing)],
+                help: "lift every narrowing",
+            },
+            Binding {
+                shown: "T, Esc, q",
+                keys: &[
+                    (K::Char('T'), A::Close),
+                    (K::Esc, A::Close),
+                    (K::Char('q'), A::Close),
+                ],
+                help: "back to the case",
             },
         ],
     },

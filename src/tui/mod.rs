@@ -10,6 +10,7 @@ pub mod keymap;
 pub mod layout;
 pub mod library;
 pub mod library_io;
+pub mod narrow;
 pub mod resume;
 pub mod run;
 pub mod state;

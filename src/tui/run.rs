@@ -5,7 +5,10 @@
 //! changed — at once after a key press, else at most once per frame tick (streamed
 //! tokens) — and blocks when idle (no busy polling).
 
-use super::state::{App, Effect, JudgeEval, LoadedCase, Msg, QueueItem, QueueNarrowing, Settings};
+use super::state::{
+    App, Effect, JudgeEval, LoadedCase, Msg, NarrowKind, NarrowOption, QueueItem, QueueNarrowing,
+    Settings,
+};
 use super::stats_view::StatsView;
 use super::terminal::{StderrToFile, TerminalGuard};
 use super::writer::{WriteOp, Writer, perform_inline};
@@ -77,6 +80,7 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
             collection: args.collection.clone(),
             category: args.category.clone(),
             flag_reason: args.flag_reason.clone(),
+            source: args.source.clone(),
         },
     };
     let mut app = App::new(settings, Instant::now());
@@ -133,7 +137,6 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         store,
         judge: judge.as_ref().map(|j| j as &dyn JudgeSink),
         reviewer: ctx.reviewer.clone(),
-        source: args.source.clone(),
         writer: Some(writer),
         settings_file: crate::paths::config_file().ok().filter(|_| config_ok),
     };
@@ -306,7 +309,6 @@ pub struct Edge<'a> {
     pub store: Store,
     pub judge: Option<&'a dyn JudgeSink>,
     pub reviewer: String,
-    pub source: Option<String>,
     /// `None`: writes run on the calling thread (tests, benchmark).
     pub writer: Option<Writer>,
     /// Where settings changed in the workbench are kept; `None`: not kept (tests).
@@ -353,6 +355,41 @@ fn narrow_ids(
     Ok(ids)
 }
 
+/// Everything the `T` picker offers, each with the number of cases it selects alone:
+/// the collections, this reviewer's flag reasons in force, the sources, the categories.
+fn narrow_options(store: &Store, reviewer: &str) -> Result<Vec<NarrowOption>> {
+    let mut out = Vec::new();
+    for c in store.collections()? {
+        out.push(NarrowOption {
+            kind: NarrowKind::Collection,
+            value: c.name,
+            cases: c.size,
+        });
+    }
+    for (value, cases) in store.flag_reasons(reviewer)? {
+        out.push(NarrowOption {
+            kind: NarrowKind::FlagReason,
+            value,
+            cases,
+        });
+    }
+    for (value, cases) in store.sources()? {
+        out.push(NarrowOption {
+            kind: NarrowKind::Source,
+            value,
+            cases,
+        });
+    }
+    for (value, cases) in store.categories(None)? {
+        out.push(NarrowOption {
+            kind: NarrowKind::Category,
+            value,
+            cases,
+        });
+    }
+    Ok(out)
+}
+
 impl Edge<'_> {
     /// A write goes to the writer thread (its outcome comes back later as a message),
     /// or is done here and now without one.
@@ -383,7 +420,7 @@ impl Edge<'_> {
             } => {
                 let ids = self
                     .store
-                    .case_ids(filter, &self.reviewer, self.source.as_deref())?;
+                    .case_ids(filter, &self.reviewer, narrow.source.as_deref())?;
                 let ids = narrow_ids(&self.store, &self.reviewer, &narrow, ids)?;
                 let items = self
                     .store
@@ -407,9 +444,13 @@ impl Edge<'_> {
                     keep,
                 })
             }
-            Effect::LoadCategories => Some(Msg::Categories(
-                self.store.categories(self.source.as_deref())?,
-            )),
+            Effect::LoadCategories { source } => {
+                Some(Msg::Categories(self.store.categories(source.as_deref())?))
+            }
+            Effect::LoadNarrowOptions => Some(Msg::NarrowOptions(narrow_options(
+                &self.store,
+                &self.reviewer,
+            )?)),
             Effect::LoadCase(id) => {
                 let case = current_case(&self.store, id)?;
                 Some(Msg::CaseLoaded(Box::new(LoadedCase {

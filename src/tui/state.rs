@@ -52,6 +52,8 @@ pub enum Msg {
     Imported(String),
     /// The categories the cases have (name, number of cases), in name order, for `C`.
     Categories(Vec<(String, i64)>),
+    /// The collections, flag reasons, sources and categories there are (for `T`).
+    NarrowOptions(Vec<NarrowOption>),
     /// A write is waiting for the database (another process holds its write lock);
     /// the writer keeps retrying it.
     WriteWaiting {
@@ -105,9 +107,10 @@ pub enum Msg {
     Terminate,
 }
 
-/// What narrows the queue beyond the filter and the source: the command line sets it,
-/// keys change it (`C` the category), and every queue load carries it. The runtime
-/// applies it through [`crate::library::select_cases`], as the command line does.
+/// What narrows the queue beyond the filter: the command line sets it, keys change it
+/// (`C` the category, `T` any of them, `X` clears them all), and every queue load
+/// carries it. The runtime applies it through [`crate::library::select_cases`], as the
+/// command line does.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueNarrowing {
     pub collection: Option<String>,
@@ -116,6 +119,73 @@ pub struct QueueNarrowing {
     pub category: Option<String>,
     /// Text the reviewer's flag reason in force must contain.
     pub flag_reason: Option<String>,
+    /// The import source the cases came from (`--source`).
+    pub source: Option<String>,
+}
+
+/// One way to narrow the queue, as the `T` picker offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NarrowKind {
+    Collection,
+    FlagReason,
+    Source,
+    Category,
+}
+
+impl NarrowKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            NarrowKind::Collection => "collection",
+            NarrowKind::FlagReason => "flag reason",
+            NarrowKind::Source => "source",
+            NarrowKind::Category => "category",
+        }
+    }
+}
+
+/// A value the picker offers, with the number of cases it selects on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NarrowOption {
+    pub kind: NarrowKind,
+    pub value: String,
+    pub cases: i64,
+}
+
+impl QueueNarrowing {
+    pub fn is_empty(&self) -> bool {
+        *self == QueueNarrowing::default()
+    }
+
+    pub fn get(&self, kind: NarrowKind) -> Option<&String> {
+        match kind {
+            NarrowKind::Collection => self.collection.as_ref(),
+            NarrowKind::FlagReason => self.flag_reason.as_ref(),
+            NarrowKind::Source => self.source.as_ref(),
+            NarrowKind::Category => self.category.as_ref(),
+        }
+    }
+
+    pub fn slot(&mut self, kind: NarrowKind) -> &mut Option<String> {
+        match kind {
+            NarrowKind::Collection => &mut self.collection,
+            NarrowKind::FlagReason => &mut self.flag_reason,
+            NarrowKind::Source => &mut self.source,
+            NarrowKind::Category => &mut self.category,
+        }
+    }
+
+    /// The narrowings in force, each as "kind value" (raw text: made visible when drawn).
+    pub fn parts(&self) -> Vec<(NarrowKind, &str)> {
+        [
+            NarrowKind::Collection,
+            NarrowKind::Category,
+            NarrowKind::FlagReason,
+            NarrowKind::Source,
+        ]
+        .into_iter()
+        .filter_map(|k| self.get(k).map(|v| (k, v.as_str())))
+        .collect()
+    }
 }
 
 /// What `update` asks the runtime to do.
@@ -126,8 +196,13 @@ pub enum Effect {
         narrow: QueueNarrowing,
         keep: Option<i64>,
     },
-    /// List the categories of the cases, answered with [`Msg::Categories`] (for `C`).
-    LoadCategories,
+    /// List the categories of the cases (of `source`, when given), answered with
+    /// [`Msg::Categories`] (for `C`).
+    LoadCategories {
+        source: Option<String>,
+    },
+    /// List what the queue can be narrowed by, answered with [`Msg::NarrowOptions`] (`T`).
+    LoadNarrowOptions,
     LoadCase(i64),
     /// Send the case to the worker (the runtime reads the case from the store).
     Judge {
@@ -433,6 +508,8 @@ pub enum Mode {
     Stats,
     /// The rubric library browser.
     Library(Box<super::library::LibraryView>),
+    /// The queue narrowing picker (`T`).
+    Narrow(Box<super::narrow::NarrowPicker>),
     ConfirmQuit,
 }
 
@@ -456,6 +533,7 @@ pub struct Settings {
     pub db_label: String,
     pub reviewer: String,
     pub filter: CaseFilter,
+    /// `--source`: where the queue starts narrowed to (it goes into `narrow.source`).
     pub source: Option<String>,
     pub auto_advance: bool,
     /// Hide the model's verdict, confidence and the answers' lengths until decided.
@@ -483,8 +561,7 @@ pub struct App {
     pub db_label: String,
     pub reviewer: String,
     pub filter: CaseFilter,
-    pub source: Option<String>,
-    /// What narrows the queue besides the filter (`C` changes its category).
+    /// What narrows the queue besides the filter (`C`, `T` and `X` change it).
     pub narrow: QueueNarrowing,
     pub auto_advance: bool,
     pub blind: bool,
@@ -549,8 +626,10 @@ impl App {
             db_label: settings.db_label,
             reviewer: settings.reviewer,
             filter: settings.filter,
-            source: settings.source,
-            narrow: settings.narrow,
+            narrow: QueueNarrowing {
+                source: settings.narrow.source.or(settings.source),
+                ..settings.narrow
+            },
             auto_advance: settings.auto_advance,
             blind: settings.blind,
             blind_reasoning: settings.blind_reasoning,

@@ -136,6 +136,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Categories(list) => {
             on_categories(app, list, &mut fx);
         }
+        Msg::NarrowOptions(options) => {
+            if let Mode::Narrow(p) = &mut app.mode {
+                p.loaded(options, &app.narrow);
+            }
+            app.dirty = true;
+        }
         Msg::JudgeEvalLoaded(eval) => {
             app.judge_eval = eval.map(|e| *e);
             app.dirty = true;
@@ -245,6 +251,7 @@ fn key_mode(app: &App) -> KeyMode {
         Mode::Stats => KeyMode::Stats,
         Mode::Library(ref v) if v.naming.is_some() => KeyMode::LibraryName,
         Mode::Library(_) => KeyMode::Library,
+        Mode::Narrow(_) => KeyMode::Narrow,
         Mode::ConfirmQuit => KeyMode::ConfirmQuit,
     }
 }
@@ -373,7 +380,7 @@ fn go_to_case(app: &mut App, id: i64, fx: &mut Vec<Effect>) {
         "case {id} is not in the {} queue: filter is now all{}",
         was.as_str(),
         if narrowed {
-            ", with no category, collection or flag reason"
+            ", with no collection, category, flag reason or source narrowing"
         } else {
             ""
         }
@@ -431,6 +438,10 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             super::library::on_action(app, action, fx);
             return;
         }
+        Mode::Narrow(_) => {
+            super::narrow::on_action(app, action, fx);
+            return;
+        }
         Mode::ConfirmQuit => {
             match action {
                 Action::Yes => quit(app, fx),
@@ -464,7 +475,11 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.info(format!("filter: {}", app.filter.as_str()));
             fx.push(app.load_queue(app.current_id()));
         }
-        Action::CycleCategory => fx.push(Effect::LoadCategories),
+        Action::CycleCategory => fx.push(Effect::LoadCategories {
+            source: app.narrow.source.clone(),
+        }),
+        Action::Narrow => super::narrow::open(app, fx),
+        Action::ClearNarrowing => super::narrow::clear(app, fx),
         // The last query is offered again (Ctrl-U clears it).
         Action::Search => app.mode = Mode::Search(app.last_search.clone().unwrap_or_default()),
         Action::GoTo => app.mode = Mode::Jump(String::new()),

@@ -5,6 +5,7 @@
 mod help;
 mod judge;
 mod library;
+mod narrow;
 mod queue;
 mod stats;
 mod status;
@@ -33,6 +34,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     }
     match &app.mode {
         Mode::Help => help::draw(f, app, areas.main),
+        Mode::Narrow(p) => narrow::draw(f, app, p, areas.main),
         Mode::Edit(editor) => {
             let title = match editor.target {
                 EditTarget::Rubric => " Edit the rubric · Ctrl-S keeps · Esc discards ",
@@ -190,6 +192,25 @@ fn draw_empty(f: &mut Frame, app: &App, areas: &Areas) {
             ]),
             Line::from("or quit (q) and run:  rubricate import FILE.jsonl"),
         ],
+        Some(_) if !app.narrow.is_empty() => vec![
+            Line::from(
+                format!(
+                    "No case matches the filter \"{}\" and the narrowing: {}.",
+                    app.filter.as_str(),
+                    crate::tui::narrow::describe(&app.narrow).unwrap_or_default()
+                )
+                .bold(),
+            ),
+            Line::from(""),
+            Line::from(vec![
+                Span::raw("X").bold().fg(Color::Yellow),
+                Span::raw(" lifts the narrowing, "),
+                Span::raw("T").bold().fg(Color::Yellow),
+                Span::raw(" changes it, "),
+                Span::raw("F").bold().fg(Color::Yellow),
+                Span::raw(" cycles the filter."),
+            ]),
+        ],
         Some(_) => vec![
             Line::from(format!("No case matches the filter \"{}\".", app.filter.as_str()).bold()),
             Line::from(""),
@@ -201,8 +222,14 @@ fn draw_empty(f: &mut Frame, app: &App, areas: &Areas) {
             ]),
         ],
     };
-    let h = lines.len() as u16 + 2;
     let w = area.width.min(80);
+    // Rows after wrapping (a long narrowing wraps), so the box never cuts the last line.
+    let room = w.saturating_sub(2).max(1) as usize;
+    let h = lines
+        .iter()
+        .map(|l| l.width().div_ceil(room).max(1) as u16)
+        .sum::<u16>()
+        + 2;
     let boxed = centered_fixed(area, w, h);
     f.render_widget(
         Paragraph::new(lines)

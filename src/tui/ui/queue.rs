@@ -98,10 +98,11 @@ fn row<'a>(q: &QueueItem, selected: bool, pending: bool, blind: bool, width: usi
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let focused = app.focus == Focus::Queue;
-    let title = match &app.narrow.category {
-        Some(c) => format!("Queue · {} · {}", app.filter.as_str(), visible_line(c)),
-        None => format!("Queue · {}", app.filter.as_str()),
-    };
+    // The pane is narrow: the values alone (the status bar names their kinds).
+    let mut title = format!("Queue · {}", app.filter.as_str());
+    for (_, value) in app.narrow.parts() {
+        title.push_str(&format!(" · {}", visible_line(value)));
+    }
     f.render_widget(pane_block(&title, focused), area);
     let inner = layout::inner(area);
     let top = queue_top(app.cursor, app.queue.len(), inner.height);

@@ -44,8 +44,11 @@ pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     }
     spans.push(sep());
     spans.push(Span::raw(app.filter.as_str()).bold());
-    if let Some(s) = &app.source {
-        spans.push(Span::raw(format!(" · {}", short(&visible_line(s), 20))));
+    // The narrowing in force, so a short queue is never mistaken for the whole set.
+    if let Some(n) = crate::tui::narrow::describe(&app.narrow) {
+        spans.push(
+            Span::raw(format!(" · {}", short(&n, if wide { 60 } else { 28 }))).fg(Color::Yellow),
+        );
     }
     spans.push(sep());
     spans.push(Span::raw(short(&visible_line(&app.reviewer), 16)).bold());
@@ -191,6 +194,12 @@ pub fn draw_hints(f: &mut Frame, app: &App, area: Rect) {
                     ("A", "auto-advance"),
                 ],
                 Mode::Stats => &[("S/Esc", "back")],
+                Mode::Narrow(_) => &[
+                    ("j/k", "choice"),
+                    ("Enter", "narrow / lift"),
+                    ("X", "lift all"),
+                    ("T/Esc", "back"),
+                ],
                 Mode::Library(_) => &[
                     ("j/k", "rubric"),
                     ("[/]", "version"),
