@@ -32,7 +32,7 @@
 use rubricate::formats::import::{ImportOptions, import_reader};
 use rubricate::formats::{SourceFormat, parse_line};
 use rubricate::store::{CaseInserter, EncodedCase, Store};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
@@ -114,20 +114,7 @@ fn bare_insert(db: &Path, rows: &[EncodedCase]) -> anyhow::Result<f64> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         for r in rows {
-            let c = &r.case;
-            stmt.execute(params![
-                c.source,
-                c.source_id,
-                r.prompt_json(),
-                c.answer_a,
-                c.answer_b,
-                c.source_label.map(|l| l.as_str()),
-                r.digest(),
-                r.meta_json(),
-                c.category,
-                c.difficulty,
-                imported_at,
-            ])?;
+            stmt.execute(r.columns(imported_at))?;
         }
     }
     tx.commit()?;

@@ -3,6 +3,7 @@
 # with the default model. Extra arguments go to `rubricate review`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/cpu-env.sh
 scripts/setup.sh
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 cargo build --release --locked

@@ -158,6 +158,16 @@ fn the_model_description_survives_a_closed_stdout() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["default_model_verified"], true);
     assert!(v["prefix_tokens"].as_u64().unwrap() > 0);
+    // The kernels the linked llama.cpp was built for: on x86-64 at least the portable AVX2 set.
+    let cpu: Vec<&str> = v["cpu_features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    if cfg!(target_arch = "x86_64") {
+        assert!(cpu.contains(&"avx2") || cpu.contains(&"avx512f"), "{cpu:?}");
+    }
     let doc =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli-json.md"))
             .unwrap();

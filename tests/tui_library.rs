@@ -242,6 +242,7 @@ fn apply_to_the_queue_runs_a_batch_between_the_reviewers_own_jobs() {
             Effect::PlanBatch {
                 rubric_id: 3,
                 case_ids,
+                both_orders: false,
             },
         ] => assert_eq!(case_ids, &[1, 2, 3]),
         other => panic!("{other:?}"),
@@ -254,7 +255,7 @@ fn apply_to_the_queue_runs_a_batch_between_the_reviewers_own_jobs() {
             rubric_id: 3,
             label: "safety@2".into(),
             body: "1. (50%) No harm".into(),
-            todo: [1, 3].into(),
+            todo: [(1, false), (3, false)].into(),
             total: 2,
         })),
     );
@@ -331,4 +332,71 @@ fn library_snapshots_at_80x24_and_160x48() {
     assert!(big.contains("math-correctness"), "{big}");
     insta::assert_snapshot!("library_80x24", small);
     insta::assert_snapshot!("library_diff_160x48", big);
+}
+
+/// With both orders on, "apply to the queue" plans and runs the swapped order too, each
+/// judgment given the version (and recorded with it).
+#[test]
+fn apply_to_the_queue_judges_both_orders_when_both_orders_is_on() {
+    let mut a = library_app();
+    a.both_orders = true;
+    let fx = update(&mut a, key('A'));
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [Effect::PlanBatch {
+                rubric_id: 3,
+                both_orders: true,
+                ..
+            }]
+        ),
+        "{fx:?}"
+    );
+    update(&mut a, code(KeyCode::Esc));
+    let mut fx = update(
+        &mut a,
+        Msg::BatchPlanned(Box::new(Batch {
+            rubric_id: 3,
+            label: "safety@2".into(),
+            body: "1. (50%) No harm".into(),
+            todo: [(1, false), (1, true)].into(),
+            total: 2,
+        })),
+    );
+    assert!(
+        a.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("both orders is on"),
+        "{:?}",
+        a.message
+    );
+    // Finish whatever runs (the reviewer's own prefetches too) and note the batch's jobs.
+    let mut batch_jobs = Vec::new();
+    for _ in 0..12 {
+        let Some(job) = a.job.as_ref() else { break };
+        let (id, case_id, swapped) = (job.id, job.case_id, job.swapped);
+        if job.batch {
+            assert_eq!(job.rubric, Some(RubricLink::Id(3)));
+            assert!(
+                fx.iter().any(|e| matches!(
+                    e,
+                    Effect::Judge { case_id: c, swapped: s, mode: JudgeMode::RubricGiven(_), .. }
+                        if *c == case_id && *s == swapped
+                )),
+                "{fx:?}"
+            );
+            batch_jobs.push((case_id, swapped));
+        }
+        fx = update(
+            &mut a,
+            Msg::Judge(Event::Done {
+                job: id,
+                judgment: Box::new(new_judgment(case_id, Verdict::A, swapped)),
+            }),
+        );
+    }
+    assert_eq!(batch_jobs, [(1, false), (1, true)]);
+    assert!(a.batch.is_none());
 }

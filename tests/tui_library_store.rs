@@ -114,13 +114,25 @@ fn batch_skips_cases_judged_with_the_version_and_the_experiment_scores_both() {
             .insert_judgment_with_rubric(&judgment(c, Some(Verdict::B), false), Some(v2.id))
             .unwrap();
     }
-    let plan = library_io::plan_batch(&store, v2.id, ids.clone()).unwrap();
+    let plan = library_io::plan_batch(&store, v2.id, ids.clone(), false).unwrap();
     assert_eq!(plan.label, "math@2");
     assert_eq!(
         plan.todo.iter().copied().collect::<Vec<_>>(),
-        ids[2..].to_vec()
+        ids[2..].iter().map(|&c| (c, false)).collect::<Vec<_>>()
     );
     assert_eq!(plan.total, ids.len() - 2);
+    // Both orders: every swapped order too (none is judged with v2 yet), the original
+    // orders already judged still left out; once one is judged swapped, it is left out.
+    store
+        .insert_judgment_with_rubric(&judgment(ids[0], Some(Verdict::A), true), Some(v2.id))
+        .unwrap();
+    let plan = library_io::plan_batch(&store, v2.id, ids.clone(), true).unwrap();
+    let mut want: Vec<(i64, bool)> = vec![(ids[1], true)];
+    for &c in &ids[2..] {
+        want.extend([(c, false), (c, true)]);
+    }
+    assert_eq!(plan.todo.iter().copied().collect::<Vec<_>>(), want);
+    assert_eq!(plan.total, want.len());
     let lines = library_io::experiment(&store, [v1.id, v2.id], &ids, "ann").unwrap();
     let text = lines.join("\n");
     assert!(

@@ -447,6 +447,7 @@ pub fn run_model(args: &ModelArgs) -> Result<ExitCode> {
             "chat_template": i.template,
             "judge_prompt": prompt::template_version(),
             "prefix_tokens": lm.prefix_len(),
+            "cpu_features": super::cpu::compiled_for(),
         });
         crate::outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -478,7 +479,23 @@ fn describe_model(info: &ModelInfo, prefix_tokens: usize) -> String {
         info.n_ctx,
         prompt::template_version(),
         prefix_tokens,
-    )
+    ) + &describe_cpu_kernels(&super::cpu::compiled_for(), super::cpu::linked_avx512())
+}
+
+/// `recorded`: what build.rs saw in the GGML_* switches; `linked_avx512`: what the linked ggml
+/// says. They differ when a switch was set in a target folder that already held a llama.cpp
+/// build: llama-cpp-sys-2 only watches the GGML_* variables that were set when it last built.
+fn describe_cpu_kernels(recorded: &[&str], linked_avx512: bool) -> String {
+    let note = match (recorded.contains(&"avx512f"), linked_avx512) {
+        (true, true) => "AVX-512 build",
+        (false, false) => "AVX-512 off; RUBRICATE_CPU=avx512 builds it, see docs/benchmarks.md",
+        (true, false) => {
+            "AVX-512 was switched on but llama.cpp was not rebuilt with it: build in a fresh target \
+             folder (scripts/cpu-env.sh does)"
+        }
+        (false, true) => "llama.cpp was built with AVX-512 although the switch is off now",
+    };
+    format!("cpu kernels    {} ({note})\n", recorded.join(", "))
 }
 
 /// `rubricate profiles`: every profile with its origin and content hash; a broken user
@@ -537,4 +554,19 @@ pub fn run_profiles(args: &ProfilesArgs) -> Result<ExitCode> {
 pub fn run_bench(_ctx: &Context, args: &BenchArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_logging();
     super::bench::run(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_cpu_kernels;
+
+    #[test]
+    fn the_model_summary_says_when_the_switch_and_the_linked_llama_cpp_disagree() {
+        let portable = ["avx", "avx2"];
+        assert!(describe_cpu_kernels(&portable, false).contains("AVX-512 off"));
+        let avx512 = ["avx2", "avx512f"];
+        assert!(describe_cpu_kernels(&avx512, true).contains("AVX-512 build"));
+        assert!(describe_cpu_kernels(&avx512, false).contains("not rebuilt"));
+        assert!(describe_cpu_kernels(&portable, true).contains("switch is off"));
+    }
 }

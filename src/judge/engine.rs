@@ -36,6 +36,7 @@ pub fn backend() -> Result<&'static LlamaBackend, String> {
         .get_or_init(|| {
             // Before init, so that even the first messages go to the log file, not the terminal.
             llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            super::cpu::check_this_cpu()?;
             LlamaBackend::init().map_err(|e| format!("llama.cpp failed to start: {e}"))
         })
         .as_ref()

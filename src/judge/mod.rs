@@ -9,6 +9,7 @@ pub mod batch;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod cpu;
 pub mod engine;
 pub mod gguf;
 pub mod parse;

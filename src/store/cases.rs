@@ -72,41 +72,75 @@ pub(super) fn case_from_row(r: &Row) -> rusqlite::Result<Case> {
     })
 }
 
-/// A case with its columns already encoded (JSON, digest), so a bulk import can do that
-/// work on its parser thread and leave the writing thread only SQLite's part.
+/// A case with its columns already encoded as they are stored (JSON, digest), so a bulk
+/// import can do that work on its parser thread and leave the writing thread only
+/// SQLite's part. The parsed prompt and meta are dropped once encoded, on the thread that
+/// made them: the writing thread frees only the strings it bound.
 #[derive(Debug, Clone)]
 pub struct EncodedCase {
-    pub case: NewCase,
+    source: String,
+    source_id: Option<String>,
     prompt_json: String,
-    meta_json: String,
+    answer_a: String,
+    answer_b: String,
+    source_label: Option<Verdict>,
     digest: [u8; 32],
+    meta_json: String,
+    category: Option<String>,
+    difficulty: Option<String>,
 }
 
 impl EncodedCase {
     /// `digest` must be `case.content_digest()` (passed in when already computed).
     pub fn new(case: NewCase, digest: [u8; 32]) -> Result<EncodedCase> {
         debug_assert_eq!(digest, case.content_digest());
+        let NewCase {
+            source,
+            source_id,
+            prompt,
+            answer_a,
+            answer_b,
+            source_label,
+            meta,
+            category,
+            difficulty,
+        } = case;
         Ok(EncodedCase {
-            prompt_json: serde_json::to_string(&case.prompt)?,
-            meta_json: serde_json::to_string(&case.meta)?,
+            prompt_json: serde_json::to_string(&prompt)?,
+            meta_json: serde_json::to_string(&meta)?,
+            source,
+            source_id,
+            answer_a,
+            answer_b,
+            source_label,
             digest,
-            case,
+            category,
+            difficulty,
         })
     }
 
-    /// The prompt as stored in `prompt_json`.
-    pub fn prompt_json(&self) -> &str {
-        &self.prompt_json
+    /// Chosen and rejected are the same text.
+    pub fn answers_identical(&self) -> bool {
+        self.answer_a == self.answer_b
     }
 
-    /// The meta object as stored in `meta_json`.
-    pub fn meta_json(&self) -> &str {
-        &self.meta_json
-    }
-
-    /// The content hash as stored (32 bytes).
-    pub fn digest(&self) -> &[u8; 32] {
-        &self.digest
+    /// The values of the stored columns, in the order of `INSERT INTO cases (source,
+    /// source_id, prompt_json, answer_a, answer_b, source_label, content_hash, meta_json,
+    /// category, difficulty, imported_at)`.
+    pub fn columns<'a>(&'a self, imported_at: &'a str) -> impl rusqlite::Params + 'a {
+        (
+            &self.source,
+            &self.source_id,
+            &self.prompt_json,
+            &self.answer_a,
+            &self.answer_b,
+            self.source_label.map(Verdict::as_str),
+            &self.digest,
+            &self.meta_json,
+            &self.category,
+            &self.difficulty,
+            imported_at,
+        )
     }
 }
 
@@ -133,30 +167,11 @@ impl<'tx> CaseInserter<'tx> {
 
     /// The new case's id, or `None` when a case with the same content is stored already.
     pub fn insert(&mut self, row: &EncodedCase) -> Result<Option<i64>> {
-        match self.stmt.insert(row.params(&self.imported_at)) {
+        match self.stmt.insert(row.columns(&self.imported_at)) {
             Ok(id) => Ok(Some(id)),
             Err(rusqlite::Error::StatementChangedRows(0)) => Ok(None),
             Err(e) => Err(e.into()),
         }
-    }
-}
-
-impl EncodedCase {
-    fn params<'a>(&'a self, imported_at: &'a str) -> impl rusqlite::Params + 'a {
-        let c = &self.case;
-        (
-            &c.source,
-            &c.source_id,
-            &self.prompt_json,
-            &c.answer_a,
-            &c.answer_b,
-            c.source_label.map(Verdict::as_str),
-            &self.digest,
-            &self.meta_json,
-            &c.category,
-            &c.difficulty,
-            imported_at,
-        )
     }
 }
 

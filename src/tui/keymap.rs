@@ -568,7 +568,7 @@ pub const SECTIONS: &[Section] = &[
             Binding {
                 shown: "A",
                 keys: &[(K::Char('A'), A::ApplyQueue)],
-                help: "apply to every case in the queue (runs while you review; skips cases already judged with it)",
+                help: "apply to every case in the queue, in both orders when both orders is on (O in ?); runs while you review, skips what is already judged with it",
             },
             Binding {
                 shown: "s",

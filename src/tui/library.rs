@@ -309,13 +309,13 @@ fn apply_here(app: &mut App, fx: &mut Vec<Effect>) {
     app.mode = Mode::Review;
     app.focus = Focus::Judge;
     app.no_auto.retain(|&c| c != case_id);
-    start_library_job(app, case_id, &r.label(), r.id, &r.body, false, fx);
+    start_library_job(app, (case_id, false), &r.label(), r.id, &r.body, false, fx);
 }
 
 /// Start a rubric-given job whose judgment records library rubric `id`.
 pub fn start_library_job(
     app: &mut App,
-    case_id: i64,
+    (case_id, swapped): (i64, bool),
     label: &str,
     id: i64,
     body: &str,
@@ -326,7 +326,7 @@ pub fn start_library_job(
         app,
         case_id,
         JudgeMode::RubricGiven(body.to_string()),
-        false,
+        swapped,
         fx,
     );
     if let Some(j) = app.job.as_mut() {
@@ -357,6 +357,7 @@ fn apply_queue(app: &mut App, fx: &mut Vec<Effect>) {
     fx.push(Effect::PlanBatch {
         rubric_id: r.id,
         case_ids,
+        both_orders: app.both_orders,
     });
 }
 
@@ -369,9 +370,15 @@ pub fn batch_planned(app: &mut App, batch: Batch) {
         ));
         return;
     }
+    let swapped = batch.todo.iter().filter(|(_, s)| *s).count();
     app.info(format!(
-        "judging {} case(s) with {label} while you work; the status bar counts them",
-        batch.todo.len()
+        "judging {} judgment(s) with {label} while you work{}; the status bar counts them",
+        batch.todo.len(),
+        if swapped > 0 {
+            format!(" ({swapped} of them with A and B exchanged: both orders is on)")
+        } else {
+            String::new()
+        }
     ));
     app.batch = Some(batch);
 }
@@ -405,7 +412,7 @@ pub fn schedule_batch(app: &mut App, fx: &mut Vec<Effect>) -> bool {
     let Some(b) = app.batch.as_mut() else {
         return false;
     };
-    let Some(case_id) = b.todo.pop_front() else {
+    let Some(job) = b.todo.pop_front() else {
         app.batch = None;
         return false;
     };
@@ -414,11 +421,11 @@ pub fn schedule_batch(app: &mut App, fx: &mut Vec<Effect>) -> bool {
         let total = b.total;
         app.batch = None;
         app.info(format!(
-            "last of {total} case(s) with {} is judging; L then c compares versions",
+            "last of {total} judgment(s) with {} is running; L then c compares versions",
             sanitize::visible_line(&label)
         ));
     }
-    start_library_job(app, case_id, &label, id, &body, true, fx);
+    start_library_job(app, job, &label, id, &body, true, fx);
     true
 }
 

@@ -23,20 +23,34 @@ pub fn read_library(store: &Store) -> Result<Vec<LibraryEntry>> {
     Ok(out)
 }
 
-/// The cases of `case_ids` not yet judged (in the original order) with the version.
-pub fn plan_batch(store: &Store, rubric_id: i64, case_ids: Vec<i64>) -> Result<Batch> {
+/// The judgments of `case_ids` not yet made with the version: the original order, and
+/// the swapped one too with `both_orders`.
+pub fn plan_batch(
+    store: &Store,
+    rubric_id: i64,
+    case_ids: Vec<i64>,
+    both_orders: bool,
+) -> Result<Batch> {
     let rubric = store
         .rubric_by_id(rubric_id)?
         .with_context(|| format!("rubric {rubric_id} is no longer in the library"))?;
-    let done: HashSet<i64> = {
-        let mut stmt = store.conn().prepare(
-            "SELECT case_id FROM judgments WHERE library_rubric_id = ?1 AND swapped = 0",
-        )?;
-        stmt.query_map([rubric_id], |r| r.get(0))?
+    let done: HashSet<(i64, bool)> = {
+        let mut stmt = store
+            .conn()
+            .prepare("SELECT case_id, swapped FROM judgments WHERE library_rubric_id = ?1")?;
+        stmt.query_map([rubric_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?
     };
-    let todo: std::collections::VecDeque<i64> =
-        case_ids.into_iter().filter(|c| !done.contains(c)).collect();
+    let orders: &[bool] = if both_orders {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    let todo: std::collections::VecDeque<(i64, bool)> = case_ids
+        .into_iter()
+        .flat_map(|c| orders.iter().map(move |&s| (c, s)))
+        .filter(|job| !done.contains(job))
+        .collect();
     Ok(Batch {
         rubric_id,
         label: rubric.label(),

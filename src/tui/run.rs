@@ -520,10 +520,12 @@ impl Edge<'_> {
             Effect::PlanBatch {
                 rubric_id,
                 case_ids,
+                both_orders,
             } => Some(Msg::BatchPlanned(Box::new(super::library_io::plan_batch(
                 &self.store,
                 rubric_id,
                 case_ids,
+                both_orders,
             )?))),
             Effect::CompareRubrics { arms, case_ids } => Some(Msg::ExperimentLoaded(
                 super::library_io::experiment(&self.store, arms, &case_ids, &self.reviewer)?,

@@ -232,11 +232,12 @@ pub enum Effect {
     RestoreRubric {
         id: i64,
     },
-    /// Leave out the cases already judged (original order) with library rubric
-    /// `rubric_id`; the rest become a batch.
+    /// Leave out the orders already judged with library rubric `rubric_id`; the rest
+    /// become a batch (the swapped order too with `both_orders`).
     PlanBatch {
         rubric_id: i64,
         case_ids: Vec<i64>,
+        both_orders: bool,
     },
     /// Compare two library versions' judgments over the cases (`arms`: rubric row ids).
     CompareRubrics {
@@ -320,8 +321,10 @@ pub struct Batch {
     pub rubric_id: i64,
     pub label: String,
     pub body: String,
-    /// Cases still to judge, in queue order.
-    pub todo: std::collections::VecDeque<i64>,
+    /// Judgments still to make, in queue order: (case, swapped). Both orders of a case
+    /// when the workbench judges both (`[workbench] both_orders`, `--both-orders`).
+    pub todo: std::collections::VecDeque<(i64, bool)>,
+    /// Judgments the batch set out to make.
     pub total: usize,
 }
 
