@@ -7,6 +7,7 @@ Each part fits in a few minutes; run them on an otherwise idle machine.
     python3 scripts/bench-server.py requests [--cases 6] [--rounds 2]
     python3 scripts/bench-server.py job [--limit 34]
     python3 scripts/bench-server.py parallel [--n 4]
+    python3 scripts/bench-server.py server [--n 4] [--rounds 2]
 
 requests: per request, alternating rounds of llama-server (-np 1) and `rubricate bench
   --quick --json`: cold prefill (whole prompt, no cache), warm prefill and time to first token
@@ -19,6 +20,9 @@ job: the sample cases judged start to finish, in-process (`rubricate judge`) and
 parallel: `rubricate judge --parallel N` against llama-server -np N with N clients
   (`--concurrency N`) and sequential in-process judging, and llama-batched-bench at 1 and N
   sequences as the ceiling of what batching gains here.
+server: the sample through one llama-server -np N at --concurrency 1 and N (rounds summed),
+  in-process sequential beside them, llama-batched-bench as the ceiling, and the generation
+  rate rubricate saw on the stream against the server's own /metrics timings.
 
 llama-server and llama-batched-bench come from scripts/build-llama-server.sh (llama-cpp-python
 0.3.36's llama.cpp, ggml 0.25.3; rubricate links ggml 0.26.0 through llama-cpp-sys-2).

@@ -278,8 +278,18 @@ pub struct JudgeArgs {
     /// Cases in flight at once against a judge server (--judge-url); its batching does the rest
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub concurrency: usize,
+    /// In-process model: judge N cases at once as separate sequences of one llama.cpp batch,
+    /// sharing the cached instructions (more cases per minute on the same cores; each case
+    /// gets the same kind of judgment as one at a time)
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "N",
+        conflicts_with = "concurrency"
+    )]
+    pub parallel: usize,
     /// Import judgments produced elsewhere (JSONL: case source id or content hash, raw judge text)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar", "concurrency"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["limit", "swap", "rejudge", "no_grammar", "concurrency", "parallel"])]
     pub import: Option<PathBuf>,
     /// Print the summary as JSON on stdout instead of the summary line (keys in docs/cli-json.md)
     #[arg(long)]
@@ -350,6 +360,9 @@ pub struct BenchArgs {
     /// grammar-first comparisons)
     #[arg(long)]
     pub quick: bool,
+    /// Tokens per llama.cpp decode call (n_batch = n_ubatch) [default: 512]
+    #[arg(long, value_name = "N")]
+    pub batch: Option<u32>,
     /// Print one JSON object per case and one summary object instead of the table
     #[arg(long)]
     pub json: bool,

@@ -145,4 +145,8 @@ pub struct JudgeConfig {
     pub sampler: SamplerSettings,
     /// The judge contract: prompt layout, grammar, parser, verdict slot.
     pub profile: super::profile::Profile,
+    /// Tokens per llama.cpp decode call (n_batch = n_ubatch).
+    pub n_batch: u32,
+    /// Cases decoded together as separate sequences of one batch (1: one at a time).
+    pub parallel: u32,
 }

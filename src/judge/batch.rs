@@ -166,6 +166,8 @@ pub struct BatchJudge {
     info: ModelInfo,
     /// The server, asked whether it is still there when a job fails.
     probe: Option<RemoteEngine>,
+    /// Jobs each worker is given at once.
+    per_worker: usize,
 }
 
 impl BatchJudge {
@@ -208,11 +210,19 @@ impl BatchJudge {
                 Err(_) => bail!("the judge worker stopped while loading the model"),
             }
         }
+        // The in-process worker gets one case more than it decodes at once (`--parallel`):
+        // the next case is already waiting in its queue when one finishes, so saving a
+        // judgment never leaves the model idle. A server request is one case.
+        let per_worker = match &backend {
+            Backend::Local(c) => c.parallel.max(1) as usize + 1,
+            Backend::Remote(_) => 1,
+        };
         Ok(BatchJudge {
             handles,
             rx,
             info,
             probe,
+            per_worker,
         })
     }
 
@@ -265,7 +275,10 @@ impl BatchJudge {
             ..Default::default()
         };
         let mut queue = jobs.into_iter();
-        let mut free: Vec<usize> = (0..self.handles.len()).rev().collect();
+        let mut free: Vec<usize> = (0..self.handles.len())
+            .rev()
+            .flat_map(|w| std::iter::repeat_n(w, self.per_worker))
+            .collect();
         // job -> (worker, case)
         let mut in_flight: HashMap<JobId, (usize, i64)> = HashMap::new();
         let mut next_job = 1u64;

@@ -128,7 +128,11 @@ fn dump_prompts(
 }
 
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
-    let config = config_from_select(&args.model, 42, true)?;
+    let mut config = config_from_select(&args.model, 42, true)?;
+    if let Some(b) = args.batch {
+        anyhow::ensure!(b >= 32, "--batch must be at least 32");
+        config.n_batch = b;
+    }
     let say = |line: String| {
         if !args.json {
             crate::outln!("{line}");
@@ -147,11 +151,12 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     }
     let info = lm.info.clone();
     say(format!(
-        "model {} ({}, {}), {} threads, {} sample cases, shared prefix {} tokens, load {:.0} ms",
+        "model {} ({}, {}), {} threads, batch {}, {} sample cases, shared prefix {} tokens, load {:.0} ms",
         info.file_name,
         info.quantization,
         info.template,
         info.threads,
+        config.n_batch,
         cases.len(),
         lm.prefix_len(),
         load_ms
@@ -283,7 +288,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             "{}",
             serde_json::json!({
                 "summary": true,
-                "batch": super::engine::PREFILL_CHUNK,
+                "batch": config.n_batch,
                 "threads": info.threads,
                 "cases": rows.len(),
                 "prefix_tokens": lm.prefix_len(),

@@ -18,6 +18,9 @@ use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// Most cases `judge --parallel` decodes at once (each needs its own share of the KV cache).
+const MAX_PARALLEL: usize = 16;
+
 pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_logging();
     if let Some(file) = &args.import {
@@ -25,6 +28,9 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     }
     if args.concurrency == 0 {
         bail!("--concurrency must be at least 1");
+    }
+    if !(1..=MAX_PARALLEL).contains(&args.parallel) {
+        bail!("--parallel must be between 1 and {MAX_PARALLEL}");
     }
     // A wrong profile is reported even when nothing is left to judge.
     let profile = Profile::select(
@@ -49,7 +55,15 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let backend = backend_from_select(&args.model, args.seed, !args.no_grammar)?;
+    let mut backend = backend_from_select(&args.model, args.seed, !args.no_grammar)?;
+    match &mut backend {
+        Backend::Local(c) => c.parallel = args.parallel as u32,
+        Backend::Remote(_) if args.parallel > 1 => bail!(
+            "--parallel is for the in-process model; with a judge server use --concurrency {}",
+            args.parallel
+        ),
+        Backend::Remote(_) => {}
+    }
     let interrupted = super::batch::interrupt_flag()?;
     let pool = BatchJudge::start(backend, args.concurrency)?;
     let info = pool.info().clone();
@@ -60,9 +74,14 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     };
     match pool.server() {
         None => crate::errln!(
-            "judge: {} ({} threads, template {}, profile {} {}, {})",
+            "judge: {} ({} threads, {}template {}, profile {} {}, {})",
             info.file_name,
             info.threads,
+            if args.parallel > 1 {
+                format!("{} cases at once, ", args.parallel)
+            } else {
+                String::new()
+            },
             info.template,
             profile.name,
             profile.short_hash(),
@@ -101,7 +120,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
     })?;
     let tally = &out.tally;
     let was_interrupted = out.interrupted;
-    let rate = out.tokens_per_second(pool.server().is_some());
+    let rate = out.tokens_per_second(pool.server().is_some() || args.parallel > 1);
     let exit = out.exit_code();
     if args.json {
         let judge = match pool.server() {
@@ -111,7 +130,8 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
                 model_sha256: Some(info.sha256.clone()),
                 server: None,
                 threads: Some(info.threads),
-                concurrency: 1,
+                // Cases decoded together (`--parallel`).
+                concurrency: args.parallel,
                 profile: profile.name.clone(),
                 profile_hash: profile.hash.clone(),
                 grammar: !args.no_grammar && profile.grammar(&JudgeMode::Full).is_some(),

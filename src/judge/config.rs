@@ -60,6 +60,8 @@ pub fn config_from_select(select: &ModelSelect, seed: u32, grammar: bool) -> Res
         seed,
         sampler,
         profile,
+        n_batch: super::engine::PREFILL_CHUNK as u32,
+        parallel: 1,
     })
 }
 

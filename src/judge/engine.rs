@@ -6,7 +6,7 @@
 
 use super::api::{JudgeConfig, JudgeMode, JudgeRequest, JudgeStamp, ModelInfo};
 use super::config;
-use super::parse::{Parsed, Segment, Utf8Stream};
+use super::parse::{Parsed, Segment, StreamParser, Utf8Stream};
 use super::profile::{Profile, RenderedPrompt};
 use super::prompt::{self, PromptFrame};
 use super::sampler::{self, JudgeSampler, SamplerStats};
@@ -23,11 +23,14 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-/// Tokens per decode call during prefill: small enough that a cancel lands quickly.
-pub const PREFILL_CHUNK: usize = 256;
+/// Tokens per decode call (the context's n_batch and n_ubatch). 512 is llama.cpp's own
+/// default ubatch: a case's own prompt (typically 300–700 tokens after the shared prefix)
+/// then goes in one or two full-size graph evaluations instead of 256 + a small, less
+/// efficient tail. A cancel still lands within one chunk (about 1–2 s on 2 cores).
+pub const PREFILL_CHUNK: usize = 512;
 
 /// llama.cpp's backend can be initialised once per process; every worker shares it.
-fn backend() -> Result<&'static LlamaBackend, String> {
+pub fn backend() -> Result<&'static LlamaBackend, String> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
@@ -46,7 +49,7 @@ pub struct LoadedModel {
     pub info: ModelInfo,
     frame: PromptFrame,
     /// The shared prefix, tokenized once; every case's prompt starts with exactly these.
-    prefix_tokens: Vec<LlamaToken>,
+    pub prefix_tokens: Vec<LlamaToken>,
     /// First token of each of the profile's verdict choices (A, B, and tie if it has one).
     verdict_tokens: Vec<LlamaToken>,
     pub profile: Profile,
@@ -264,6 +267,8 @@ pub struct RunOptions {
     /// Apply the grammar to the whole vocabulary before every token (the plain chain,
     /// kept for the bench's comparison) instead of checking the sampled token first.
     pub grammar_first: bool,
+    /// Keep every token choice's best candidates in [`RunStats::trace`] (for comparing runs).
+    pub trace: bool,
 }
 
 impl RunOptions {
@@ -274,6 +279,7 @@ impl RunOptions {
             sampler: c.sampler.clone(),
             seed: c.seed,
             grammar_first: false,
+            trace: false,
         }
     }
 }
@@ -316,6 +322,8 @@ pub struct RunStats {
     pub ms_total: f64,
     pub sampler: SamplerStats,
     pub hit_max_tokens: bool,
+    /// Each token choice, when [`RunOptions::trace`] asked for it.
+    pub trace: Vec<sampler::Decision>,
 }
 
 pub struct RunOutcome {
@@ -327,6 +335,12 @@ pub struct Engine<'m> {
     lm: &'m LoadedModel,
     ctx: LlamaContext<'m>,
     batch: LlamaBatch<'static>,
+    /// Tokens per decode call (the context's n_batch and n_ubatch).
+    n_batch: usize,
+    /// Cases that can be in flight at once (sequences besides the prefix's).
+    slots: usize,
+    /// Positions each case may use (its prompt and judgment).
+    n_ctx_case: usize,
     /// How many prefix tokens are valid in the KV cache (sequence 0, from position 0).
     cached_prefix: usize,
 }
@@ -334,22 +348,40 @@ pub struct Engine<'m> {
 impl<'m> Engine<'m> {
     pub fn new(lm: &'m LoadedModel, config: &JudgeConfig) -> Result<Engine<'m>, String> {
         let threads = config.threads.max(1) as i32;
-        let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(lm.info.n_ctx))
-            .with_n_batch(PREFILL_CHUNK as u32)
-            .with_n_ubatch(PREFILL_CHUNK as u32)
+        let n_batch = (config.n_batch.max(32)) as usize;
+        let slots = config.parallel.max(1) as usize;
+        let n_ctx_case = lm.info.n_ctx as usize;
+        // Sequential judging uses sequence 0 alone; N cases at once use sequences 1..=N, each
+        // starting from a copy of the prefix kept in sequence 0. One unified cache holds them
+        // all, so the copied prefix is shared, not duplicated.
+        let n_ctx = if slots == 1 {
+            n_ctx_case
+        } else {
+            lm.prefix_tokens.len()
+                + slots * (n_ctx_case - lm.prefix_tokens.len().min(n_ctx_case / 2))
+        };
+        let mut params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx as u32))
+            .with_n_batch(n_batch as u32)
+            .with_n_ubatch(n_batch as u32)
             .with_n_threads(threads)
             .with_n_threads_batch(threads);
-        let ctx = lm.model.new_context(backend()?, params).map_err(|e| {
-            format!(
-                "llama.cpp could not create a context of {} tokens: {e}",
-                lm.info.n_ctx
-            )
-        })?;
+        if slots > 1 {
+            params = params
+                .with_n_seq_max(slots as u32 + 1)
+                .with_kv_unified(true);
+        }
+        let ctx = lm
+            .model
+            .new_context(backend()?, params)
+            .map_err(|e| format!("llama.cpp could not create a context of {n_ctx} tokens: {e}"))?;
         Ok(Engine {
             lm,
             ctx,
-            batch: LlamaBatch::new(PREFILL_CHUNK, 1),
+            batch: LlamaBatch::new(n_batch, slots as i32 + 1),
+            n_batch,
+            slots,
+            n_ctx_case,
             cached_prefix: 0,
         })
     }
@@ -358,26 +390,30 @@ impl<'m> Engine<'m> {
         &self.lm.info
     }
 
-    /// Decode `tokens` starting at position `pos`, in chunks; logits only for the last one.
+    /// How many cases [`Engine::run_many`] decodes together.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// Decode `tokens` starting at position `pos` of sequence `seq`, in chunks; logits only
+    /// for the last one.
     fn decode(
         &mut self,
         tokens: &[LlamaToken],
         pos: usize,
+        seq: i32,
         on_chunk: &mut dyn FnMut(usize) -> Flow,
     ) -> Result<(), RunError> {
         let mut done = 0;
-        for chunk in tokens.chunks(PREFILL_CHUNK) {
+        for chunk in tokens.chunks(self.n_batch) {
             self.batch.clear();
             for (i, t) in chunk.iter().enumerate() {
                 let last = done + i + 1 == tokens.len();
                 self.batch
-                    .add(*t, (pos + done + i) as i32, &[0], last)
+                    .add(*t, (pos + done + i) as i32, &[seq], last)
                     .map_err(|e| RunError::Failed(format!("batch: {e}")))?;
             }
-            self.ctx.decode(&mut self.batch).map_err(|e| {
-                self.cached_prefix = 0;
-                RunError::Failed(format!("llama.cpp decode failed: {e}"))
-            })?;
+            self.decode_batch()?;
             done += chunk.len();
             if on_chunk(done) == Flow::Stop {
                 return Err(RunError::Stopped);
@@ -386,9 +422,30 @@ impl<'m> Engine<'m> {
         Ok(())
     }
 
+    fn decode_batch(&mut self) -> Result<(), RunError> {
+        self.ctx.decode(&mut self.batch).map_err(|e| {
+            self.cached_prefix = 0;
+            RunError::Failed(format!("llama.cpp decode failed: {e}"))
+        })
+    }
+
     /// Index of the last token's logits in the current batch.
     fn last_logits(&self) -> i32 {
         self.batch.n_tokens() - 1
+    }
+
+    /// Make sure sequence 0 holds the shared prefix (and nothing after it unless `keep_rest`).
+    fn ensure_prefix(&mut self, on: &mut dyn FnMut(usize) -> Flow) -> Result<(), RunError> {
+        let n_prefix = self.lm.prefix_tokens.len();
+        if self.cached_prefix == n_prefix {
+            return Ok(());
+        }
+        self.ctx.clear_kv_cache();
+        self.cached_prefix = 0;
+        let prefix = self.lm.prefix_tokens.clone();
+        self.decode(&prefix, 0, 0, on)?;
+        self.cached_prefix = n_prefix;
+        Ok(())
     }
 
     /// Judge one case. `on` sees prefill progress and every generated section text; it may stop the run.
@@ -408,20 +465,9 @@ impl<'m> Engine<'m> {
     ) -> Result<RunOutcome, RunError> {
         let started = Instant::now();
         let lm = self.lm;
-        let profile = &lm.profile;
-        let slot = &profile.verdict;
-        let case_text = lm.case_text(&req.case, req.swapped, &req.mode);
-        let case_tokens = lm.model.vocab().tokenize(case_text.as_bytes(), false, true);
+        let case_tokens = self.case_tokens(req)?;
         let n_prefix = lm.prefix_tokens.len();
         let n_prompt = n_prefix + case_tokens.len();
-        let n_ctx = self.ctx.n_ctx() as usize;
-        // Room for at least a short judgment and the verdict.
-        if n_prompt + 2 * VERDICT_ROOM > n_ctx {
-            return Err(RunError::Failed(format!(
-                "case {} is too long for the judge: {n_prompt} prompt tokens, the context holds {n_ctx}",
-                req.case.id
-            )));
-        }
 
         // Prefill: keep the cached prefix, drop everything after it.
         let reuse = opts.reuse_prefix && self.cached_prefix == n_prefix;
@@ -449,7 +495,7 @@ impl<'m> Engine<'m> {
                 }
                 on(Progress::Prefill { done, total })
             };
-            let r = self.decode(&to_eval, start, &mut on_chunk);
+            let r = self.decode(&to_eval, start, 0, &mut on_chunk);
             // A stop keeps what was evaluated (the prefix, if it got that far); a failed
             // decode leaves the cache in doubt, so the next run starts from scratch.
             match &r {
@@ -459,16 +505,372 @@ impl<'m> Engine<'m> {
             }
             r?;
         }
-        let ms_prefill = ms_since(started);
+        let mut case = CaseRun::new(lm, req, opts, started, n_prompt, total, self.n_ctx_case)?;
+        let mut idx = self.last_logits();
+        loop {
+            match case.step(&self.ctx, idx, on)? {
+                Step::Decode(token) => {
+                    self.batch.clear();
+                    self.batch
+                        .add(token, case.pos as i32, &[0], true)
+                        .map_err(|e| RunError::Failed(format!("batch: {e}")))?;
+                    self.decode_batch()?;
+                    case.pos += 1;
+                    idx = 0;
+                    if on(Progress::Tick) == Flow::Stop {
+                        return Err(RunError::Stopped);
+                    }
+                }
+                Step::Verdict(tail) => {
+                    self.decode(&tail, case.pos, 0, &mut |_| Flow::Continue)?;
+                    case.pos += tail.len();
+                    case.probs = Some(self.read_choices(self.last_logits()));
+                    break;
+                }
+                Step::End => break,
+            }
+        }
+        if let Some(tokens) = case.forced_opener(on) {
+            self.decode(&tokens, case.pos, 0, &mut |_| Flow::Continue)?;
+            case.pos += tokens.len();
+            let probs = self.read_choices(self.last_logits());
+            case.opener_read(probs, on);
+        }
+        Ok(case.finish(on))
+    }
 
-        // Generation.
+    /// The case's own tokens (after the shared prefix), refused if the case cannot fit.
+    fn case_tokens(&self, req: &JudgeRequest) -> Result<Vec<LlamaToken>, RunError> {
+        let lm = self.lm;
+        let case_text = lm.case_text(&req.case, req.swapped, &req.mode);
+        let case_tokens = lm.model.vocab().tokenize(case_text.as_bytes(), false, true);
+        let n_prompt = lm.prefix_tokens.len() + case_tokens.len();
+        let n_ctx = self.n_ctx_case;
+        // Room for at least a short judgment and the verdict.
+        if n_prompt + 2 * VERDICT_ROOM > n_ctx {
+            return Err(RunError::Failed(format!(
+                "case {} is too long for the judge: {n_prompt} prompt tokens, the context holds {n_ctx}",
+                req.case.id
+            )));
+        }
+        Ok(case_tokens)
+    }
+
+    /// Probabilities of the profile's choices at batch position `idx`.
+    fn read_choices(&self, idx: i32) -> Vec<f64> {
+        sampler::choice_probabilities(self.ctx.get_logits_ith(idx), &self.lm.verdict_tokens)
+    }
+
+    /// Judge several cases at once: each in its own sequence (a copy of the cached prefix),
+    /// all of them advanced by one llama.cpp batch per step, each with its own sampler,
+    /// grammar and parser. A case that finishes frees its sequence for the next one from
+    /// `next`, whose suffix is prefilled in the same batches as the others' next tokens.
+    ///
+    /// `next` hands out requests (None: nothing more to start now); `on` sees each case's
+    /// progress (a Stop from it cancels that case only) and `done` each outcome.
+    pub fn run_many(
+        &mut self,
+        opts: &RunOptions,
+        next: &mut dyn FnMut() -> Option<JudgeRequest>,
+        on: &mut dyn FnMut(&JudgeRequest, Progress) -> Flow,
+        done: &mut dyn FnMut(JudgeRequest, Result<RunOutcome, RunError>),
+    ) -> Result<(), String> {
+        let n_prefix = self.lm.prefix_tokens.len();
+        let mut slots: Vec<Option<Slot<'m>>> = (0..self.slots).map(|_| None).collect();
+        loop {
+            // Fill free sequences with whatever is waiting now.
+            let mut exhausted = false;
+            for (i, slot) in slots.iter_mut().enumerate() {
+                if slot.is_some() || exhausted {
+                    continue;
+                }
+                let Some(req) = next() else {
+                    exhausted = true;
+                    continue;
+                };
+                let started = Instant::now();
+                match self.case_tokens(&req) {
+                    Err(e) => done(req, Err(e)),
+                    Ok(tokens) => {
+                        if let Err(e) = self.ensure_prefix(&mut |_| Flow::Continue) {
+                            let msg = match &e {
+                                RunError::Failed(m) => m.clone(),
+                                RunError::Stopped => "stopped".into(),
+                            };
+                            done(req, Err(e));
+                            return Err(msg);
+                        }
+                        let seq = i as i32 + 1;
+                        // The sequence's old case (if any) goes; the prefix is shared from sequence 0.
+                        self.ctx
+                            .clear_kv_cache_seq(Some(seq as u32), None, None)
+                            .map_err(|e| format!("KV cache: {e}"))?;
+                        self.ctx
+                            .copy_kv_cache_seq(0, seq, Some(0), Some(n_prefix as u32))
+                            .map_err(|e| format!("KV cache: {e}"))?;
+                        on(
+                            &req,
+                            Progress::Prefill {
+                                done: 0,
+                                total: tokens.len(),
+                            },
+                        );
+                        *slot = Some(Slot {
+                            req,
+                            started,
+                            seq,
+                            state: SlotState::Prefill { tokens, done: 0 },
+                            case: None,
+                            idx: -1,
+                        });
+                    }
+                }
+            }
+            if slots.iter().all(Option::is_none) {
+                return Ok(());
+            }
+            // One batch: every generating case's next token first, then prompt tokens.
+            self.batch.clear();
+            let mut room = self.n_batch;
+            for slot in slots.iter_mut().flatten() {
+                slot.idx = -1;
+                if let SlotState::Token(t) = slot.state {
+                    let case = slot.case.as_mut().expect("a generating slot has its case");
+                    self.batch
+                        .add(t, case.pos as i32, &[slot.seq], true)
+                        .map_err(|e| format!("batch: {e}"))?;
+                    slot.idx = self.batch.n_tokens() - 1;
+                    room -= 1;
+                }
+            }
+            for slot in slots.iter_mut().flatten() {
+                let (tokens, from, pos0) = match &slot.state {
+                    SlotState::Prefill { tokens, done } => (tokens, *done, n_prefix),
+                    SlotState::Tail { tokens, done } => {
+                        let case = slot.case.as_ref().expect("a verdict tail has its case");
+                        (tokens, *done, case.pos - done)
+                    }
+                    SlotState::Token(_) => continue,
+                };
+                let take = (tokens.len() - from).min(room);
+                if take == 0 {
+                    continue;
+                }
+                for (k, t) in tokens[from..from + take].iter().enumerate() {
+                    let last = from + k + 1 == tokens.len();
+                    self.batch
+                        .add(*t, (pos0 + from + k) as i32, &[slot.seq], last)
+                        .map_err(|e| format!("batch: {e}"))?;
+                }
+                room -= take;
+                let n = from + take;
+                if n == tokens.len() {
+                    slot.idx = self.batch.n_tokens() - 1;
+                }
+                match &mut slot.state {
+                    SlotState::Prefill { done, .. } | SlotState::Tail { done, .. } => *done = n,
+                    SlotState::Token(_) => {}
+                }
+                if let Some(c) = slot.case.as_mut()
+                    && matches!(slot.state, SlotState::Tail { .. })
+                {
+                    c.pos += take;
+                }
+            }
+            if let Err(RunError::Failed(e)) = self.decode_batch() {
+                // The cache is in doubt: every case in flight fails, the prefix is rebuilt.
+                for slot in slots.iter_mut() {
+                    if let Some(s) = slot.take() {
+                        done(s.req, Err(RunError::Failed(e.clone())));
+                    }
+                }
+                self.cached_prefix = 0;
+                continue;
+            }
+            // Read each case whose logits this batch produced.
+            for slot_ref in slots.iter_mut() {
+                let Some(slot) = slot_ref.as_mut() else {
+                    continue;
+                };
+                let result = self.advance(slot, opts, on);
+                match result {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        let s = slot_ref.take().expect("slot present");
+                        let case = s.case.expect("a finished slot has its case");
+                        let req = s.req;
+                        let mut on_case = |p: Progress| on(&req, p);
+                        let out = case.finish(&mut on_case);
+                        done(req, Ok(out));
+                    }
+                    Err(e) => {
+                        let s = slot_ref.take().expect("slot present");
+                        done(s.req, Err(e));
+                    }
+                }
+            }
+        }
+    }
+
+    /// After a batch: move one case on. Ok(true) when its judgment is complete.
+    fn advance(
+        &mut self,
+        slot: &mut Slot<'m>,
+        opts: &RunOptions,
+        on: &mut dyn FnMut(&JudgeRequest, Progress) -> Flow,
+    ) -> Result<bool, RunError> {
+        let req = &slot.req;
+        let mut on_case = |p: Progress| on(req, p);
+        match &slot.state {
+            SlotState::Prefill { tokens, done } => {
+                let total = tokens.len();
+                if on_case(Progress::Prefill { done: *done, total }) == Flow::Stop {
+                    return Err(RunError::Stopped);
+                }
+                if *done < total || slot.idx < 0 {
+                    return Ok(false);
+                }
+                let n_prompt = self.lm.prefix_tokens.len() + total;
+                slot.case = Some(CaseRun::new(
+                    self.lm,
+                    req,
+                    opts,
+                    slot.started,
+                    n_prompt,
+                    total,
+                    self.n_ctx_case,
+                )?);
+            }
+            SlotState::Tail { tokens, done } => {
+                if *done < tokens.len() || slot.idx < 0 {
+                    return Ok(false);
+                }
+                let probs = self.read_choices(slot.idx);
+                let case = slot.case.as_mut().expect("tail has its case");
+                if case.probs.is_none() && case.forced.is_none() && case.pending_forced {
+                    case.opener_read(probs, &mut on_case);
+                } else {
+                    case.probs = Some(probs);
+                }
+                return Ok(true);
+            }
+            SlotState::Token(_) => {
+                if on_case(Progress::Tick) == Flow::Stop {
+                    return Err(RunError::Stopped);
+                }
+                slot.case.as_mut().expect("generating").pos += 1;
+            }
+        }
+        let case = slot.case.as_mut().expect("case started");
+        match case.step(&self.ctx, slot.idx, &mut on_case)? {
+            Step::Decode(t) => {
+                slot.state = SlotState::Token(t);
+                Ok(false)
+            }
+            Step::Verdict(tokens) => {
+                slot.state = SlotState::Tail { tokens, done: 0 };
+                Ok(false)
+            }
+            Step::End => match case.forced_opener(&mut on_case) {
+                Some(tokens) => {
+                    case.pending_forced = true;
+                    slot.state = SlotState::Tail { tokens, done: 0 };
+                    Ok(false)
+                }
+                None => Ok(true),
+            },
+        }
+    }
+}
+
+/// One sequence of [`Engine::run_many`].
+struct Slot<'m> {
+    req: JudgeRequest,
+    started: Instant,
+    seq: i32,
+    state: SlotState,
+    /// Set once the prompt is in the cache.
+    case: Option<CaseRun<'m>>,
+    /// Where this case's logits are in the batch just decoded (-1: none).
+    idx: i32,
+}
+
+enum SlotState {
+    /// The case's own tokens, `done` of them in the cache.
+    Prefill {
+        tokens: Vec<LlamaToken>,
+        done: usize,
+    },
+    /// A sampled token to decode next.
+    Token(LlamaToken),
+    /// Tokens up to the verdict opener, then the verdict is read.
+    Tail {
+        tokens: Vec<LlamaToken>,
+        done: usize,
+    },
+}
+
+/// What a case needs decoded next.
+enum Step {
+    /// This token, at the case's next position, with logits.
+    Decode(LlamaToken),
+    /// These tokens (ending with the verdict opener); then read the verdict from the last.
+    Verdict(Vec<LlamaToken>),
+    /// Generation is over (end of text, the token limit, or the verdict section closed).
+    End,
+}
+
+/// One case from its prefilled prompt to its judgment: sampler, grammar, parser, text so far.
+/// The engine decodes what it asks for, in whatever batch and sequence it likes.
+struct CaseRun<'m> {
+    lm: &'m LoadedModel,
+    req: JudgeRequest,
+    opts: RunOptions,
+    started: Instant,
+    gen_started: Instant,
+    n_prompt: usize,
+    prefilled: usize,
+    ms_prefill: f64,
+    /// Next position to decode in the case's sequence.
+    pos: usize,
+    grammar: bool,
+    grammar_end: Option<String>,
+    sampler: JudgeSampler,
+    parser: StreamParser,
+    utf8: Utf8Stream,
+    raw: String,
+    generated: usize,
+    ms_first_token: f64,
+    probs: Option<Vec<f64>>,
+    forced: Option<String>,
+    /// A forced opener is being decoded; its verdict is read next.
+    pending_forced: bool,
+    max_new: usize,
+    hit_max: bool,
+    /// Positions the case may use.
+    n_ctx: usize,
+    piece: Vec<u8>,
+}
+
+impl<'m> CaseRun<'m> {
+    fn new(
+        lm: &'m LoadedModel,
+        req: &JudgeRequest,
+        opts: &RunOptions,
+        started: Instant,
+        n_prompt: usize,
+        prefilled: usize,
+        n_ctx: usize,
+    ) -> Result<CaseRun<'m>, RunError> {
+        let ms_prefill = ms_since(started);
         let gen_started = Instant::now();
+        let profile = &lm.profile;
         let grammar = if opts.grammar {
             profile.grammar(&req.mode)
         } else {
             None
         };
-        let grammar_end = grammar.as_ref().and(profile.grammar_end.as_deref());
+        let grammar_end = grammar.as_ref().and(profile.grammar_end.clone());
         let mut sampler = JudgeSampler::new(
             &lm.model,
             &opts.sampler,
@@ -477,270 +879,301 @@ impl<'m> Engine<'m> {
             grammar.as_ref().map(|g| (g.text.as_str(), g.root.as_str())),
         )
         .map_err(RunError::Failed)?;
-        let mut parser = profile.stream_parser(&req.mode);
-        let mut utf8 = Utf8Stream::default();
-        let mut raw = String::new();
-        let mut pos = n_prompt;
-        let mut generated = 0usize;
-        let mut ms_first_token = 0.0;
-        let mut probs: Option<Vec<f64>> = None;
-        let mut forced: Option<String> = None;
-        let max_new = (opts.sampler.max_tokens as usize).min(n_ctx - n_prompt - VERDICT_ROOM);
-        let mut hit_max = false;
-        let vocab = lm.model.vocab();
-        let mut piece = Vec::with_capacity(32);
-        let emit = |segs: Vec<Segment>, on: &mut dyn FnMut(Progress) -> Flow| -> Flow {
-            let mut flow = Flow::Continue;
-            for s in &segs {
-                if on(Progress::Token(s)) == Flow::Stop {
-                    flow = Flow::Stop;
-                }
+        if opts.trace {
+            sampler.trace = Some(Vec::new());
+        }
+        Ok(CaseRun {
+            lm,
+            req: req.clone(),
+            opts: opts.clone(),
+            started,
+            gen_started,
+            n_prompt,
+            prefilled,
+            ms_prefill,
+            pos: n_prompt,
+            grammar: grammar.is_some(),
+            grammar_end,
+            sampler,
+            parser: profile.stream_parser(&req.mode),
+            utf8: Utf8Stream::default(),
+            raw: String::new(),
+            generated: 0,
+            ms_first_token: 0.0,
+            probs: None,
+            forced: None,
+            pending_forced: false,
+            max_new: (opts.sampler.max_tokens as usize).min(n_ctx - n_prompt - VERDICT_ROOM),
+            hit_max: false,
+            n_ctx,
+            piece: Vec::with_capacity(32),
+        })
+    }
+
+    fn emit(segs: Vec<Segment>, on: &mut dyn FnMut(Progress) -> Flow) -> Flow {
+        let mut flow = Flow::Continue;
+        for s in &segs {
+            if on(Progress::Token(s)) == Flow::Stop {
+                flow = Flow::Stop;
             }
-            flow
+        }
+        flow
+    }
+
+    /// Sample from the logits at batch position `idx` and say what to decode next.
+    fn step(
+        &mut self,
+        ctx: &LlamaContext<'_>,
+        idx: i32,
+        on: &mut dyn FnMut(Progress) -> Flow,
+    ) -> Result<Step, RunError> {
+        if self.generated >= self.max_new {
+            self.hit_max = true;
+            return Ok(Step::End);
+        }
+        let token = self.sampler.sample(ctx, idx);
+        if self.generated == 0 {
+            self.ms_first_token = ms_since(self.started);
+        }
+        let vocab = self.lm.model.vocab();
+        if vocab.is_eog(token) {
+            return Ok(Step::End);
+        }
+        let slot = &self.lm.profile.verdict;
+        self.generated += 1;
+        self.piece.clear();
+        vocab.token_to_piece_into(token, &mut self.piece, false, None);
+        let mut text = self.utf8.push(&self.piece);
+        // Did this token complete the verdict opener (possibly with more text after it)?
+        let opener_end = find_opener(&self.raw, &text, &slot.open, self.lm.profile.parser.think);
+        let whole_token = opener_end.is_none_or(|e| e == text.len());
+        if let Some(end) = opener_end {
+            text.truncate(end);
+        }
+        self.raw.push_str(&text);
+        if Self::emit(self.parser.push(&text), on) == Flow::Stop {
+            return Err(RunError::Stopped);
+        }
+        let grammar_done = self
+            .grammar_end
+            .as_deref()
+            .is_some_and(|e| self.raw.ends_with(e));
+        if opener_end.is_some() || grammar_done {
+            // Bring the KV cache to "everything up to the opener" and read the logits there.
+            let mut tail = Vec::new();
+            if grammar_done {
+                // The grammar is complete: rubricate writes the opener itself.
+                tail.push(token);
+                let opener = format!("{}{}", slot.lead, slot.open);
+                tail.extend(vocab.tokenize(opener.as_bytes(), false, false));
+                self.raw.push_str(&opener);
+                Self::emit(self.parser.push(&opener), on);
+            } else if whole_token {
+                tail.push(token);
+            } else {
+                // The token ran past the opener: evaluate only its part up to the opener.
+                tail.extend(vocab.tokenize(text.as_bytes(), false, false));
+            }
+            return Ok(Step::Verdict(tail));
+        }
+        if self.parser.is_done() {
+            // The verdict section closed without the opener being seen: nothing more to read.
+            return Ok(Step::End);
+        }
+        Ok(Step::Decode(token))
+    }
+
+    /// After generation ended without a verdict: the opener to append (and decode), if any.
+    fn forced_opener(&mut self, on: &mut dyn FnMut(Progress) -> Flow) -> Option<Vec<LlamaToken>> {
+        let rest = self.utf8.finish();
+        if self.probs.is_none() && !rest.is_empty() {
+            self.raw.push_str(&rest);
+            Self::emit(self.parser.push(&rest), on);
+        }
+        if self.probs.is_some() || self.parser.is_done() {
+            return None;
+        }
+        // The model stopped without the opener: append it and read the verdict there.
+        let slot = &self.lm.profile.verdict;
+        let lead = match (&slot.lead_unclosed, self.parser.in_reasoning()) {
+            (Some(l), true) => l.as_str(),
+            _ => slot.lead.as_str(),
         };
-        let mut idx = self.last_logits();
-        loop {
-            if generated >= max_new {
-                hit_max = true;
-                break;
-            }
-            let token = sampler.sample(&self.ctx, idx);
-            if generated == 0 {
-                ms_first_token = ms_since(started);
-            }
-            if vocab.is_eog(token) {
-                break;
-            }
-            generated += 1;
-            piece.clear();
-            vocab.token_to_piece_into(token, &mut piece, false, None);
-            let mut text = utf8.push(&piece);
-            // Did this token complete the verdict opener (possibly with more text after it)?
-            let opener_end = find_opener(&raw, &text, &slot.open, profile.parser.think);
-            let whole_token = opener_end.is_none_or(|e| e == text.len());
-            if let Some(end) = opener_end {
-                text.truncate(end);
-            }
-            raw.push_str(&text);
-            if emit(parser.push(&text), on) == Flow::Stop {
-                return Err(RunError::Stopped);
-            }
-            let grammar_done = grammar_end.is_some_and(|e| raw.ends_with(e));
-            if opener_end.is_some() || grammar_done {
-                // Bring the KV cache to "everything up to the opener" and read the logits there.
-                let mut tail = Vec::new();
-                if grammar_done {
-                    // The grammar is complete: rubricate writes the opener itself.
-                    tail.push(token);
-                    let opener = format!("{}{}", slot.lead, slot.open);
-                    tail.extend(vocab.tokenize(opener.as_bytes(), false, false));
-                    raw.push_str(&opener);
-                    emit(parser.push(&opener), on);
-                } else if whole_token {
-                    tail.push(token);
-                } else {
-                    // The token ran past the opener: evaluate only its part up to the opener.
-                    tail.extend(vocab.tokenize(text.as_bytes(), false, false));
-                }
-                self.decode(&tail, pos, &mut |_| Flow::Continue)?;
-                pos += tail.len();
-                probs = Some(self.read_choices());
-                break;
-            }
-            if parser.is_done() {
-                // The verdict section closed without the opener being seen: nothing more to read.
-                break;
-            }
-            self.batch.clear();
-            self.batch
-                .add(token, pos as i32, &[0], true)
-                .map_err(|e| RunError::Failed(format!("batch: {e}")))?;
-            self.ctx.decode(&mut self.batch).map_err(|e| {
-                self.cached_prefix = 0;
-                RunError::Failed(format!("llama.cpp decode failed: {e}"))
-            })?;
-            pos += 1;
-            idx = 0;
-            if on(Progress::Tick) == Flow::Stop {
-                return Err(RunError::Stopped);
-            }
-        }
-        let rest = utf8.finish();
-        if probs.is_none() && !rest.is_empty() {
-            raw.push_str(&rest);
-            emit(parser.push(&rest), on);
-        }
-        if probs.is_none() && !parser.is_done() {
-            // The model stopped without the opener: append it and read the verdict there.
-            let lead = match (&slot.lead_unclosed, parser.in_reasoning()) {
-                (Some(l), true) => l.as_str(),
-                _ => slot.lead.as_str(),
-            };
-            let opener = format!("{lead}{}", slot.open);
-            let tokens = vocab.tokenize(opener.as_bytes(), false, false);
-            if pos + tokens.len() + 4 <= n_ctx {
-                self.decode(&tokens, pos, &mut |_| Flow::Continue)?;
-                raw.push_str(&opener);
-                emit(parser.push(&opener), on);
-                probs = Some(self.read_choices());
-                forced = Some(format!(
-                    "the model stopped ({}) without writing {:?}; rubricate appended it and read the verdict there",
-                    if hit_max {
-                        format!("at the limit of {max_new} tokens")
-                    } else {
-                        "end of text".to_string()
-                    },
-                    slot.open
-                ));
-            }
-        }
+        let opener = format!("{lead}{}", slot.open);
+        let tokens = self
+            .lm
+            .model
+            .vocab()
+            .tokenize(opener.as_bytes(), false, false);
+        (self.pos + tokens.len() + 4 <= self.n_ctx).then_some(tokens)
+    }
+
+    /// The forced opener is decoded: record it and the verdict read after it.
+    fn opener_read(&mut self, probs: Vec<f64>, on: &mut dyn FnMut(Progress) -> Flow) {
+        let slot = &self.lm.profile.verdict;
+        let lead = match (&slot.lead_unclosed, self.parser.in_reasoning()) {
+            (Some(l), true) => l.as_str(),
+            _ => slot.lead.as_str(),
+        };
+        let opener = format!("{lead}{}", slot.open);
+        self.raw.push_str(&opener);
+        Self::emit(self.parser.push(&opener), on);
+        self.probs = Some(probs);
+        self.forced = Some(format!(
+            "the model stopped ({}) without writing {:?}; rubricate appended it and read the verdict there",
+            if self.hit_max {
+                format!("at the limit of {} tokens", self.max_new)
+            } else {
+                "end of text".to_string()
+            },
+            slot.open
+        ));
+    }
+
+    fn finish(mut self, on: &mut dyn FnMut(Progress) -> Flow) -> RunOutcome {
+        let slot = &self.lm.profile.verdict;
         let mut sampled = None;
-        if let Some(p) = &probs {
+        if let Some(p) = &self.probs {
             let best = argmax(p);
             sampled = Some(
                 slot.choices[sampler::draw(
                     p,
-                    opts.sampler.temperature,
-                    sampler::uniform(opts.seed as u64, req.case.id as u64),
+                    self.opts.sampler.temperature,
+                    sampler::uniform(self.opts.seed as u64, self.req.case.id as u64),
                 )]
                 .1,
             );
             let tail = format!("{}{}", slot.choices[best].0, slot.close);
-            raw.push_str(&tail);
-            emit(parser.push(&tail), on);
-            generated += 1;
+            self.raw.push_str(&tail);
+            Self::emit(self.parser.push(&tail), on);
+            self.generated += 1;
         }
-        let ms_generate = ms_since(gen_started);
-        let mut parsed = parser.finish();
-        if let Some(f) = forced {
+        let ms_generate = ms_since(self.gen_started);
+        let mut parsed = self.parser.finish();
+        if let Some(f) = self.forced.take() {
             parsed.error = Some(match parsed.error {
                 Some(e) => format!("{f}; {e}"),
                 None => f,
             });
-        } else if hit_max && parsed.error.is_some() {
+        } else if self.hit_max && parsed.error.is_some() {
             parsed.error = Some(format!(
-                "{} (generation stopped at the limit of {max_new} tokens)",
-                parsed.error.unwrap_or_default()
+                "{} (generation stopped at the limit of {} tokens)",
+                parsed.error.unwrap_or_default(),
+                self.max_new
             ));
         }
-        let judgment = self.judgment(
-            req,
-            opts,
-            grammar.is_some(),
+        let raw = std::mem::take(&mut self.raw);
+        let judgment = judgment(
+            self.lm,
+            &self.req,
+            &self.opts,
+            self.grammar,
             parsed,
-            probs,
+            self.probs.clone(),
             sampled,
             raw,
-            n_prompt,
-            generated,
-            ms_prefill,
+            self.n_prompt,
+            self.generated,
+            self.ms_prefill,
             ms_generate,
         );
-        Ok(RunOutcome {
+        RunOutcome {
             judgment,
             stats: RunStats {
-                tokens_prompt: n_prompt,
-                tokens_prefilled: total,
-                tokens_generated: generated,
-                ms_prefill,
-                ms_first_token,
+                tokens_prompt: self.n_prompt,
+                tokens_prefilled: self.prefilled,
+                tokens_generated: self.generated,
+                ms_prefill: self.ms_prefill,
+                ms_first_token: self.ms_first_token,
                 ms_generate,
-                ms_total: ms_since(started),
-                sampler: sampler.stats,
-                hit_max_tokens: hit_max,
+                ms_total: ms_since(self.started),
+                sampler: self.sampler.stats,
+                trace: self.sampler.trace.take().unwrap_or_default(),
+                hit_max_tokens: self.hit_max,
             },
-        })
-    }
-
-    /// Probabilities of the profile's choices at the last evaluated position.
-    fn read_choices(&self) -> Vec<f64> {
-        sampler::choice_probabilities(
-            self.ctx.get_logits_ith(self.last_logits()),
-            &self.lm.verdict_tokens,
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn judgment(
-        &self,
-        req: &JudgeRequest,
-        opts: &RunOptions,
-        grammar: bool,
-        parsed: Parsed,
-        probs: Option<Vec<f64>>,
-        sampled: Option<Verdict>,
-        raw: String,
-        n_prompt: usize,
-        generated: usize,
-        ms_prefill: f64,
-        ms_generate: f64,
-    ) -> NewJudgment {
-        // The model saw the answers in presented order; store everything in the case's own letters.
-        let map = |v: Verdict| if req.swapped { v.swapped() } else { v };
-        // Probabilities by meaning (the profile's choice order is A, B, tie).
-        let by = |v: Verdict| -> Option<f64> {
-            let p = probs.as_ref()?;
-            let i = self
-                .lm
-                .profile
-                .verdict
-                .choices
-                .iter()
-                .position(|(_, x)| *x == v)?;
-            p.get(i).copied()
-        };
-        let (pa, pb, pt) = (by(Verdict::A), by(Verdict::B), by(Verdict::Tie));
-        let (p_a, p_b, p_tie) = if req.swapped {
-            (pb, pa, pt)
-        } else {
-            (pa, pb, pt)
-        };
-        // The stored verdict is the most probable choice (greedy), never a sample.
-        let verdict = match &probs {
-            Some(p) => Some(self.lm.profile.verdict.choices[argmax(p)].1),
-            None => parsed.verdict,
-        };
-        let given = match &req.mode {
-            JudgeMode::RubricGiven(r) => Some(r.clone()),
-            JudgeMode::Full => None,
-        };
-        let info = &self.lm.info;
-        NewJudgment {
-            case_id: req.case.id,
-            origin: JudgmentOrigin::Local,
-            swapped: req.swapped,
-            rubric_given: given.is_some(),
-            model_file: info.file_name.clone(),
-            model_sha256: info.sha256.clone(),
-            template_version: info.stamp.template_version.clone(),
-            grammar,
-            sampler: opts.sampler.clone(),
-            seed: Some(opts.seed),
-            // In rubric-given mode the rubric is the reviewer's, verbatim.
-            rubric: given.or(parsed.rubric),
-            analysis: parsed.analysis,
-            verdict: verdict.map(map),
-            p_a,
-            p_b,
-            p_tie,
-            parse_ok: parsed.error.is_none(),
-            parse_error: parsed.error,
-            raw,
-            tokens_prompt: Some(n_prompt as u32),
-            tokens_generated: Some(generated as u32),
-            ms_prefill: Some(ms_prefill.round() as u32),
-            ms_generate: Some(ms_generate.round() as u32),
-            provenance: JudgeProvenance {
-                profile: info.stamp.profile.clone(),
-                profile_hash: info.stamp.profile_hash.clone(),
-                backend: Some(info.stamp.backend.clone()),
-                server_url: None,
-                server_model: info.stamp.server_model.clone(),
-            },
-            judge_type: parsed.judge_type,
-            solution: parsed.solution,
-            verdict_sampled: sampled.map(map),
         }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn judgment(
+    lm: &LoadedModel,
+    req: &JudgeRequest,
+    opts: &RunOptions,
+    grammar: bool,
+    parsed: Parsed,
+    probs: Option<Vec<f64>>,
+    sampled: Option<Verdict>,
+    raw: String,
+    n_prompt: usize,
+    generated: usize,
+    ms_prefill: f64,
+    ms_generate: f64,
+) -> NewJudgment {
+    // The model saw the answers in presented order; store everything in the case's own letters.
+    let map = |v: Verdict| if req.swapped { v.swapped() } else { v };
+    // Probabilities by meaning (the profile's choice order is A, B, tie).
+    let by = |v: Verdict| -> Option<f64> {
+        let p = probs.as_ref()?;
+        let i = lm
+            .profile
+            .verdict
+            .choices
+            .iter()
+            .position(|(_, x)| *x == v)?;
+        p.get(i).copied()
+    };
+    let (pa, pb, pt) = (by(Verdict::A), by(Verdict::B), by(Verdict::Tie));
+    let (p_a, p_b, p_tie) = if req.swapped {
+        (pb, pa, pt)
+    } else {
+        (pa, pb, pt)
+    };
+    // The stored verdict is the most probable choice (greedy), never a sample.
+    let verdict = match &probs {
+        Some(p) => Some(lm.profile.verdict.choices[argmax(p)].1),
+        None => parsed.verdict,
+    };
+    let given = match &req.mode {
+        JudgeMode::RubricGiven(r) => Some(r.clone()),
+        JudgeMode::Full => None,
+    };
+    let info = &lm.info;
+    NewJudgment {
+        case_id: req.case.id,
+        origin: JudgmentOrigin::Local,
+        swapped: req.swapped,
+        rubric_given: given.is_some(),
+        model_file: info.file_name.clone(),
+        model_sha256: info.sha256.clone(),
+        template_version: info.stamp.template_version.clone(),
+        grammar,
+        sampler: opts.sampler.clone(),
+        seed: Some(opts.seed),
+        // In rubric-given mode the rubric is the reviewer's, verbatim.
+        rubric: given.or(parsed.rubric),
+        analysis: parsed.analysis,
+        verdict: verdict.map(map),
+        p_a,
+        p_b,
+        p_tie,
+        parse_ok: parsed.error.is_none(),
+        parse_error: parsed.error,
+        raw,
+        tokens_prompt: Some(n_prompt as u32),
+        tokens_generated: Some(generated as u32),
+        ms_prefill: Some(ms_prefill.round() as u32),
+        ms_generate: Some(ms_generate.round() as u32),
+        provenance: JudgeProvenance {
+            profile: info.stamp.profile.clone(),
+            profile_hash: info.stamp.profile_hash.clone(),
+            backend: Some(info.stamp.backend.clone()),
+            server_url: None,
+            server_model: info.stamp.server_model.clone(),
+        },
+        judge_type: parsed.judge_type,
+        solution: parsed.solution,
+        verdict_sampled: sampled.map(map),
     }
 }
 

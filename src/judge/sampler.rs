@@ -30,6 +30,19 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 /// Candidates the grammar sees in step 4.
 pub const WIDE: usize = 1024;
 
+/// How many of the best scored candidates a [`Decision`] keeps.
+pub const TRACE_TOP: usize = 32;
+
+/// One token choice as the sampler saw it, kept only when tracing (to compare two runs of
+/// the same case: where their texts part, were the candidates nearly tied?).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub token: i32,
+    /// The best candidates after the repetition penalty (before top-k, top-p and the
+    /// grammar), best first: (token, score).
+    pub top: Vec<(i32, f32)>,
+}
+
 /// How often each path of [`JudgeSampler::sample`] was taken.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SamplerStats {
@@ -50,6 +63,9 @@ impl SamplerStats {
 }
 
 pub struct JudgeSampler {
+    /// The repetition penalty (the chain's first part, apart so a trace sees its scores).
+    penalties: Option<LlamaSampler>,
+    /// The rest of the chain: top-k, top-p, temperature, draw.
     chain: LlamaSampler,
     /// Draws among the candidates the grammar left in step 3.
     redraw: LlamaSampler,
@@ -62,6 +78,10 @@ pub struct JudgeSampler {
     eos: LlamaToken,
     /// Every token's logit at the current position (one entry per vocabulary token).
     all: Vec<LlamaTokenData>,
+    /// Each choice's candidates, when the caller asked for them.
+    pub trace: Option<Vec<Decision>>,
+    /// The scored candidates of the current choice (filled while tracing).
+    scored: Vec<(i32, f32)>,
     /// Reused buffer for the subsets handed to llama.cpp.
     work: Vec<LlamaTokenData>,
     pub stats: SamplerStats,
@@ -93,14 +113,32 @@ impl JudgeSampler {
             _ => None,
         };
         let n_vocab = model.n_vocab().max(0) as usize;
+        // At temperature 0 a rejected pick is replaced by the best allowed one, not a draw:
+        // greedy decoding stays a function of the logits.
+        let redraw = if settings.temperature > 0.0 {
+            LlamaSampler::dist(seed ^ 0x9e37_79b9)
+        } else {
+            LlamaSampler::greedy()
+        };
         Ok(JudgeSampler {
-            chain: chain(model, settings, seed),
-            redraw: LlamaSampler::dist(seed ^ 0x9e37_79b9),
+            penalties: penalties_on(settings).then(|| {
+                LlamaSampler::penalties(
+                    model.n_vocab(),
+                    settings.repeat_last_n,
+                    settings.repeat_penalty,
+                    0.0,
+                    0.0,
+                )
+            }),
+            chain: chain(settings, seed),
+            redraw,
             grammar,
             grammar_first,
             shortlist,
             eos: model.vocab().eos(),
             all: Vec::with_capacity(n_vocab),
+            trace: None,
+            scored: Vec::new(),
             work: Vec::with_capacity(WIDE),
             stats: SamplerStats::default(),
         })
@@ -148,9 +186,27 @@ impl JudgeSampler {
                 .enumerate()
                 .map(|(i, &logit)| LlamaTokenData::new(LlamaToken::new(i as i32), logit, 0.0)),
         );
+        self.scored.clear();
         let token = self.choose().unwrap_or(self.eos);
+        if let Some(t) = self.trace.as_mut() {
+            t.push(Decision {
+                token: token.0,
+                top: std::mem::take(&mut self.scored),
+            });
+        }
         self.accept(token);
         token
+    }
+
+    /// Keep the best scored candidates of the current choice (tracing only).
+    fn note(&mut self, arr: &LlamaTokenDataArray) {
+        if self.trace.is_none() || !self.scored.is_empty() {
+            return;
+        }
+        let mut v: Vec<(i32, f32)> = arr.data.iter().map(|d| (d.id().0, d.logit())).collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1));
+        v.truncate(TRACE_TOP);
+        self.scored = v;
     }
 
     fn choose(&mut self) -> Option<LlamaToken> {
@@ -160,7 +216,7 @@ impl JudgeSampler {
         }
         // Steps 1 and 2.
         let mut arr = self.best(self.shortlist);
-        arr.apply_sampler(&mut self.chain);
+        self.apply_chain(&mut arr);
         let token = arr.selected_token();
         let Some(grammar) = self.grammar.as_mut() else {
             self.stats.direct += 1;
@@ -188,7 +244,7 @@ impl JudgeSampler {
             Self::filter(grammar, &mut arr);
         }
         if !arr.data.is_empty() {
-            arr.apply_sampler(&mut self.chain);
+            self.apply_chain(&mut arr);
             self.stats.wide += 1;
             let token = arr.selected_token();
             self.give_back(arr);
@@ -205,7 +261,7 @@ impl JudgeSampler {
         if let Some(grammar) = self.grammar.as_mut() {
             arr.apply_sampler(grammar);
         }
-        arr.apply_sampler(&mut self.chain);
+        self.apply_chain(&mut arr);
         let token = arr.selected_token();
         self.all = arr.data;
         token
@@ -216,7 +272,19 @@ impl JudgeSampler {
         if let Some(g) = self.grammar.as_mut() {
             g.accept(token);
         }
+        if let Some(p) = self.penalties.as_mut() {
+            p.accept(token);
+        }
         self.chain.accept(token);
+    }
+
+    /// The whole chain: penalties (noting the scores when tracing), then the rest.
+    fn apply_chain(&mut self, arr: &mut LlamaTokenDataArray) {
+        if let Some(p) = self.penalties.as_mut() {
+            arr.apply_sampler(p);
+        }
+        self.note(arr);
+        arr.apply_sampler(&mut self.chain);
     }
 }
 
@@ -224,18 +292,9 @@ fn penalties_on(s: &SamplerSettings) -> bool {
     s.repeat_penalty != 1.0 && s.repeat_last_n != 0
 }
 
-/// The sampler chain for the settings: penalties, top-k, top-p, temperature, draw.
-fn chain(model: &LlamaModel, s: &SamplerSettings, seed: u32) -> LlamaSampler {
+/// The sampler chain for the settings after the penalties: top-k, top-p, temperature, draw.
+fn chain(s: &SamplerSettings, seed: u32) -> LlamaSampler {
     let mut parts = Vec::new();
-    if penalties_on(s) {
-        parts.push(LlamaSampler::penalties(
-            model.n_vocab(),
-            s.repeat_last_n,
-            s.repeat_penalty,
-            0.0,
-            0.0,
-        ));
-    }
     if s.top_k > 0 {
         parts.push(LlamaSampler::top_k(s.top_k));
     }

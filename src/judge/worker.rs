@@ -101,6 +101,8 @@ pub(crate) struct Inbox<'a> {
     rx: &'a Receiver<Command>,
     queue: VecDeque<JudgeRequest>,
     shutdown: bool,
+    /// Running jobs asked to stop (several run at once in batched judging).
+    stop: std::collections::HashSet<JobId>,
 }
 
 impl Inbox<'_> {
@@ -109,6 +111,33 @@ impl Inbox<'_> {
             rx,
             queue: VecDeque::new(),
             shutdown: false,
+            stop: Default::default(),
+        }
+    }
+
+    /// Take in everything waiting while several jobs run: a cancel of one that is not
+    /// queued marks it to stop.
+    pub(crate) fn poll_all(&mut self, emit: &dyn Fn(Event)) {
+        loop {
+            match self.rx.try_recv() {
+                Ok(Command::Cancel(job)) => {
+                    let before = self.queue.len();
+                    self.queue.retain(|r| r.job != job);
+                    if self.queue.len() != before {
+                        emit(Event::Cancelled { job });
+                    } else {
+                        self.stop.insert(job);
+                    }
+                }
+                Ok(cmd) => {
+                    self.take(cmd, None, emit);
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.shutdown = true;
+                    break;
+                }
+            }
         }
     }
 
@@ -172,9 +201,86 @@ fn serve(config: &JudgeConfig, rx: &Receiver<Command>, emit: Rc<dyn Fn(Event)>) 
     };
     emit(Event::Ready(engine.info().clone()));
     let opts = RunOptions::from_config(config);
+    if engine.slots() > 1 {
+        return serve_many(rx, &*emit, &mut engine, &opts);
+    }
     serve_jobs(rx, &*emit, &mut |req, on| {
         engine.run(req, &opts, on).map(|out| out.judgment)
     });
+}
+
+/// Several jobs at once, as sequences of one llama.cpp batch ([`Engine::run_many`]): a job
+/// that arrives while others run joins at the next step; a cancel stops only its own job.
+fn serve_many(
+    rx: &Receiver<Command>,
+    emit: &dyn Fn(Event),
+    engine: &mut Engine,
+    opts: &RunOptions,
+) {
+    let inbox = std::cell::RefCell::new(Inbox::new(rx));
+    loop {
+        {
+            let mut ib = inbox.borrow_mut();
+            if ib.shutdown {
+                return;
+            }
+            if ib.queue.is_empty() {
+                match rx.recv() {
+                    Ok(cmd) => {
+                        ib.take(cmd, None, emit);
+                        continue;
+                    }
+                    Err(_) => return,
+                }
+            }
+        }
+        let mut next = || {
+            let mut ib = inbox.borrow_mut();
+            ib.poll_all(emit);
+            if ib.shutdown {
+                return None;
+            }
+            let req = ib.queue.pop_front()?;
+            emit(Event::Started { job: req.job });
+            Some(req)
+        };
+        let mut on = |req: &JudgeRequest, p: Progress| -> Flow {
+            let job = req.job;
+            match p {
+                Progress::Prefill { done, total } => emit(Event::Prefill { job, done, total }),
+                Progress::Token(seg) => emit(Event::Token {
+                    job,
+                    section: seg.section,
+                    text: seg.text.clone(),
+                }),
+                Progress::Tick => {}
+            }
+            let ib = inbox.borrow();
+            if ib.shutdown || ib.stop.contains(&job) {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        };
+        let mut done = |req: JudgeRequest, r: Result<super::engine::RunOutcome, RunError>| {
+            let job = req.job;
+            inbox.borrow_mut().stop.remove(&job);
+            match r {
+                Ok(out) => emit(Event::Done {
+                    job,
+                    judgment: Box::new(out.judgment),
+                }),
+                Err(RunError::Stopped) => emit(Event::Cancelled { job }),
+                Err(RunError::Failed(error)) => {
+                    tracing::warn!("judge job {} failed: {error}", job.0);
+                    emit(Event::Failed { job, error })
+                }
+            }
+        };
+        if let Err(e) = engine.run_many(opts, &mut next, &mut on, &mut done) {
+            tracing::error!("batched judging stopped: {e}");
+        }
+    }
 }
 
 /// Judges one request, reporting progress to the callback and stopping when it says so.
@@ -388,11 +494,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let seen = RefCell::new(Vec::new());
         let emit = |e: Event| seen.borrow_mut().push(e);
-        let mut inbox = Inbox {
-            rx: &rx,
-            queue: VecDeque::new(),
-            shutdown: false,
-        };
+        let mut inbox = Inbox::new(&rx);
         let running = JobId(1);
         // New jobs wait in order; cancelling a waiting one drops it and says so.
         tx.send(request(2)).unwrap();
@@ -420,11 +522,7 @@ mod tests {
         assert!(inbox.poll(running, &emit) && inbox.shutdown);
         let (tx2, rx2) = mpsc::channel::<Command>();
         drop(tx2);
-        let mut orphan = Inbox {
-            rx: &rx2,
-            queue: VecDeque::new(),
-            shutdown: false,
-        };
+        let mut orphan = Inbox::new(&rx2);
         assert!(orphan.poll(running, &emit) && orphan.shutdown);
     }
 }
