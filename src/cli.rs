@@ -325,8 +325,14 @@ pub struct EvalArgs {
     /// Print the figures as JSON (keys documented in docs/eval.md)
     #[arg(long)]
     pub json: bool,
-    /// Judge nothing: show stored runs side by side (the given run ids, or the latest four)
-    #[arg(long, num_args = 0.., value_name = "RUN_ID", conflicts_with_all = ["both_orders", "rejudge", "limit", "source", "category"])]
+    /// Judge with this library rubric version given (rubric-given mode) instead of the
+    /// judge's own rubric; the run is stored as its own, to set beside another with --compare
+    #[arg(long, value_name = "NAME[@V]")]
+    pub rubric: Option<String>,
+    /// Judge nothing: show stored runs side by side (the given run ids, or the latest four),
+    /// then each against the first: agreement with reviewers and labels, swap consistency,
+    /// the cases whose verdict changed
+    #[arg(long, num_args = 0.., value_name = "RUN_ID", conflicts_with_all = ["both_orders", "rejudge", "limit", "source", "category", "rubric"])]
     pub compare: Option<Vec<i64>>,
 }
 

@@ -286,3 +286,170 @@ fn eval_with_the_rm_r1_profile_records_that_judge() {
     let cmp = stdout(&ok(&db, &["eval", "--compare"]));
     assert!(cmp.contains("rm-r1") && cmp.contains("rubricate"), "{cmp}");
 }
+
+/// `eval --rubric NAME@V`: the eval set judged with a library rubric version given, stored
+/// as its own run (its judgments linked to the version, reused on a rerun), and `--compare`
+/// setting it beside the run with the judge's own rubric: agreement with the reviewer and
+/// the labels, swap consistency and the cases whose verdict changed, recomputed here from
+/// the exported judgments.
+#[test]
+fn eval_with_a_library_rubric_is_its_own_run_and_compare_shows_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    ok(&db, &["import", sample_file().to_str().unwrap()]);
+    ok(
+        &db,
+        &[
+            "rubrics",
+            "add",
+            "careful",
+            "--text",
+            "1. The answer is factually correct (weight 3)\n2. It is safe (weight 1)",
+        ],
+    );
+    let eval = |args: &[&str]| {
+        let o = formats_common::rubricate(&db)
+            .env("XDG_CONFIG_HOME", dir.path())
+            .env_remove("RUBRICATE_PROFILE")
+            .env_remove("RUBRICATE_JUDGE_URL")
+            .env_remove("RUBRICATE_MODEL")
+            .args([
+                "eval",
+                "--limit",
+                "2",
+                "--both-orders",
+                "--threads",
+                "2",
+                "--max-tokens",
+                "64",
+                "--json",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "eval {args:?}: {}", stderr(&o));
+        let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        (report, stderr(&o))
+    };
+    // A rubric that does not exist is said before any model loads.
+    let o = run(&db, &["eval", "--rubric", "nope"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("rubrics list"), "{}", stderr(&o));
+
+    let (own, _) = eval(&[]);
+    assert_eq!(own["rubric"], Value::Null);
+    let (given, err) = eval(&["--rubric", "careful@1"]);
+    assert!(err.contains("4 judgment(s) to make"), "{err}");
+    assert!(err.contains("rubric careful@1 given"), "{err}");
+    assert_eq!(given["rubric"], "careful@1");
+    assert_eq!(given["n"], 2);
+    assert_ne!(given["run_id"], own["run_id"]);
+    // Again: its own judgments are reused, not the judge's own ones.
+    let (again, err) = eval(&["--rubric", "careful"]);
+    assert!(err.contains("0 judgment(s) to make"), "{err}");
+    assert_eq!(again["accuracy"], given["accuracy"]);
+
+    // The judgments: 4 with the judge's own rubric, 4 given careful@1.
+    let judgments = formats_common::jsonl(&stdout(&ok(&db, &["export", "--format", "judgments"])));
+    assert_eq!(judgments.len(), 8);
+    let (linked, plain): (Vec<&Value>, Vec<&Value>) = judgments
+        .iter()
+        .partition(|j| j["library_rubric_id"].is_i64());
+    assert_eq!((linked.len(), plain.len()), (4, 4));
+    assert!(linked.iter().all(|j| j["rubric_given"] == true
+        && j["rubric"].as_str().unwrap().contains("factually correct")));
+    assert!(plain.iter().all(|j| j["rubric_given"] == false));
+    let verdict_of = |set: &[&Value], case: i64, swapped: bool| {
+        set.iter()
+            .find(|j| j["case_id"] == case && j["swapped"] == swapped)
+            .map(|j| j["verdict"].as_str().map(str::to_string))
+    };
+    let mut cases: Vec<i64> = plain
+        .iter()
+        .map(|j| j["case_id"].as_i64().unwrap())
+        .collect();
+    cases.sort_unstable();
+    cases.dedup();
+    assert_eq!(cases.len(), 2);
+
+    // The reviewer decided the first case: A.
+    let store = rubricate::store::Store::open(&db).unwrap();
+    store
+        .append_review(&rubricate::domain::NewReview {
+            case_id: cases[0],
+            reviewer: "ann".into(),
+            action: Some(rubricate::domain::ReviewAction::Decide),
+            verdict: Some(rubricate::domain::Verdict::A),
+            ..Default::default()
+        })
+        .unwrap();
+    drop(store);
+
+    let ids = [own["run_id"].to_string(), given["run_id"].to_string()];
+    let o = formats_common::rubricate(&db)
+        .args([
+            "--reviewer",
+            "ann",
+            "eval",
+            "--compare",
+            &ids[0],
+            &ids[1],
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let runs: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(runs[1]["rubric"], "careful@1", "{runs}");
+    let e = &runs[1]["versus_first"];
+    assert_eq!(e["arms"][0]["rubric"], format!("#{} own rubric", ids[0]));
+    assert_eq!(e["arms"][1]["rubric"], format!("#{} careful@1", ids[1]));
+    assert_eq!(e["judged_by_both"], 2, "{e}");
+    // Each arm against the reviewer (one decided case), from the exported verdicts.
+    for (arm, set) in [(0, &plain), (1, &linked)] {
+        let v = verdict_of(set, cases[0], false).unwrap();
+        let agree = u64::from(v.as_deref() == Some("A"));
+        assert_eq!(e["arms"][arm]["vs_reviewers"]["n"], 1, "{e}");
+        assert_eq!(e["arms"][arm]["vs_reviewers"]["agree"], agree, "{e}");
+        let consistent = cases
+            .iter()
+            .filter_map(
+                |&c| match (verdict_of(set, c, false)?, verdict_of(set, c, true)?) {
+                    (Some(o), Some(s)) => Some(o == s),
+                    _ => None,
+                },
+            )
+            .collect::<Vec<bool>>();
+        assert_eq!(
+            e["arms"][arm]["swap_consistent"]["n"],
+            consistent.len() as u64,
+            "{e}"
+        );
+    }
+    let changed: Vec<i64> = cases
+        .iter()
+        .copied()
+        .filter(|&c| verdict_of(&plain, c, false) != verdict_of(&linked, c, false))
+        .collect();
+    let listed: Vec<i64> = e["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["case_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, changed, "{e}");
+
+    let text = stdout(&ok(&db, &["eval", "--compare", &ids[0], &ids[1]]));
+    assert!(
+        text.contains("rubric given") && text.contains("careful@1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("run #{} against run #{}", ids[1], ids[0])),
+        "{text}"
+    );
+    assert!(text.contains("verdict changed on"), "{text}");
+    // --compare judges nothing, so a rubric does not go with it.
+    let o = run(&db, &["eval", "--compare", "--rubric", "careful"]);
+    assert!(!o.status.success());
+}

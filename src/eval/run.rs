@@ -29,9 +29,24 @@ pub struct EvalReport<'a> {
     pub judge: &'a JudgeIdentity,
     pub dataset: &'a str,
     pub both_orders: bool,
+    /// The library rubric version given to the judge (`--rubric`), `None`: its own rubric.
+    pub rubric: Option<&'a str>,
     #[serde(flatten)]
     pub numbers: &'a EvalNumbers,
 }
+
+/// Each case's verdicts in a run, kept with the run (under `case_verdicts` in its stored
+/// figures) so `--compare` can say which verdicts another run changed. A verdict is its
+/// letter (original letters in both orders), `unparsed`, or absent when not judged.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct CaseVerdicts {
+    pub case_id: i64,
+    pub original: Option<String>,
+    pub swapped: Option<String>,
+}
+
+/// The key of the per-case verdicts in a stored run's figures.
+const CASE_VERDICTS: &str = "case_verdicts";
 
 /// The identity every judgment of the loaded judge records (see [`crate::judge::JudgeStamp`]):
 /// what eval stores with its run and what the workbench matches runs with.
@@ -118,18 +133,57 @@ pub fn select_cases(
     Ok(out)
 }
 
-/// The newest judgment of `case` in one order made by `judge` (with the judge's own rubric).
+/// The newest judgment of `case` in one order made by `judge`: with the judge's own rubric
+/// (`rubric` `None`), or given that library rubric version (its row id).
 fn own_judgment(
     store: &Store,
     judge: &JudgeIdentity,
     case_id: i64,
     swapped: bool,
+    rubric: Option<i64>,
 ) -> Result<Option<Judgment>> {
     Ok(store
         .judgments_for_case(case_id)?
         .into_iter()
         .rev()
-        .find(|j| j.j.swapped == swapped && !j.j.rubric_given && judge.made(&j.j)))
+        .find(|j| {
+            j.j.swapped == swapped
+                && judge.made(&j.j)
+                && match rubric {
+                    None => !j.j.rubric_given,
+                    Some(id) => j.library_rubric_id == Some(id),
+                }
+        }))
+}
+
+/// The verdicts `judge` gave each case (see [`CaseVerdicts`]).
+fn case_verdicts(
+    store: &Store,
+    judge: &JudgeIdentity,
+    cases: &[Case],
+    both_orders: bool,
+    rubric: Option<i64>,
+) -> Result<Vec<CaseVerdicts>> {
+    let shown = |j: Option<Judgment>| {
+        j.map(|j| j.j.verdict.map_or("unparsed", Verdict::as_str).to_string())
+    };
+    let mut out = Vec::new();
+    for case in cases {
+        let original = shown(own_judgment(store, judge, case.id, false, rubric)?);
+        let swapped = if both_orders {
+            shown(own_judgment(store, judge, case.id, true, rubric)?)
+        } else {
+            None
+        };
+        if original.is_some() || swapped.is_some() {
+            out.push(CaseVerdicts {
+                case_id: case.id,
+                original,
+                swapped,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The items of the evaluation, from the stored judgments of `judge`.
@@ -138,12 +192,13 @@ pub fn items(
     judge: &JudgeIdentity,
     cases: &[Case],
     both_orders: bool,
+    rubric: Option<i64>,
 ) -> Result<Vec<EvalItem>> {
     let mut out = Vec::with_capacity(cases.len());
     for case in cases {
-        let original = own_judgment(store, judge, case.id, false)?;
+        let original = own_judgment(store, judge, case.id, false, rubric)?;
         let swapped = if both_orders {
-            own_judgment(store, judge, case.id, true)?
+            own_judgment(store, judge, case.id, true, rubric)?
         } else {
             None
         };
@@ -164,8 +219,21 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
     let _log = crate::logging::init_logging();
     let store = ctx.open_store()?;
     if let Some(ids) = &args.compare {
-        return compare(&store, ids, args.json);
+        let reviewer = ctx.reviewer_given.then_some(ctx.reviewer.as_str());
+        return compare(&store, ids, args.json, reviewer);
     }
+    // The rubric is looked up before anything loads: a wrong name is said at once.
+    let rubric = args
+        .rubric
+        .as_deref()
+        .map(|r| store.find_rubric(r))
+        .transpose()?;
+    let rubric_id = rubric.as_ref().map(|r| r.id);
+    let rubric_label = rubric.as_ref().map(|r| r.label());
+    let mode = match &rubric {
+        Some(r) => JudgeMode::RubricGiven(r.body.clone()),
+        None => JudgeMode::Full,
+    };
     let cases = select_cases(
         &store,
         args.source.as_deref(),
@@ -220,18 +288,24 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
     let mut jobs = Vec::new();
     for case in &labelled {
         for &swapped in orders {
-            if args.rejudge || own_judgment(&store, &identity, case.id, swapped)?.is_none() {
+            if args.rejudge
+                || own_judgment(&store, &identity, case.id, swapped, rubric_id)?.is_none()
+            {
                 jobs.push(((*case).clone(), swapped));
             }
         }
     }
     eprintln!(
-        "eval: {} labelled case(s) in {}; {} judgment(s) to make, {} reused; judge {}",
+        "eval: {} labelled case(s) in {}; {} judgment(s) to make, {} reused; judge {}{}",
         labelled.len(),
         describe_dataset(args.source.as_deref(), args.category.as_deref(), args.limit),
         jobs.len(),
         labelled.len() * orders.len() - jobs.len(),
-        describe_judge(&identity)
+        describe_judge(&identity),
+        rubric_label.as_deref().map_or(String::new(), |l| format!(
+            ", rubric {} given",
+            visible_line(l)
+        ))
     );
     let bar = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
     bar.set_style(
@@ -255,7 +329,7 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
             break;
         }
         let case_id = case.id;
-        let outcome = judge.judge_with(case, JudgeMode::Full, swapped, |_| {
+        let outcome = judge.judge_with(case, mode.clone(), swapped, |_| {
             !interrupted.load(Ordering::SeqCst)
         })?;
         match outcome {
@@ -274,7 +348,7 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
                     identity = JudgeIdentity::of_judgment(&j);
                     made_one = true;
                 }
-                store.insert_judgment(&j)?;
+                store.insert_judgment_with_rubric(&j, rubric_id)?;
             }
             JobOutcome::Cancelled => break,
             JobOutcome::Failed(e) => {
@@ -287,19 +361,33 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     drop(judge);
     let was_interrupted = interrupted.load(Ordering::SeqCst);
-    let numbers = compute(&items(&store, &identity, &cases, args.both_orders)?);
+    let numbers = compute(&items(
+        &store,
+        &identity,
+        &cases,
+        args.both_orders,
+        rubric_id,
+    )?);
     let dataset = describe_dataset(args.source.as_deref(), args.category.as_deref(), args.limit);
     // An interrupted run measured fewer cases than asked: shown, but not stored as a run.
     let run_id = if was_interrupted {
         None
     } else {
+        let mut stored = serde_json::to_value(&numbers)?;
+        stored[CASE_VERDICTS] = serde_json::to_value(case_verdicts(
+            &store,
+            &identity,
+            &cases,
+            args.both_orders,
+            rubric_id,
+        )?)?;
         Some(store.insert_eval_run(&NewEvalRun {
             judge: identity.clone(),
-            rubric: None,
+            rubric: rubric_label.clone(),
             dataset: dataset.clone(),
             both_orders: args.both_orders,
             n: numbers.n,
-            numbers: serde_json::to_value(&numbers)?,
+            numbers: stored,
         })?)
     };
     if args.json {
@@ -308,19 +396,24 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
             judge: &identity,
             dataset: &dataset,
             both_orders: args.both_orders,
+            rubric: rubric_label.as_deref(),
             numbers: &numbers,
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "judge {}, {}{}",
+            "judge {}, {}{}{}",
             describe_judge(&identity),
             visible_line(&dataset),
             if args.both_orders {
                 ", both orders"
             } else {
                 ""
-            }
+            },
+            rubric_label.as_deref().map_or(String::new(), |l| format!(
+                ", rubric {} given",
+                visible_line(l)
+            ))
         );
         print!("{}", render_text(&numbers));
         match run_id {
@@ -347,7 +440,7 @@ pub fn numbers_of(run: &EvalRun) -> EvalNumbers {
     serde_json::from_value(run.run.numbers.clone()).unwrap_or_default()
 }
 
-fn compare(store: &Store, ids: &[i64], json: bool) -> Result<ExitCode> {
+fn compare(store: &Store, ids: &[i64], json: bool, reviewer: Option<&str>) -> Result<ExitCode> {
     let mut runs = if ids.is_empty() {
         store.latest_eval_runs(4)?
     } else {
@@ -359,12 +452,95 @@ fn compare(store: &Store, ids: &[i64], json: bool) -> Result<ExitCode> {
     if runs.is_empty() {
         bail!("no eval runs stored yet: run `rubricate eval` first");
     }
+    // Each run after the first against the first, where both kept their verdicts.
+    let mut experiments = Vec::new();
+    for run in runs.iter().skip(1) {
+        experiments.push(versus(store, &runs[0], run, reviewer)?);
+    }
     if json {
-        println!("{}", serde_json::to_string_pretty(&runs)?);
+        let mut out = Vec::with_capacity(runs.len());
+        for (i, run) in runs.iter().enumerate() {
+            let mut v = serde_json::to_value(run)?;
+            if i > 0 {
+                v["versus_first"] = serde_json::to_value(&experiments[i - 1])?;
+            }
+            out.push(v);
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print!("{}", render_compare(&runs));
+        for (run, e) in runs.iter().skip(1).zip(&experiments) {
+            println!();
+            match e {
+                Some(e) => {
+                    println!("run #{} against run #{}:", run.id, runs[0].id);
+                    for line in crate::rubric_experiment::render(e) {
+                        println!("  {}", visible_line(&line));
+                    }
+                }
+                None => println!(
+                    "run #{} against run #{}: no per-case verdicts stored with one of them (runs from before they were kept); run that eval again to compare case by case",
+                    run.id, runs[0].id
+                ),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The name of a run in a comparison: its number and the rubric it was given.
+fn arm_name(run: &EvalRun) -> String {
+    format!(
+        "#{} {}",
+        run.id,
+        run.run.rubric.as_deref().unwrap_or("own rubric")
+    )
+}
+
+fn stored_verdicts(run: &EvalRun) -> Option<Vec<CaseVerdicts>> {
+    serde_json::from_value(run.run.numbers.get(CASE_VERDICTS)?.clone()).ok()
+}
+
+/// Two runs case by case (the rubric experiment's report): agreement with the reviewers
+/// (their decisions now) and the labels, swap consistency, and the verdicts that changed.
+/// `None` when a run has no per-case verdicts stored.
+fn versus(
+    store: &Store,
+    first: &EvalRun,
+    other: &EvalRun,
+    reviewer: Option<&str>,
+) -> Result<Option<crate::rubric_experiment::Experiment>> {
+    use crate::rubric_experiment::{ArmObs, CaseObs};
+    let (Some(a), Some(b)) = (stored_verdicts(first), stored_verdicts(other)) else {
+        return Ok(None);
+    };
+    let obs = |v: &Option<String>| v.as_deref().map(Verdict::parse);
+    let mut by_case: std::collections::BTreeMap<i64, [ArmObs; 2]> = Default::default();
+    for (arm, list) in [a, b].iter().enumerate() {
+        for c in list {
+            by_case.entry(c.case_id).or_default()[arm] = ArmObs {
+                original: obs(&c.original),
+                swapped: obs(&c.swapped),
+            };
+        }
+    }
+    let mut cases = Vec::with_capacity(by_case.len());
+    for (case_id, arms) in by_case {
+        // A case deleted since is left out (nothing to show of it).
+        let Some(case) = store.get_case(case_id)? else {
+            continue;
+        };
+        cases.push(CaseObs {
+            case_id,
+            human: crate::formats::decisions::human_state(store, case_id, reviewer)?.verdict(),
+            label: case.source_label,
+            arms,
+        });
+    }
+    Ok(Some(crate::rubric_experiment::compare(
+        [arm_name(first), arm_name(other)],
+        &cases,
+    )))
 }
 
 /// Stored runs side by side, one column each (oldest first).
@@ -421,6 +597,12 @@ pub fn render_compare(runs: &[EvalRun]) -> String {
     row(
         "dataset",
         runs.iter().map(|r| visible_line(&r.run.dataset)).collect(),
+    );
+    row(
+        "rubric given",
+        runs.iter()
+            .map(|r| visible_line(r.run.rubric.as_deref().unwrap_or("– (own)")))
+            .collect(),
     );
     row("n", numbers.iter().map(|n| n.n.to_string()).collect());
     row(

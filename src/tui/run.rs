@@ -537,7 +537,13 @@ impl Edge<'_> {
             Effect::LoadJudgeEval { judge } => {
                 // The latest run of this very judge: model, profile, backend (a run of the
                 // same model under another profile says nothing about this one).
-                let run = self.store.eval_runs_of_judge(&judge)?.into_iter().next();
+                // A run with a library rubric given measured that rubric, not the judge as it
+                // judges in the workbench.
+                let run = self
+                    .store
+                    .eval_runs_of_judge(&judge)?
+                    .into_iter()
+                    .find(|r| r.run.rubric.is_none());
                 Some(Msg::JudgeEvalLoaded(run.map(|r| {
                     Box::new(JudgeEval {
                         run_id: r.id,
