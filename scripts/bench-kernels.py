@@ -8,7 +8,7 @@ sample cases and threads (docs/benchmarks.md, "CPU kernels"). Run on an otherwis
     python3 scripts/bench-kernels.py [--cases 6] [--rounds 3] [--threads 2]
 """
 import argparse
-import json
+import importlib.util
 import os
 import subprocess
 import sys
@@ -16,27 +16,12 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def median(xs):
-    xs = sorted(xs)
-    m = len(xs) // 2
-    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
-
-
-def one_round(exe, cases, threads):
-    r = subprocess.run([exe, "bench", "--cases", str(cases), "--threads", str(threads), "--quick", "--json"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"{exe} bench failed:\n{r.stderr}")
-    rows = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
-    rows = [x for x in rows if "case" in x]
-    cold = [c["cold"] for c in rows]
-    warm = [c["warm"] for c in rows]
-    return dict(
-        prefill_cold=1000 * sum(c["prefilled_tokens"] for c in cold) / sum(c["ms_prefill"] for c in cold),
-        prefill_warm=1000 * sum(c["prefilled_tokens"] for c in warm) / sum(c["ms_prefill"] for c in warm),
-        ttft_warm=median([c["ms_first_token"] for c in warm]),
-        generation=1000 * sum(c["generated_tokens"] for c in warm) / sum(c["ms_generate"] for c in warm),
-    )
+def bench_server():
+    """scripts/bench-server.py as a module: its `ours_round` reads one `bench --quick` run."""
+    spec = importlib.util.spec_from_file_location("bench_server", os.path.join(ROOT, "scripts", "bench-server.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main():
@@ -51,10 +36,11 @@ def main():
         model = subprocess.run([exe, "model"], capture_output=True, text=True).stdout
         kernels = [l for l in model.splitlines() if l.startswith("cpu kernels")]
         print(f"{exe}: {kernels[0] if kernels else '(no cpu kernels line)'}")
+    server = bench_server()
     res = {"portable": [], "avx512": []}
     for rnd in range(args.rounds):
         for name, exe in (("portable", args.portable), ("avx512", args.avx512)):
-            res[name].append(one_round(exe, args.cases, args.threads))
+            res[name].append(server.ours_round(args.cases, str(args.threads), 0, exe))
         print(f"round {rnd + 1} done, load average {os.getloadavg()[0]:.2f}", file=sys.stderr)
     print(f"\nthreads {args.threads}, {args.cases} sample cases, {args.rounds} alternating rounds, "
           f"load average {os.getloadavg()[0]:.2f} at the end\n")

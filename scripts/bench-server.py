@@ -193,8 +193,9 @@ def server_round(url, settings, grammar, prompts):
     )
 
 
-def ours_round(n_cases, threads, batch):
-    exe = os.path.join(ROOT, "target", "release", "rubricate")
+def ours_round(n_cases, threads, batch, exe=None):
+    """`rubricate bench --quick --json` once (exe: another build, e.g. the AVX-512 one)."""
+    exe = exe or os.path.join(ROOT, "target", "release", "rubricate")
     cmd = [exe, "bench", "--cases", str(n_cases), "--threads", threads, "--quick", "--json"]
     if batch:
         cmd += ["--batch", str(batch)]

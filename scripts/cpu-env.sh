@@ -9,14 +9,17 @@
 case "${RUBRICATE_CPU:-default}" in
 default) ;;
 avx512)
-    flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null) "
-    case "$flags" in
-    *" avx512f "*) ;;
-    *)
-        echo "RUBRICATE_CPU=avx512: this CPU has no AVX-512 (no avx512f in /proc/cpuinfo); unset RUBRICATE_CPU" >&2
-        exit 1
-        ;;
-    esac
+    flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+    # ggml's GGML_AVX512 compiles with all five of these.
+    for f in avx512f avx512cd avx512bw avx512dq avx512vl; do
+        case "$flags" in
+        *" $f "*) ;;
+        *)
+            echo "RUBRICATE_CPU=avx512: this CPU has no $f (see /proc/cpuinfo), so an AVX-512 build would not run here; unset RUBRICATE_CPU" >&2
+            exit 1
+            ;;
+        esac
+    done
     export GGML_AVX512=ON
     case "$flags" in *" avx512vbmi "*) export GGML_AVX512_VBMI=ON ;; esac
     case "$flags" in *" avx512_vnni "*) export GGML_AVX512_VNNI=ON ;; esac

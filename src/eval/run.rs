@@ -6,6 +6,7 @@ use super::{EvalItem, EvalNumbers, JudgedOrder, compute, render_text};
 use crate::cli::EvalArgs;
 use crate::context::Context;
 use crate::domain::{Case, Judgment, Verdict};
+use crate::judge::batch::{EXIT_INTERRUPTED, interrupt_flag};
 use crate::judge::profile::Profile;
 use crate::judge::worker::{BlockingJudge, JobOutcome};
 use crate::judge::{JudgeMode, ModelInfo, backend_from_select};
@@ -15,11 +16,8 @@ use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-const EXIT_INTERRUPTED: u8 = 130;
 
 /// The `--json` document: the run's identity, then the figures' keys at the top level.
 #[derive(Debug, Serialize)]
@@ -258,13 +256,7 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
         &crate::config::Config::load()?,
     )?;
     let backend = backend_from_select(&args.model, args.seed, !args.no_grammar)?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register_conditional_shutdown(
-        signal_hook::consts::SIGINT,
-        EXIT_INTERRUPTED as i32,
-        interrupted.clone(),
-    )?;
-    signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())?;
+    let interrupted = interrupt_flag()?;
     let mut judge = BlockingJudge::start_backend(backend)?;
     let info = judge.info().clone();
     // The identity every judgment of this judge records, so its stored judgments are found
