@@ -109,7 +109,12 @@ class Server:
         self.proc = subprocess.Popen(
             [cache_bin("llama-server"), "-m", MODEL, "--host", "127.0.0.1", "--port", str(self.port),
              "-np", str(parallel), "-c", str(ctx_per_slot * parallel), "-t", threads, "-tb", threads,
-             "--metrics"],
+             # --cache-ram 0: this llama.cpp keeps earlier prompts' KV states in host RAM and
+             # restores a whole prompt it has seen. The `requests` part sends every prompt
+             # cold before the warm loop, so with that cache on the server re-evaluated 1
+             # token for two of six "warm" cases (prompt_n 293, 1, 307, 1, 114, 181). Off,
+             # it reuses what a new case can: the shared prefix, as rubricate does.
+             "--metrics", "--cache-ram", "0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(600):
             try:
@@ -179,7 +184,7 @@ def server_round(url, settings, grammar, prompts):
         cold_ms += r["timings"]["prompt_ms"]
     warm = []
     for p in prompts:
-        # The slot holds the previous case: only the shared prefix is reused.
+        # The slot holds the previous case: only the shared prefix is reused (--cache-ram 0).
         r, first = post(url, dict(base, prompt=p, n_predict=s["max_tokens"], cache_prompt=True), stream=True)
         t = r["timings"]
         warm.append((t["prompt_n"], t["prompt_ms"], first, t["predicted_n"], t["predicted_ms"]))
