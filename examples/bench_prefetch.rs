@@ -168,7 +168,13 @@ fn through_worker(sequences: u32, cases: &[Case], pairs: usize) -> Vec<Pair> {
 }
 
 /// Part 2: the engine's batched loop with a given background chunk.
-fn through_engine(chunk: usize, hold: bool, cases: &[Case], pairs: usize) -> Vec<Pair> {
+fn through_engine(
+    chunk: usize,
+    hold: bool,
+    join_after: usize,
+    cases: &[Case],
+    pairs: usize,
+) -> Vec<Pair> {
     let cfg = config(2);
     let lm = LoadedModel::load(&cfg, |_| {}).expect("the default model loads");
     let mut engine = Engine::new(&lm, &cfg).expect("context");
@@ -180,7 +186,15 @@ fn through_engine(chunk: usize, hold: bool, cases: &[Case], pairs: usize) -> Vec
         let fg = reqs[0].job;
         let mut queue: Vec<JudgeRequest> = reqs.into_iter().rev().collect();
         let t0 = Instant::now();
-        let mut times = Vec::new();
+        let times = std::cell::RefCell::new(Vec::new());
+        // The open case's request goes first; the next one once it has streamed
+        // `join_after` tokens (0: at once, as when the reviewer opens a case).
+        let mut next = || {
+            if queue.len() == 1 && times.borrow().len() < join_after {
+                return None;
+            }
+            queue.pop()
+        };
         let mut p = Pair::default();
         engine
             .run_many_with(
@@ -190,10 +204,10 @@ fn through_engine(chunk: usize, hold: bool, cases: &[Case], pairs: usize) -> Vec
                     chunk,
                     hold,
                 }),
-                &mut || queue.pop(),
+                &mut next,
                 &mut |req, prog| {
                     if req.job == fg && matches!(prog, Progress::Token(_)) {
-                        times.push(t0.elapsed().as_secs_f64());
+                        times.borrow_mut().push(t0.elapsed().as_secs_f64());
                     }
                     Flow::Continue
                 },
@@ -209,7 +223,7 @@ fn through_engine(chunk: usize, hold: bool, cases: &[Case], pairs: usize) -> Vec
                 },
             )
             .expect("batched judging");
-        (p.fg_first, p.fg_gap) = gaps(&times);
+        (p.fg_first, p.fg_gap) = gaps(&times.borrow());
         p
     };
     run(vec![request(1, &cases[0])]);
@@ -261,9 +275,12 @@ fn main() {
         m(&two, |p| p.fg_done) / m(&one, |p| p.fg_done),
         m(&two, |p| p.rate()) / m(&one, |p| p.rate()),
     );
-    println!("2. through the engine, background chunk sizes (512: no priority):");
+    println!(
+        "2. through the engine, background chunk sizes (512: no priority); the next case joins \
+         once the open case has streamed 20 tokens (the reviewer moved on and a new next case starts):"
+    );
     for (c, hold) in chunks {
         let label = format!("2 sequences, chunk {c}{}", if hold { ", held" } else { "" });
-        report(&label, &through_engine(c, hold, &cases, pairs));
+        report(&label, &through_engine(c, hold, 20, &cases, pairs));
     }
 }

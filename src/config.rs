@@ -30,8 +30,11 @@ pub struct Config {
 /// Most cases the workbench's in-process judge decodes at once.
 pub const MAX_PREFETCH_SEQUENCES: u32 = 2;
 
-/// Cases the workbench's in-process judge decodes at once unless told otherwise.
-pub const DEFAULT_PREFETCH_SEQUENCES: u32 = 2;
+/// Cases the workbench's in-process judge decodes at once unless told otherwise. One: on
+/// the 2-core machines measured (docs/benchmarks.md, "Workbench prefetch on a second
+/// sequence"), two sequences cost about twice one per step, so the next case was not ready
+/// sooner while the open case streamed at about half its rate.
+pub const DEFAULT_PREFETCH_SEQUENCES: u32 = 1;
 
 /// The `[workbench]` table. `None` means "not set": the workbench's own default applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -47,8 +50,8 @@ pub struct WorkbenchConfig {
     pub blind_reasoning: Option<bool>,
     /// Judge every case in both orders.
     pub both_orders: Option<bool>,
-    /// Cases the in-process judge decodes at once in the workbench: 2 (the default) judges
-    /// the next wanted case beside the open one; 1 judges one after the other. Each
+    /// Cases the in-process judge decodes at once in the workbench: 2 judges the next
+    /// wanted case beside the open one; 1 (the default) judges one after the other. Each
     /// sequence adds its share of the KV cache. Read only: the workbench never writes it.
     pub prefetch_sequences: Option<u32>,
 }
