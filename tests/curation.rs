@@ -4,7 +4,7 @@
 
 mod formats_common;
 
-use formats_common::{fixture, jsonl, judgment, ok, run, stderr, stdout};
+use formats_common::{imported, jsonl, judgment, ok, run, stderr, stdout};
 use rubricate::domain::{Case, NewReview, ReasoningApproval, ReviewAction, Verdict};
 use rubricate::store::Store;
 use serde_json::Value;
@@ -19,20 +19,7 @@ fn export(db: &Path, args: &[&str]) -> (Vec<Value>, String) {
 }
 
 fn setup() -> (tempfile::TempDir, std::path::PathBuf, Vec<Case>) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    ok(
-        &db,
-        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
-    );
-    let store = Store::open(&db).unwrap();
-    let mut cases = Vec::new();
-    store
-        .for_each_case(|c| {
-            cases.push(c);
-            Ok(())
-        })
-        .unwrap();
+    let (dir, db, _, cases) = imported("pairwise.jsonl");
     (dir, db, cases)
 }
 

@@ -4,9 +4,8 @@
 
 mod formats_common;
 
-use formats_common::{fixture, judgment, ok};
+use formats_common::{imported, judgment, ok};
 use rubricate::domain::{NewReview, ReasoningApproval, ReviewAction, Verdict};
-use rubricate::store::Store;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -53,20 +52,7 @@ fn check(files: &[(&str, &Path)]) -> (bool, String) {
 
 #[test]
 fn every_export_loads_with_datasets_in_its_trainers_shape() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    ok(
-        &db,
-        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
-    );
-    let store = Store::open(&db).unwrap();
-    let mut cases = Vec::new();
-    store
-        .for_each_case(|c| {
-            cases.push(c);
-            Ok(())
-        })
-        .unwrap();
+    let (dir, db, store, cases) = imported("pairwise.jsonl");
     // Every case judged; decisions of every kind, so each format has rows and the
     // default trace exports hold approved and own reasoning only.
     for (n, c) in cases.iter().enumerate() {

@@ -2,64 +2,22 @@
 //! scripts/build-llama-server.sh) running the default model with 4 slots; a tiny fake
 //! server adds what a real one will not do on request (malformed events, a 503 first).
 
-use rubricate::domain::{Case, Message};
 use rubricate::judge::profile::Profile;
-use rubricate::judge::remote::RemoteConfig;
-use rubricate::judge::{Backend, Command, Event, JobId, JudgeHandle, JudgeMode, JudgeRequest};
+use rubricate::judge::{Command, Event, JobId, JudgeHandle, JudgeMode, JudgeRequest};
 use rubricate::store::Store;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command as Proc, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+mod remote_support;
+use remote_support::{case, next, remote, spawn};
+
+/// How long a test waits for the worker's next event.
+const WAIT: Duration = Duration::from_secs(120);
 
 mod server_support;
 use server_support::LlamaServer;
-
-fn case() -> Case {
-    Case {
-        id: 7,
-        source: "t".into(),
-        source_id: None,
-        prompt: vec![Message::user("What is the capital of Australia?")],
-        answer_a: "Sydney is the capital of Australia.".into(),
-        answer_b: "Canberra is the capital of Australia.".into(),
-        source_label: None,
-        content_hash: String::new(),
-        meta: serde_json::Value::Null,
-        category: None,
-        difficulty: None,
-    }
-}
-
-fn remote(url: &str, key: Option<&str>) -> RemoteConfig {
-    RemoteConfig {
-        url: url.to_string(),
-        model: None,
-        api_key: key.map(str::to_string),
-        profile: rubricate::judge::profile::Profile::default_profile(),
-        grammar: true,
-        seed: 42,
-        sampler: Default::default(),
-    }
-}
-
-/// A worker on the backend, with its events on a channel.
-fn spawn(config: RemoteConfig) -> (JudgeHandle, mpsc::Receiver<Event>) {
-    let (tx, rx) = mpsc::channel();
-    let handle = JudgeHandle::spawn_backend(
-        Backend::Remote(config),
-        Box::new(move |e| {
-            let _ = tx.send(e);
-        }),
-    );
-    (handle, rx)
-}
-
-fn next(rx: &mpsc::Receiver<Event>) -> Event {
-    rx.recv_timeout(Duration::from_secs(120))
-        .expect("an event within 2 minutes")
-}
 
 fn judge(handle: &JudgeHandle, job: u64, mode: JudgeMode, swapped: bool) {
     handle.send(Command::Judge(Box::new(JudgeRequest {
@@ -74,8 +32,8 @@ fn judge(handle: &JudgeHandle, job: u64, mode: JudgeMode, swapped: bool) {
 fn streams_a_judgment_through_the_worker_and_cancels_mid_stream() {
     let server = LlamaServer::start(None);
     let (handle, rx) = spawn(remote(&server.url(), None));
-    let info = match next(&rx) {
-        Event::Loading { .. } => match next(&rx) {
+    let info = match next(&rx, WAIT) {
+        Event::Loading { .. } => match next(&rx, WAIT) {
             Event::Ready(i) => i,
             e => panic!("expected Ready, got {e:?}"),
         },
@@ -87,7 +45,7 @@ fn streams_a_judgment_through_the_worker_and_cancels_mid_stream() {
     judge(&handle, 1, JudgeMode::Full, false);
     let mut sections = Vec::new();
     let judgment = loop {
-        match next(&rx) {
+        match next(&rx, WAIT) {
             Event::Token { job, section, text } => {
                 assert_eq!(job, JobId(1));
                 assert!(!text.is_empty());
@@ -144,7 +102,7 @@ fn streams_a_judgment_through_the_worker_and_cancels_mid_stream() {
     let rubric = "1. (100%) Correct capital: names Canberra.";
     judge(&handle, 2, JudgeMode::RubricGiven(rubric.into()), true);
     let given = loop {
-        match next(&rx) {
+        match next(&rx, WAIT) {
             Event::Token { section, .. } => assert_ne!(section, Section::Rubric),
             Event::Done { judgment, .. } => break judgment,
             Event::Failed { error, .. } => panic!("failed: {error}"),
@@ -159,7 +117,7 @@ fn streams_a_judgment_through_the_worker_and_cancels_mid_stream() {
     // Cancel at the first streamed text: the job ends as Cancelled, and the worker judges on.
     judge(&handle, 3, JudgeMode::Full, false);
     loop {
-        match next(&rx) {
+        match next(&rx, WAIT) {
             Event::Token { job: JobId(3), .. } => {
                 handle.send(Command::Cancel(JobId(3)));
                 break;
@@ -170,7 +128,7 @@ fn streams_a_judgment_through_the_worker_and_cancels_mid_stream() {
     }
     let started = Instant::now();
     loop {
-        match next(&rx) {
+        match next(&rx, WAIT) {
             Event::Cancelled { job } => {
                 assert_eq!(job, JobId(3));
                 break;
@@ -182,7 +140,7 @@ fn streams_a_judgment_through_the_worker_and_cancels_mid_stream() {
     assert!(started.elapsed() < Duration::from_secs(5));
     judge(&handle, 4, JudgeMode::Full, false);
     loop {
-        match next(&rx) {
+        match next(&rx, WAIT) {
             Event::Done { job: JobId(4), .. } => break,
             Event::Failed { error, .. } => panic!("failed after a cancel: {error}"),
             _ => {}
@@ -280,7 +238,7 @@ fn rm_r1_profiles_stream_through_the_server_with_their_provenance() {
     config.sampler.max_tokens = 40;
     let (handle, rx) = spawn(config);
     loop {
-        match next(&rx) {
+        match next(&rx, WAIT) {
             Event::Ready(_) => break,
             Event::Unavailable(m) => panic!("{m}"),
             _ => {}
@@ -290,7 +248,7 @@ fn rm_r1_profiles_stream_through_the_server_with_their_provenance() {
     let mut streamed = String::new();
     let mut sections = Vec::new();
     let j = loop {
-        match next(&rx) {
+        match next(&rx, WAIT) {
             Event::Token { section, text, .. } => {
                 streamed.push_str(&text);
                 if sections.last() != Some(&section) {

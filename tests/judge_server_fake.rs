@@ -2,15 +2,18 @@
 //! server (malformed events, a stream cut short, a 503 first, no logprobs) and no server at all.
 //! The real llama-server tests are in judge_server.rs.
 
-use rubricate::domain::{Case, Message};
-use rubricate::judge::remote::RemoteConfig;
-use rubricate::judge::{Backend, Command, Event, JobId, JudgeHandle, JudgeMode, JudgeRequest};
+use rubricate::judge::{Command, Event, JobId, JudgeMode, JudgeRequest};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Proc, Output};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+mod remote_support;
+use remote_support::{case, next, remote, spawn};
+
+/// How long a test waits for the worker's next event.
+const WAIT: Duration = Duration::from_secs(60);
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -51,50 +54,6 @@ fn sample_db(dir: &Path) -> PathBuf {
     db
 }
 
-fn case() -> Case {
-    Case {
-        id: 7,
-        source: "t".into(),
-        source_id: None,
-        prompt: vec![Message::user("What is the capital of Australia?")],
-        answer_a: "Sydney is the capital of Australia.".into(),
-        answer_b: "Canberra is the capital of Australia.".into(),
-        source_label: None,
-        content_hash: String::new(),
-        meta: serde_json::Value::Null,
-        category: None,
-        difficulty: None,
-    }
-}
-
-fn remote(url: &str) -> RemoteConfig {
-    RemoteConfig {
-        url: url.to_string(),
-        model: None,
-        api_key: None,
-        profile: rubricate::judge::profile::Profile::default_profile(),
-        grammar: true,
-        seed: 42,
-        sampler: Default::default(),
-    }
-}
-
-fn spawn(config: RemoteConfig) -> (JudgeHandle, mpsc::Receiver<Event>) {
-    let (tx, rx) = mpsc::channel();
-    let handle = JudgeHandle::spawn_backend(
-        Backend::Remote(config),
-        Box::new(move |e| {
-            let _ = tx.send(e);
-        }),
-    );
-    (handle, rx)
-}
-
-fn next(rx: &mpsc::Receiver<Event>) -> Event {
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("an event within a minute")
-}
-
 #[test]
 fn a_wrong_url_fails_fast_naming_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -109,9 +68,9 @@ fn a_wrong_url_fails_fast_naming_it() {
     let out = rubricate(dir.path(), &db, &["judge", "--judge-url", "127.0.0.1:8080"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("http://"));
     // The worker says the same as Unavailable, as the workbench shows it.
-    let (_h, rx) = spawn(remote(&url));
+    let (_h, rx) = spawn(remote(&url, None));
     loop {
-        match next(&rx) {
+        match next(&rx, WAIT) {
             Event::Unavailable(m) => {
                 assert!(m.contains(&url), "{m}");
                 break;
@@ -183,9 +142,9 @@ fn sse(content: &[&str]) -> String {
 }
 
 fn run_one(url: &str) -> Event {
-    let (handle, rx) = spawn(remote(url));
+    let (handle, rx) = spawn(remote(url, None));
     loop {
-        match next(&rx) {
+        match next(&rx, WAIT) {
             Event::Ready(_) => break,
             Event::Unavailable(m) => panic!("unavailable: {m}"),
             _ => {}
@@ -198,7 +157,7 @@ fn run_one(url: &str) -> Event {
         swapped: false,
     })));
     loop {
-        if let e @ (Event::Done { .. } | Event::Failed { .. }) = next(&rx) {
+        if let e @ (Event::Done { .. } | Event::Failed { .. }) = next(&rx, WAIT) {
             return e;
         }
     }

@@ -624,3 +624,114 @@ fn category_index_becomes_partial_and_the_category_list_still_uses_it() {
         .unwrap_err();
     assert!(err.to_string().contains("UNIQUE"), "{err}");
 }
+
+#[test]
+fn label_check_is_rewritten_without_an_in_list_and_keeps_its_rule() {
+    // A database at schema 0010 with every kind of label, and a judgment pointing at a case.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v10.db");
+    let before = MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == "0011_case_label_check")
+        .unwrap();
+    let labels = [Some("A"), Some("B"), Some("tie"), Some("both_bad"), None];
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..before]).unwrap();
+        for label in labels {
+            conn.execute(
+                "INSERT INTO cases (source, prompt_json, answer_a, answer_b, source_label, content_hash)
+                 VALUES ('old', '[]', 'a', 'b', ?1, randomblob(32))",
+                [label],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO judgments (case_id, model_file, model_sha256, template_version, grammar,
+                 sampler_json, parse_ok, raw) VALUES (3, 'm', 'x', 'v', 1, '{}', 1, '')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let conn = store.conn();
+    // Rows, ids and the judgment's reference survive the rebuild.
+    let stored: Vec<(i64, Option<String>)> = conn
+        .prepare("SELECT id, source_label FROM cases ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let expected: Vec<(i64, Option<String>)> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i as i64 + 1, l.map(String::from)))
+        .collect();
+    assert_eq!(stored, expected);
+    let judged: i64 = conn
+        .query_row("SELECT case_id FROM judgments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(judged, 3);
+    let dangling: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(dangling, 0);
+    // The table's definition no longer has the IN list (the slow form) ...
+    let table_sql: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'cases'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!table_sql.contains(" IN ("), "{table_sql}");
+    // ... but the same rule: the four labels and NULL pass, anything else is refused.
+    let insert = |label: Option<&str>| {
+        conn.execute(
+            "INSERT INTO cases (source, prompt_json, answer_a, answer_b, source_label, content_hash)
+             VALUES ('new', '[]', 'x', 'y', ?1, randomblob(32))",
+            [label],
+        )
+    };
+    for label in labels {
+        insert(label).unwrap();
+    }
+    for bad in ["a", "Tie", "", "both bad", "C"] {
+        let err = insert(Some(bad)).unwrap_err();
+        assert!(err.to_string().contains("CHECK"), "{bad}: {err}");
+    }
+    // The content hash is still unique and 32 bytes, and the indexes are back.
+    let err = conn
+        .execute(
+            "INSERT INTO cases (source, prompt_json, answer_a, answer_b, content_hash)
+             SELECT 'new', '[]', 'p', 'q', content_hash FROM cases WHERE id = 1",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    let err = conn
+        .execute(
+            "INSERT INTO cases (source, prompt_json, answer_a, answer_b, content_hash)
+             VALUES ('new', '[]', 'p', 'q', randomblob(31))",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("CHECK"), "{err}");
+    let indexes: Vec<String> = conn
+        .prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases' AND sql IS NOT NULL ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(indexes.len(), 2, "{indexes:?}");
+    assert!(
+        indexes[0].contains("cases_by_category")
+            && indexes[0].contains("WHERE category IS NOT NULL")
+    );
+    assert!(indexes[1].contains("cases_by_source"));
+}

@@ -5,7 +5,7 @@
 
 mod formats_common;
 
-use formats_common::{fixture, jsonl, ok, rubricate, run, stderr, stdout};
+use formats_common::{imported, jsonl, ok, rubricate, run, stderr, stdout};
 use rubricate::domain::{Case, NewReview, ReviewAction, Verdict};
 use rubricate::store::Store;
 use serde_json::Value;
@@ -31,20 +31,7 @@ fn decide(store: &Store, case: &Case, who: &str, v: Verdict) -> i64 {
 /// - pw-5: ann A, undone; bob B         → B (ann's undo leaves bob alone)
 /// - pw-6: ann flags it, no decision
 fn setup() -> (tempfile::TempDir, PathBuf, Vec<Case>) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    ok(
-        &db,
-        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
-    );
-    let store = Store::open(&db).unwrap();
-    let mut cases = Vec::new();
-    store
-        .for_each_case(|c| {
-            cases.push(c);
-            Ok(())
-        })
-        .unwrap();
+    let (dir, db, store, cases) = imported("pairwise.jsonl");
     use Verdict::{A, B};
     let c = |i: usize| &cases[i];
     decide(&store, c(0), "ann", A);
@@ -246,20 +233,8 @@ fn export_follows_the_policy_and_names_it() {
 
 #[test]
 fn stats_count_the_decisions_made_blind() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    ok(
-        &db,
-        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
-    );
-    let store = Store::open(&db).unwrap();
-    let mut ids = Vec::new();
-    store
-        .for_each_case(|c| {
-            ids.push(c.id);
-            Ok(())
-        })
-        .unwrap();
+    let (_dir, db, store, cases) = imported("pairwise.jsonl");
+    let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
     for (i, blind) in [Some(true), Some(false), None, Some(true)]
         .into_iter()
         .enumerate()

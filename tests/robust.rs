@@ -4,7 +4,7 @@
 
 mod formats_common;
 
-use formats_common::{fixture, judgment, ok, stderr, stdout};
+use formats_common::{imported, judgment, ok, stderr, stdout};
 use rubricate::domain::{Case, Verdict};
 use rubricate::domain::{MergePolicy, ReviewerSelection};
 use rubricate::stats::compute;
@@ -25,20 +25,7 @@ fn judge(store: &Store, case: &Case, v: Verdict, swapped: bool, p: Probs) {
 /// pairwise.jsonl: pw-1 A, pw-2 B, pw-3 tie, pw-4 tie, pw-5 both_bad, pw-6 unlabelled.
 /// Verdicts and probabilities are in the case's own letters (the swapped ones mapped back).
 fn setup() -> (tempfile::TempDir, std::path::PathBuf, Vec<Case>) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    ok(
-        &db,
-        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
-    );
-    let store = Store::open(&db).unwrap();
-    let mut cases = Vec::new();
-    store
-        .for_each_case(|c| {
-            cases.push(c);
-            Ok(())
-        })
-        .unwrap();
+    let (dir, db, store, cases) = imported("pairwise.jsonl");
     let c = |i: usize| &cases[i];
     use Verdict::*;
     // pw-1: pure position bias (first shown wins at 0.9 both times): robust tie, margin 0.

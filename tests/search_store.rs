@@ -2,26 +2,12 @@
 
 mod formats_common;
 
-use formats_common::{fixture, ok};
+use formats_common::imported;
 use rubricate::domain::{NewReview, ReviewAction, Verdict};
-use rubricate::store::Store;
 
 #[test]
 fn search_reaches_notes_rubrics_analyses_and_ids() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    ok(
-        &db,
-        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
-    );
-    let store = Store::open(&db).unwrap();
-    let mut cases = Vec::new();
-    store
-        .for_each_case(|c| {
-            cases.push(c);
-            Ok(())
-        })
-        .unwrap();
+    let (_dir, _db, store, cases) = imported("pairwise.jsonl");
     let id_of = |sid: &str| {
         cases
             .iter()

@@ -3,7 +3,7 @@
 
 mod formats_common;
 
-use formats_common::{fixture, judgment, ok, stdout};
+use formats_common::{imported, judgment, ok, stdout};
 use rubricate::domain::{Case, MergePolicy, NewReview, ReviewAction, ReviewerSelection, Verdict};
 use rubricate::stats::compute;
 use rubricate::store::Store;
@@ -30,20 +30,7 @@ fn review(
 
 /// pairwise.jsonl: pw-1 A (56 vs 54), pw-2 B, pw-3 tie, pw-4 tie, pw-5 both_bad, pw-6 unlabelled.
 fn setup() -> (tempfile::TempDir, std::path::PathBuf, Vec<Case>) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    ok(
-        &db,
-        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
-    );
-    let store = Store::open(&db).unwrap();
-    let mut cases = Vec::new();
-    store
-        .for_each_case(|c| {
-            cases.push(c);
-            Ok(())
-        })
-        .unwrap();
+    let (dir, db, _, cases) = imported("pairwise.jsonl");
     (dir, db, cases)
 }
 

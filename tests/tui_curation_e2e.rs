@@ -2,36 +2,21 @@
 //! answer, tag the case into a collection, decide, quit; then `export --collection` gives
 //! the pair with the refined text and its provenance.
 
+mod formats_common;
 mod tmux_support;
 
+use formats_common::ok;
 use std::process::Command;
 use tmux_support::Tmux;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rubricate");
-
-fn rubricate(db: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let o = Command::new(BIN)
-        .env_remove("RUBRICATE_DB")
-        .env_remove("RUBRICATE_REVIEWER")
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "rubricate {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
 
 #[test]
 fn refine_tag_decide_then_export_the_collection() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e2e.db");
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pairwise.jsonl");
-    rubricate(&db, &["import", fixture]);
+    ok(&db, &["import", fixture]);
     let state = dir.path().join("state");
     let log = state.join("rubricate/logs/rubricate.log");
     let cmd = format!(
@@ -70,7 +55,7 @@ fn refine_tag_decide_then_export_the_collection() {
     tmux.keys(&["q"]);
     tmux.wait("the exit", |s| s.contains("RUBRICATE-EXITED:0"));
 
-    let o = rubricate(
+    let o = ok(
         &db,
         &[
             "--reviewer",
@@ -95,7 +80,7 @@ fn refine_tag_decide_then_export_the_collection() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("wrote 1 record; left out 0"), "{err}");
     // The decision was a verdict key: no reasoning was approved.
-    let o = rubricate(&db, &["--reviewer", "e2e", "export", "--format", "reviews"]);
+    let o = ok(&db, &["--reviewer", "e2e", "export", "--format", "reviews"]);
     let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

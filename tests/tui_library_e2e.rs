@@ -3,31 +3,15 @@
 //! versions), narrow the queue to a collection (`T`), apply each version to the narrowed
 //! queue (`A`), compare them (`c`); the database and the screen are checked.
 
+mod formats_common;
 mod tmux_support;
 
+use formats_common::ok;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use tmux_support::Tmux;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rubricate");
-
-fn rubricate(db: &Path, args: &[&str]) -> std::process::Output {
-    let o = Command::new(BIN)
-        .env_remove("RUBRICATE_DB")
-        .env_remove("RUBRICATE_REVIEWER")
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "rubricate {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
 
 fn query(db: &Path, sql: &str) -> Vec<(i64, i64, String)> {
     let c = rusqlite::Connection::open(db).unwrap();
@@ -79,8 +63,8 @@ fn save_a_rubric_apply_it_to_a_narrowed_queue_and_compare() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e2e.db");
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pairwise.jsonl");
-    rubricate(&db, &["import", fixture]);
-    rubricate(&db, &["collections", "add", "gold", "pw-2", "pw-3"]);
+    ok(&db, &["import", fixture]);
+    ok(&db, &["collections", "add", "gold", "pw-2", "pw-3"]);
     let state = dir.path().join("state");
     let log = state.join("rubricate/logs/rubricate.log");
     // The default model, short judgments (the verdict is read after the appended opener

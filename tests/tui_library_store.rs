@@ -4,7 +4,7 @@
 
 mod formats_common;
 
-use formats_common::{fixture, judgment, ok};
+use formats_common::{imported, judgment};
 use rubricate::domain::Verdict;
 use rubricate::store::Store;
 use rubricate::tui::library_io;
@@ -12,20 +12,8 @@ use rubricate::tui::state::{Msg, RubricLink};
 use rubricate::tui::writer::{WriteOp, perform_inline};
 
 fn setup() -> (tempfile::TempDir, Store, Vec<i64>) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    ok(
-        &db,
-        &["import", fixture("pairwise.jsonl").to_str().unwrap()],
-    );
-    let store = Store::open(&db).unwrap();
-    let mut ids = Vec::new();
-    store
-        .for_each_case(|c| {
-            ids.push(c.id);
-            Ok(())
-        })
-        .unwrap();
+    let (dir, _db, store, cases) = imported("pairwise.jsonl");
+    let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
     (dir, store, ids)
 }
 

@@ -355,6 +355,11 @@ pub struct Engine<'m> {
     n_ctx_case: usize,
     /// How many prefix tokens are valid in the KV cache (sequence 0, from position 0).
     cached_prefix: usize,
+    /// The case tokens valid in sequence 0 right after a complete cached prefix: the
+    /// previous case's prompt (a case judged again, the other order of a swap check, or the
+    /// next case sharing its opening) is reused up to where the new prompt departs from it,
+    /// as llama-server reuses its slot's longest common prefix.
+    cached_case: Vec<LlamaToken>,
 }
 
 impl<'m> Engine<'m> {
@@ -395,6 +400,7 @@ impl<'m> Engine<'m> {
             slots,
             n_ctx_case,
             cached_prefix: 0,
+            cached_case: Vec::new(),
         })
     }
 
@@ -454,6 +460,7 @@ impl<'m> Engine<'m> {
         }
         self.ctx.clear_kv_cache();
         self.cached_prefix = 0;
+        self.cached_case.clear();
         let prefix = self.lm.prefix_tokens.clone();
         self.decode(&prefix, 0, 0, on)?;
         self.cached_prefix = n_prefix;
@@ -481,16 +488,22 @@ impl<'m> Engine<'m> {
         let n_prefix = lm.prefix_tokens.len();
         let n_prompt = n_prefix + case_tokens.len();
 
-        // Prefill: keep the cached prefix, drop everything after it.
+        // Prefill: keep the cached prefix and as much of the previous case's prompt as this
+        // one shares (at least one token is evaluated, for the logits); drop the rest.
         let reuse = opts.reuse_prefix && self.cached_prefix == n_prefix;
         let start = if reuse {
+            let shared = common_prefix(&self.cached_case, &case_tokens)
+                .min(case_tokens.len().saturating_sub(1));
+            self.cached_case.truncate(shared);
+            let start = n_prefix + shared;
             self.ctx
-                .clear_kv_cache_seq(Some(0), Some(n_prefix as u32), None)
+                .clear_kv_cache_seq(Some(0), Some(start as u32), None)
                 .map_err(|e| RunError::Failed(format!("KV cache: {e}")))?;
-            n_prefix
+            start
         } else {
             self.ctx.clear_kv_cache();
             self.cached_prefix = 0;
+            self.cached_case.clear();
             0
         };
         let mut prompt_tokens = Vec::with_capacity(n_prompt);
@@ -499,20 +512,28 @@ impl<'m> Engine<'m> {
         let to_eval = prompt_tokens[start..].to_vec();
         let total = to_eval.len();
         on(Progress::Prefill { done: 0, total });
-        let mut prefix_done = start >= n_prefix;
+        let mut evaluated = 0;
         {
             let mut on_chunk = |done: usize| {
-                if start + done >= n_prefix {
-                    prefix_done = true;
-                }
+                evaluated = done;
                 on(Progress::Prefill { done, total })
             };
             let r = self.decode(&to_eval, start, 0, &mut on_chunk);
-            // A stop keeps what was evaluated (the prefix, if it got that far); a failed
-            // decode leaves the cache in doubt, so the next run starts from scratch.
+            // A stop keeps what was evaluated (the prefix, if it got that far, and the case
+            // tokens after it); a failed decode leaves the cache in doubt, so the next run
+            // starts from scratch.
+            let end = start + evaluated;
             match &r {
-                Err(RunError::Failed(_)) => self.cached_prefix = 0,
-                _ if prefix_done => self.cached_prefix = n_prefix,
+                Err(RunError::Failed(_)) => {
+                    self.cached_prefix = 0;
+                    self.cached_case.clear();
+                }
+                _ if end >= n_prefix => {
+                    self.cached_prefix = n_prefix;
+                    let from = start.max(n_prefix) - n_prefix;
+                    self.cached_case
+                        .extend_from_slice(&case_tokens[from..end - n_prefix]);
+                }
                 _ => {}
             }
             r?;
@@ -1291,6 +1312,11 @@ fn find_opener(raw: &str, text: &str, open: &str, think: bool) -> Option<usize> 
         return Some(end);
     }
     None
+}
+
+/// How many leading tokens `a` and `b` share.
+fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 fn ms_since(t: Instant) -> f64 {

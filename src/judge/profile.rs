@@ -862,10 +862,11 @@ impl Profile {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::judge) mod tests {
     use super::*;
 
-    fn case(prompt: Vec<Message>, a: &str, b: &str) -> Case {
+    /// A case with only the parts a prompt shows (the judge's prompt tests share it).
+    pub(in crate::judge) fn case(prompt: Vec<Message>, a: &str, b: &str) -> Case {
         Case {
             id: 1,
             source: "t".into(),

@@ -125,28 +125,13 @@ impl PromptFrame {
 mod tests {
     use super::*;
     use crate::domain::{Case, Message};
+    use crate::judge::profile::tests::case;
 
     /// The rubricate profile's user turn (the renderer lives in profile.rs).
     fn user_message(case: &Case, swapped: bool) -> String {
         crate::judge::profile::Profile::default_profile()
             .render(case, swapped, &crate::judge::JudgeMode::Full)
             .user
-    }
-
-    fn case(prompt: Vec<Message>, a: &str, b: &str) -> Case {
-        Case {
-            id: 1,
-            source: "t".into(),
-            source_id: None,
-            prompt,
-            answer_a: a.into(),
-            answer_b: b.into(),
-            source_label: None,
-            content_hash: String::new(),
-            meta: serde_json::Value::Null,
-            category: None,
-            difficulty: None,
-        }
     }
 
     #[test]

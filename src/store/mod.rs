@@ -68,6 +68,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0010_case_indexes",
         include_str!("../../migrations/0010_case_indexes.sql"),
     ),
+    (
+        "0011_case_label_check",
+        include_str!("../../migrations/0011_case_label_check.sql"),
+    ),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,7 +1,8 @@
 //! Helpers shared by the formats, stats and migration tests.
 #![allow(dead_code)]
 
-use rubricate::domain::{JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
+use rubricate::domain::{Case, JudgmentOrigin, NewJudgment, SamplerSettings, Verdict};
+use rubricate::store::Store;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -46,6 +47,24 @@ pub fn ok(db: &Path, args: &[&str]) -> Output {
         stderr(&o)
     );
     o
+}
+
+/// A fresh database in its own folder with the fixture `name` imported through the real
+/// binary: the folder (kept alive by the caller), the database's path, the store opened on
+/// it, and the cases in id order.
+pub fn imported(name: &str) -> (tempfile::TempDir, PathBuf, Store, Vec<Case>) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    ok(&db, &["import", fixture(name).to_str().unwrap()]);
+    let store = Store::open(&db).unwrap();
+    let mut cases = Vec::new();
+    store
+        .for_each_case(|c| {
+            cases.push(c);
+            Ok(())
+        })
+        .unwrap();
+    (dir, db, store, cases)
 }
 
 pub fn jsonl(text: &str) -> Vec<Value> {
