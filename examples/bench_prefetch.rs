@@ -237,6 +237,28 @@ fn through_engine(
         .collect()
 }
 
+fn through_worker_report(cases: &[Case], pairs: usize) {
+    println!("1. through the judge worker (the workbench's protocol):");
+    let one = through_worker(1, cases, pairs);
+    report("1 sequence (one after the other)", &one);
+    let two = through_worker(2, cases, pairs);
+    report(
+        &format!(
+            "2 sequences (chunk {BACKGROUND_CHUNK}{})",
+            if HOLD_BACKGROUND { ", held" } else { "" }
+        ),
+        &two,
+    );
+    let m = |v: &[Pair], f: fn(&Pair) -> f64| median(v.iter().map(f).collect());
+    println!(
+        "   ratios 2 vs 1 sequence: next case done {:.2}x sooner; open case done {:.2}x later; \
+         open case's rate {:.2}x",
+        m(&one, |p| p.bg_done) / m(&two, |p| p.bg_done),
+        m(&two, |p| p.fg_done) / m(&one, |p| p.fg_done),
+        m(&two, |p| p.rate()) / m(&one, |p| p.rate()),
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let pairs: usize = args.first().map_or(3, |a| a.parse().expect("PAIRS"));
@@ -256,25 +278,11 @@ fn main() {
     println!(
         "default model, 2 threads; the reviewer opens a case and waits; {pairs} pairs of sample cases"
     );
-    println!("1. through the judge worker (the workbench's protocol):");
-    let one = through_worker(1, &cases, pairs);
-    report("1 sequence (one after the other)", &one);
-    let two = through_worker(2, &cases, pairs);
-    report(
-        &format!(
-            "2 sequences (chunk {BACKGROUND_CHUNK}{})",
-            if HOLD_BACKGROUND { ", held" } else { "" }
-        ),
-        &two,
-    );
-    let m = |v: &[Pair], f: fn(&Pair) -> f64| median(v.iter().map(f).collect());
-    println!(
-        "   ratios 2 vs 1 sequence: next case done {:.2}x sooner; open case done {:.2}x later; \
-         open case's rate {:.2}x",
-        m(&one, |p| p.bg_done) / m(&two, |p| p.bg_done),
-        m(&two, |p| p.fg_done) / m(&one, |p| p.fg_done),
-        m(&two, |p| p.rate()) / m(&one, |p| p.rate()),
-    );
+    // A third argument `engine` skips part 1 (to keep each run under a few minutes).
+    let worker = args.get(2).is_none_or(|a| a != "engine");
+    if worker {
+        through_worker_report(&cases, pairs);
+    }
     println!(
         "2. through the engine, background chunk sizes (512: no priority); the next case joins \
          once the open case has streamed 20 tokens (the reviewer moved on and a new next case starts):"
