@@ -7,15 +7,17 @@
 //!    sends it only once N is done, so this is if anything kind to 1 sequence); with 2 both
 //!    are sequences of one batch and N+1's prompt joins in `BACKGROUND_CHUNK` pieces.
 //! 2. Through the engine directly, the same two cases with other background chunk sizes
-//!    (what picked `BACKGROUND_CHUNK`); 512 is "no priority" (a whole prefill batch).
+//!    (what picked `BACKGROUND_CHUNK`; 512 is "no priority", a whole prefill batch), the
+//!    next case joining once the open case has streamed 20 tokens (as when the reviewer
+//!    moves onto the prefetched case and the new next case starts beside it).
 //!
 //! Per pair it records: when the next case's judgment is complete, when the open case's is,
 //! the open case's generation rate (tokens generated / time from its first to its last
 //! token) and its longest gap between two streamed tokens. It prints figures and asserts
 //! nothing. Run:
-//!     cargo run --release --example bench_prefetch -- [PAIRS] [CHUNKS]
+//!     cargo run --release --example bench_prefetch -- [PAIRS] [CHUNKS] [engine]
 //! e.g. `-- 3 512,32,32h` (3 pairs of sample cases; chunk sizes for part 2, `h`: the
-//! background case also waits while the open one generates).
+//! background case also waits while the open one generates; `engine`: part 2 only).
 
 use rubricate::domain::Case;
 use rubricate::judge::bench::sample_cases;
