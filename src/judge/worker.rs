@@ -529,6 +529,11 @@ mod tests {
         tx.send(Command::Cancel(JobId(99))).unwrap();
         assert!(!inbox.poll(running, &emit));
         assert_eq!(seen.borrow().len(), 1);
+        // Naming the watched job stops nothing; the batched loop reads it before each batch.
+        tx.send(Command::Prioritize(JobId(3))).unwrap();
+        assert!(!inbox.poll(running, &emit));
+        assert_eq!(inbox.foreground, Some(JobId(3)));
+        assert_eq!(seen.borrow().len(), 1);
         // Cancelling the running job stops it; the queue stays.
         tx.send(Command::Cancel(running)).unwrap();
         assert!(inbox.poll(running, &emit));
