@@ -5,8 +5,8 @@ Each part fits in a few minutes; run them on an otherwise idle machine.
 
     cargo build --release && scripts/build-llama-server.sh
     python3 scripts/bench-server.py requests [--cases 6] [--rounds 2]
-    python3 scripts/bench-server.py job [--limit 34]
-    python3 scripts/bench-server.py parallel [--n 4]
+    python3 scripts/bench-server.py job [--limit 34] [--rounds 1] [--only local|server --results FILE]
+    python3 scripts/bench-server.py parallel [--n 4] [--limit 34] [--only par,seq,server,ceiling --results FILE]
     python3 scripts/bench-server.py server [--n 4] [--rounds 2]
 
 requests: per request, alternating rounds of llama-server (-np 1) and `rubricate bench
@@ -14,9 +14,13 @@ requests: per request, alternating rounds of llama-server (-np 1) and `rubricate
   after the shared prefix is cached (the server's own prompt_ms, and the first streamed token
   as a client sees it), generation under the grammar. Prints ours, the server's, the ratio.
 job: the sample cases judged start to finish, in-process (`rubricate judge`) and through
-  llama-server -np 1 (`rubricate judge --judge-url --concurrency 1`): wall time, cases/min, and
-  the time per case spent outside prefill and generation (wall minus the engine's own
-  prefill+generation time for ours, minus the server's /metrics prompt+predict seconds for it).
+  llama-server -np 1 (`rubricate judge --judge-url --concurrency 1`): wall time, the one-time
+  start (process start to the judge being ready: model load, or the server connection),
+  cases/min, and the time per case spent outside prefill and generation (the judging time,
+  judge ready to last save, minus the engine's own prefill+generation time for ours, minus the
+  server's /metrics prompt+predict seconds for it).
+  With --only and --results, a long comparison is split over several invocations (each fits
+  a short quiet window); every invocation prints the ratios over all runs recorded.
 parallel: `rubricate judge --parallel N` against llama-server -np N with N clients
   (`--concurrency N`) and sequential in-process judging, and llama-batched-bench at 1 and N
   sequences as the ceiling of what batching gains here.
@@ -280,78 +284,169 @@ def part_requests(args):
     print("\nratio: how many times better rubricate is (server time / ours for times, ours / server for rates)")
 
 
+def judge_json(db, *args):
+    """`rubricate judge --json …`: process wall time and the summary (its `seconds` is the
+    judging alone, `seconds_load` the model load or server connection before it)."""
+    exe = os.path.join(ROOT, "target", "release", "rubricate")
+    e = dict(os.environ)
+    e.pop("RUBRICATE_JUDGE_URL", None)
+    t0 = time.monotonic()
+    r = subprocess.run([exe, "--db", db, "judge", "--json", *args], capture_output=True, text=True, env=e)
+    wall = time.monotonic() - t0
+    if r.returncode != 0:
+        sys.exit(f"rubricate judge {' '.join(args)} failed:\n{r.stderr}")
+    return wall, json.loads(r.stdout)
+
+
+def load_results(args, fresh):
+    """Runs recorded so far (name -> list of runs) in --results FILE, merged with `fresh`.
+    Long parts are split over several invocations (--only), each short enough for one quiet
+    window; the ratios are computed over everything recorded."""
+    old = {}
+    if args.results and os.path.exists(args.results):
+        old = json.load(open(args.results))
+    for k, runs in fresh.items():
+        old.setdefault(k, []).extend(runs)
+    if args.results:
+        with open(args.results, "w") as f:
+            json.dump(old, f, indent=1)
+    return old
+
+
+def wanted(args, name):
+    return not args.only or name in args.only.split(",")
+
+
+def spread(xs, fmt="{:.2f}"):
+    """median [min–max] of a list of numbers (just the number when there is one)."""
+    if len(xs) == 1:
+        return fmt.format(xs[0])
+    return f"{fmt.format(median(xs))} [{fmt.format(min(xs))}–{fmt.format(max(xs))}]"
+
+
+def paired(a, b, f):
+    """f(a[i], b[i]) for the runs recorded in the same order (alternating rounds)."""
+    return [f(x, y) for x, y in zip(a, b)]
+
+
 def part_job(args):
     t = str(args.threads)
-    folder = tempfile.mkdtemp(prefix="rubricate-bench-job-")
     limit = ["--limit", str(args.limit)]
-    try:
-        db = fresh_db(folder, "local", args.cases)
-        wall, _ = rubricate(db, "judge", "--threads", t, *limit)
-        n, toks, ms_gen = judged(db)
-        c = sqlite3.connect(db)
-        engine_ms = c.execute("SELECT sum(ms_prefill) + sum(ms_generate) FROM judgments").fetchone()[0]
-        c.close()
-        with Server(t, 1) as srv:
-            base = srv.url
-            before = metrics(base)
-            db1 = fresh_db(folder, "c1", args.cases)
-            wall1, _ = rubricate(db1, "judge", "--judge-url", base + "/v1", "--concurrency", "1", *limit)
-            after = metrics(base)
-            n1, _, _ = judged(db1)
-        srv_s = sum(after.get(k, 0) - before.get(k, 0)
-                    for k in ("prompt_seconds_total", "tokens_predicted_seconds_total"))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    ours_oh = (wall * 1000 - engine_ms) / n
-    srv_oh = (wall1 - srv_s) * 1000 / n1
-    print(f"threads {t}, load average {os.getloadavg()[0]:.2f} at the end\n")
-    print("| run | cases | wall s | cases/min | per case outside prefill+generation |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    print(f"| rubricate judge (in-process, sequential) | {n} | {wall:.1f} | {n * 60 / wall:.1f} | {ours_oh:.0f} ms |")
-    print(f"| llama-server -np 1, judge --concurrency 1 | {n1} | {wall1:.1f} | {n1 * 60 / wall1:.1f} | {srv_oh:.0f} ms |")
-    print(f"\njob: in-process / server = {(n * 60 / wall) / (n1 * 60 / wall1):.2f}x cases/min")
-    print(f"generation as rubricate recorded it: {toks * 1000 / ms_gen:.1f} tok/s")
+    fresh = {}
+    for rnd in range(args.rounds):
+        folder = tempfile.mkdtemp(prefix="rubricate-bench-job-")
+        try:
+            if wanted(args, "local"):
+                db = fresh_db(folder, "local", args.cases)
+                wall, sm = judge_json(db, "--threads", t, *limit)
+                n, toks, ms_gen = judged(db)
+                c = sqlite3.connect(db)
+                engine_ms = c.execute("SELECT sum(ms_prefill) + sum(ms_generate) FROM judgments").fetchone()[0]
+                c.close()
+                fresh.setdefault("local", []).append(dict(
+                    n=n, wall=wall, seconds=sm["seconds"], load=sm["seconds_load"], engine_s=engine_ms / 1000,
+                    tokens=toks, gen_s=ms_gen / 1000))
+            if wanted(args, "server"):
+                with Server(t, 1) as srv:
+                    base = srv.url
+                    before = metrics(base)
+                    db1 = fresh_db(folder, "c1", args.cases)
+                    wall1, sm1 = judge_json(db1, "--judge-url", base + "/v1", "--concurrency", "1", *limit)
+                    after = metrics(base)
+                    n1, _, _ = judged(db1)
+                srv_s = sum(after.get(k, 0) - before.get(k, 0)
+                            for k in ("prompt_seconds_total", "tokens_predicted_seconds_total"))
+                fresh.setdefault("server", []).append(dict(
+                    n=n1, wall=wall1, seconds=sm1["seconds"], load=sm1["seconds_load"], engine_s=srv_s))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        print(f"round {rnd + 1} done, load average {os.getloadavg()[0]:.2f}", file=sys.stderr)
+    res = load_results(args, fresh)
+    print(f"threads {t}, load average {os.getloadavg()[0]:.2f} at the end; "
+          f"runs recorded: {', '.join(f'{k} {len(v)}' for k, v in res.items())}\n")
+    print("One-time start: process start to the judge being ready (database, model load and context, or the "
+          "server connection). Per case outside prefill+generation: judging time (judge ready to last save) "
+          "minus the engine's own prefill+generation time (ours: stored per judgment; server: its /metrics), "
+          "per case. Medians [ranges] over the runs recorded.\n")
+    print("| run | runs | cases | wall s | one-time start s (of which load) | cases/min (wall) | per case outside prefill+generation |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    names = {"local": "rubricate judge (in-process, sequential)",
+             "server": "llama-server -np 1, judge --concurrency 1"}
+    for k, label in names.items():
+        runs = res.get(k, [])
+        if not runs:
+            continue
+        print(f"| {label} | {len(runs)} | {runs[0]['n']} | {spread([r['wall'] for r in runs], '{:.1f}')} | "
+              f"{spread([r['wall'] - r['seconds'] for r in runs])} ({spread([r['load'] for r in runs])}) | "
+              f"{spread([r['n'] * 60 / r['wall'] for r in runs], '{:.1f}')} | "
+              f"{spread([(r['seconds'] - r['engine_s']) * 1000 / r['n'] for r in runs], '{:.1f}')} ms |")
+    if res.get("local") and res.get("server"):
+        ratios = paired(res["local"], res["server"], lambda a, b: (a["n"] / a["wall"]) / (b["n"] / b["wall"]))
+        print(f"\njob: in-process / server = {spread(ratios)}x cases/min (wall, start and load included)")
+        j = paired(res["local"], res["server"], lambda a, b: (a["n"] / a["seconds"]) / (b["n"] / b["seconds"]))
+        print(f"judging alone (start and load left out): {spread(j)}x")
+        g = [r["tokens"] / r["gen_s"] for r in res["local"]]
+        print(f"generation as rubricate recorded it: {spread(g, '{:.1f}')} tok/s")
 
 
 def part_parallel(args):
     t = str(args.threads)
     n = args.n
-    folder = tempfile.mkdtemp(prefix="rubricate-bench-parallel-")
     limit = ["--limit", str(args.limit)]
-    rows = {}
+    fresh = {}
+    folder = tempfile.mkdtemp(prefix="rubricate-bench-parallel-")
     try:
-        for name, extra in ((f"rubricate judge --parallel {n}", ["--parallel", str(n)]),
-                            ("rubricate judge (sequential)", [])):
-            db = fresh_db(folder, name.split()[-1].strip("()"), args.cases)
-            wall, _ = rubricate(db, "judge", "--threads", t, *limit, *extra)
+        for key, extra in (("par", ["--parallel", str(n)]), ("seq", [])):
+            if not wanted(args, key):
+                continue
+            db = fresh_db(folder, key, args.cases)
+            wall, sm = judge_json(db, "--threads", t, *limit, *extra)
             k, toks, _ = judged(db)
-            rows[name] = (k, wall, toks)
-        with Server(t, n) as srv:
-            db = fresh_db(folder, "srv", args.cases)
-            wall, _ = rubricate(db, "judge", "--judge-url", srv.url + "/v1", "--concurrency", str(n), *limit)
-            k, toks, _ = judged(db)
-            rows[f"llama-server -np {n}, judge --concurrency {n}"] = (k, wall, toks)
-        ceiling, bb_err = batched_bench(t, n)
+            fresh.setdefault(key, []).append(dict(n=k, wall=wall, seconds=sm["seconds"], tokens=toks))
+        if wanted(args, "server"):
+            with Server(t, n) as srv:
+                db = fresh_db(folder, "srv", args.cases)
+                wall, sm = judge_json(db, "--judge-url", srv.url + "/v1", "--concurrency", str(n), *limit)
+                k, toks, _ = judged(db)
+                fresh.setdefault("server", []).append(dict(n=k, wall=wall, seconds=sm["seconds"], tokens=toks))
+        if wanted(args, "ceiling"):
+            ceiling, bb_err = batched_bench(t, n)
+            if 1 in ceiling and n in ceiling:
+                fresh.setdefault("ceiling", []).append({"1": ceiling[1], "n": ceiling[n]})
+            else:
+                print("llama-batched-bench gave no result:\n" + bb_err[-2000:])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"threads {t}, {n} sequences, load average {os.getloadavg()[0]:.2f} at the end\n")
-    print("| run | cases | wall s | cases/min | generated tok/s (all cases together) |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, (k, wall, toks) in rows.items():
-        print(f"| {name} | {k} | {wall:.1f} | {k * 60 / wall:.1f} | {toks / wall:.1f} |")
-    par = rows[f"rubricate judge --parallel {n}"]
-    seq = rows["rubricate judge (sequential)"]
-    srv = rows[f"llama-server -np {n}, judge --concurrency {n}"]
-    gain_cpm = (par[0] / par[1]) / (seq[0] / seq[1])
-    gain_tok = (par[2] / par[1]) / (seq[2] / seq[1])
-    print(f"\n--parallel {n} / sequential: {gain_cpm:.2f}x cases/min, {gain_tok:.2f}x generated tok/s")
-    print(f"--parallel {n} / llama-server -np {n} with {n} clients: {(par[0] / par[1]) / (srv[0] / srv[1]):.2f}x cases/min")
-    if 1 in ceiling and n in ceiling:
-        gain = ceiling[n] / ceiling[1]
-        print(f"llama-batched-bench decode: {ceiling[1]:.1f} tok/s at 1 sequence, {ceiling[n]:.1f} at {n}: gain {gain:.2f}x")
-        print(f"our gain / its gain: {gain_tok / gain:.2f} (tok/s), {gain_cpm / gain:.2f} (cases/min)")
-    else:
-        print("llama-batched-bench gave no result:\n" + bb_err[-2000:])
+    res = load_results(args, fresh)
+    print(f"threads {t}, {n} sequences, load average {os.getloadavg()[0]:.2f} at the end; "
+          f"runs recorded: {', '.join(f'{k} {len(v)}' for k, v in res.items())}\n")
+    print("| run | runs | cases | wall s | cases/min (wall) | generated tok/s (all cases together, wall) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    names = {"par": f"rubricate judge --parallel {n}", "seq": "rubricate judge (sequential)",
+             "server": f"llama-server -np {n}, judge --concurrency {n}"}
+    cpm = lambda r: r["n"] * 60 / r["wall"]
+    tps = lambda r: r["tokens"] / r["wall"]
+    for key, label in names.items():
+        runs = res.get(key, [])
+        if runs:
+            print(f"| {label} | {len(runs)} | {runs[0]['n']} | {spread([r['wall'] for r in runs], '{:.1f}')} | "
+                  f"{spread([cpm(r) for r in runs], '{:.1f}')} | {spread([tps(r) for r in runs], '{:.1f}')} |")
+    par, seq, srv, ceil = (res.get(k, []) for k in ("par", "seq", "server", "ceiling"))
+    if par and seq:
+        gain_cpm = paired(par, seq, lambda a, b: cpm(a) / cpm(b))
+        gain_tok = paired(par, seq, lambda a, b: tps(a) / tps(b))
+        print(f"\n--parallel {n} / sequential: {spread(gain_cpm)}x cases/min, {spread(gain_tok)}x generated tok/s")
+    if par and srv:
+        print(f"--parallel {n} / llama-server -np {n} with {n} clients: "
+              f"{spread(paired(par, srv, lambda a, b: cpm(a) / cpm(b)))}x cases/min")
+    if ceil:
+        gains = [c["n"] / c["1"] for c in ceil]
+        print(f"llama-batched-bench decode: {spread([c['1'] for c in ceil], '{:.1f}')} tok/s at 1 sequence, "
+              f"{spread([c['n'] for c in ceil], '{:.1f}')} at {n}: gain {spread(gains)}x")
+        if par and seq:
+            g = median(gains)
+            print(f"our gain / its gain (median gain {g:.2f}): {spread([x / g for x in gain_tok])} (tok/s), "
+                  f"{spread([x / g for x in gain_cpm])} (cases/min)")
 
 
 def part_server(args):
@@ -431,6 +526,9 @@ def main():
                    help="rubricate's n_batch values to compare, e.g. 512,256 (0: its built-in size; needs bench --batch)")
     j = sub.add_parser("job")
     j.add_argument("--limit", type=int, default=34)
+    j.add_argument("--rounds", type=int, default=1)
+    j.add_argument("--only", help="local or server: run one side (with --results, to split a long run)")
+    j.add_argument("--results", help="JSON file that keeps the runs of several invocations; ratios over all of them")
     sv = sub.add_parser("server")
     sv.add_argument("--n", type=int, default=4)
     sv.add_argument("--limit", type=int, default=34)
@@ -438,6 +536,8 @@ def main():
     p = sub.add_parser("parallel")
     p.add_argument("--n", type=int, default=4)
     p.add_argument("--limit", type=int, default=34)
+    p.add_argument("--only", help="comma-separated subset of par,seq,server,ceiling (with --results)")
+    p.add_argument("--results", help="JSON file that keeps the runs of several invocations; ratios over all of them")
     args = ap.parse_args()
     if args.part == "requests":
         if args.n_cases < 2:

@@ -168,6 +168,26 @@ fn the_model_description_survives_a_closed_stdout() {
     if cfg!(target_arch = "x86_64") {
         assert!(cpu.contains(&"avx2") || cpu.contains(&"avx512f"), "{cpu:?}");
     }
+    // The build switch this test run was compiled under (scripts/cpu-env.sh exports
+    // GGML_AVX512=ON for RUBRICATE_CPU=avx512, and scripts/test.sh runs this test both ways):
+    // what build.rs recorded and what the linked ggml reports must both follow it.
+    let switched_on = std::env::var("GGML_AVX512").is_ok_and(|v| v == "ON");
+    assert_eq!(cpu.contains(&"avx512f"), switched_on, "{cpu:?}");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_rubricate"))
+        .arg("model")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    let kernels = text
+        .lines()
+        .find(|l| l.starts_with("cpu kernels"))
+        .unwrap_or_else(|| panic!("no cpu kernels line in:\n{text}"));
+    let expected = if switched_on {
+        "(AVX-512 build)"
+    } else {
+        "(AVX-512 off;"
+    };
+    assert!(kernels.contains(expected), "{kernels}");
     let doc =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli-json.md"))
             .unwrap();

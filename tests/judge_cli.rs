@@ -467,6 +467,8 @@ fn judge_json_summary_describes_what_was_stored() {
         stored.j.tokens_generated.map(u64::from)
     );
     assert!(v["seconds"].as_f64().unwrap() > 0.0, "{v}");
+    // Loading the model is reported apart from judging (a real load takes tens of ms).
+    assert!(v["seconds_load"].as_f64().unwrap() > 0.0, "{v}");
     assert_eq!(v["judge"]["backend"], "local");
     assert_eq!(v["judge"]["model"], stored.j.model_file.as_str());
     assert_eq!(v["judge"]["model_sha256"], stored.j.model_sha256.as_str());

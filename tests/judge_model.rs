@@ -113,8 +113,9 @@ fn swapped_judgment_maps_back_to_the_original_letters() {
     let mut mirror = case.clone();
     std::mem::swap(&mut mirror.answer_a, &mut mirror.answer_b);
     let mut judge = judge();
-    // Both measured runs reuse the cached prompt prefix, so their arithmetic is identical
-    // (a first run after loading evaluates the prefix in other batches).
+    // Both measured runs follow a run of the same prompt, so each evaluates only the
+    // prompt's last token on the same cached tokens: their arithmetic is identical (a first
+    // run after loading evaluates the whole prompt in other batches).
     judge.judge(mirror.clone(), JudgeMode::Full, false).unwrap();
     let swapped = judge.judge(case.clone(), JudgeMode::Full, true).unwrap();
     let plain_mirror = judge.judge(mirror, JudgeMode::Full, false).unwrap();

@@ -1,9 +1,11 @@
 //! `rubricate bench`: how fast the judge is on this machine, on the bundled sample cases.
 //!
-//! Every case is run three ways, back to back so that machine noise hits them alike:
-//! without prefix reuse (the KV cache cleared, the whole prompt prefilled), with prefix reuse
-//! (only the case's own tokens prefilled), and without the grammar. A fourth run applies the
-//! grammar to the whole vocabulary at every token, the plain grammar-first chain, for comparison.
+//! Every case is run without prefix reuse (the KV cache cleared, the whole prompt
+//! prefilled), all cases first; then each in turn with prefix reuse (only what its prompt
+//! does not share with the case before it is prefilled: the shared instructions and the
+//! opening the cases have in common stay cached) and, back to back with that run so that
+//! machine noise hits them alike, without the grammar. A fourth run applies the grammar to
+//! the whole vocabulary at every token, the plain grammar-first chain, for comparison.
 
 use super::api::{JobId, JudgeConfig, JudgeMode, JudgeRequest};
 use super::config::config_from_select;
@@ -193,9 +195,16 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         "naive/s",
         "tokens"
     ));
-    let mut rows = Vec::new();
+    // Every cold run first, then the warm ones in order, so that each warm case follows
+    // another case (as a job's cases do): what it reuses from the KV cache is the shared
+    // prefix and whatever its prompt has in common with the case before it, never its own
+    // prompt left by its cold run.
+    let mut colds = Vec::with_capacity(cases.len());
     for case in &cases {
-        let cold = run_once(&mut engine, case, &cold_opts)?;
+        colds.push(run_once(&mut engine, case, &cold_opts)?);
+    }
+    let mut rows = Vec::new();
+    for (case, cold) in cases.iter().zip(colds) {
         let warm = run_once(&mut engine, case, &warm_opts)?;
         let (free, naive) = if args.quick {
             (RunStats::default(), RunStats::default())

@@ -65,7 +65,9 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
         Backend::Remote(_) => {}
     }
     let interrupted = super::batch::interrupt_flag()?;
+    let load_started = std::time::Instant::now();
     let pool = BatchJudge::start(backend, args.concurrency)?;
+    let seconds_load = load_started.elapsed().as_secs_f64();
     let info = pool.info().clone();
     let grammar = if args.no_grammar {
         "no grammar"
@@ -165,6 +167,7 @@ pub fn run_judge(ctx: &Context, args: &JudgeArgs) -> Result<ExitCode> {
             failures: out.failures.clone(),
             stopped: out.stopped.as_deref().map(sanitize::visible_line),
             seconds: out.seconds,
+            seconds_load,
             tokens_generated: tally.tokens,
             tokens_per_second: rate,
             cases_per_minute: out.cases_per_minute(),
@@ -218,7 +221,11 @@ struct JudgeSummary {
     not_judged: usize,
     failures: Vec<JudgeFailure>,
     stopped: Option<String>,
+    /// Judging, from the judge being ready to the last judgment saved.
     seconds: f64,
+    /// Loading the model and creating its context (in-process), or connecting to the
+    /// server, before judging: once per run, not per case.
+    seconds_load: f64,
     tokens_generated: u64,
     tokens_per_second: f64,
     cases_per_minute: f64,
