@@ -313,7 +313,7 @@ impl JudgeSink for Injector {
                 });
             }
             Command::Cancel(job) => self.cancelled.store(job.0, Ordering::SeqCst),
-            Command::Shutdown => {}
+            Command::Prioritize(_) | Command::Shutdown => {}
         }
     }
 }

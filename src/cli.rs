@@ -397,6 +397,13 @@ pub struct ReviewArgs {
     /// you decide (also a setting in `?`, kept in the config file)
     #[arg(long)]
     pub blind: bool,
+    /// Cases the in-process judge decodes at once: 2 judges the next case (or the open one's
+    /// swapped order) beside the open one, 1 judges one after the other; 2 needs about twice
+    /// the KV cache and, on 2 cores, slows the open case's stream (see docs/benchmarks.md). A
+    /// judge server takes one request at a time either way [default: the config file's
+    /// `[workbench] prefetch_sequences`, then 1]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub prefetch_sequences: Option<u32>,
     #[command(flatten)]
     pub model: ModelSelect,
 }

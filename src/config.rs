@@ -27,6 +27,15 @@ pub struct Config {
     pub workbench: WorkbenchConfig,
 }
 
+/// Most cases the workbench's in-process judge decodes at once.
+pub const MAX_PREFETCH_SEQUENCES: u32 = 2;
+
+/// Cases the workbench's in-process judge decodes at once unless told otherwise. One: on
+/// the 2-core machines measured (docs/benchmarks.md, "Workbench prefetch on a second
+/// sequence"), two sequences cost about twice one per step, so the next case was not ready
+/// sooner while the open case streamed at about half its rate.
+pub const DEFAULT_PREFETCH_SEQUENCES: u32 = 1;
+
 /// The `[workbench]` table. `None` means "not set": the workbench's own default applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -41,6 +50,10 @@ pub struct WorkbenchConfig {
     pub blind_reasoning: Option<bool>,
     /// Judge every case in both orders.
     pub both_orders: Option<bool>,
+    /// Cases the in-process judge decodes at once in the workbench: 2 judges the next
+    /// wanted case beside the open one; 1 (the default) judges one after the other. Each
+    /// sequence adds its share of the KV cache. Read only: the workbench never writes it.
+    pub prefetch_sequences: Option<u32>,
 }
 
 impl WorkbenchConfig {
@@ -96,6 +109,16 @@ impl Config {
                 line: key_line(text, "model").unwrap_or(1),
                 message: "the model path is empty; write it as model = \"/path/to/model.gguf\""
                     .into(),
+            });
+        }
+        if let Some(n) = config.workbench.prefetch_sequences
+            && !(1..=MAX_PREFETCH_SEQUENCES).contains(&n)
+        {
+            return Err(ConfigError {
+                line: key_line(text, "prefetch_sequences").unwrap_or(1),
+                message: format!(
+                    "prefetch_sequences is {n}; write 1 (one case at a time) or 2 (the next case beside the open one)"
+                ),
             });
         }
         Ok(config)
@@ -312,6 +335,17 @@ mod tests {
         assert_eq!(c.workbench.auto_advance, Some(false));
         assert_eq!(c.workbench.blind, Some(true), "untouched key kept");
         assert_eq!(c.workbench.both_orders, Some(true));
+    }
+
+    #[test]
+    fn prefetch_sequences_is_one_or_two() {
+        let c = Config::parse("[workbench]\nprefetch_sequences = 1\n").unwrap();
+        assert_eq!(c.workbench.prefetch_sequences, Some(1));
+        let e = Config::parse("model = \"/m.gguf\"\n[workbench]\nprefetch_sequences = 3\n")
+            .unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("write 1"), "{e}");
+        assert!(Config::parse("[workbench]\nprefetch_sequences = 0\n").is_err());
     }
 
     #[test]

@@ -180,8 +180,12 @@ enum Parsed {
         line: u64,
         format: SourceFormat,
         /// Parsed, placed, hashed and serialised on the parser thread: the writing thread
-        /// only binds and steps.
-        case: Box<EncodedCase>,
+        /// only binds and steps. Held inline (the batch vectors are reused), so a case
+        /// costs no extra allocation.
+        case: EncodedCase,
+        /// Chosen and rejected are the same text, found where the strings are still in
+        /// this thread's cache.
+        identical: bool,
     },
     Bad(BadLine),
 }
@@ -225,12 +229,13 @@ fn parse_records(
                 for pair in pairs {
                     let (case, digest) =
                         pair.into_case_with_digest(f, &options.source, options.seed);
+                    let case = EncodedCase::new(case, digest)
+                        .map_err(|e| std::io::Error::other(format!("cannot encode a case: {e}")))?;
                     batch.push(Parsed::Case {
                         line: pos.line,
                         format: f,
-                        case: Box::new(EncodedCase::new(case, digest).map_err(|e| {
-                            std::io::Error::other(format!("cannot encode a case: {e}"))
-                        })?),
+                        identical: case.answers_identical(),
+                        case,
                     });
                 }
             }
@@ -384,10 +389,11 @@ fn import_in_transaction(
                             line,
                             format,
                             ref case,
+                            identical,
                         } => {
                             report.format = Some(format);
                             report.valid_cases += 1;
-                            if case.answers_identical() {
+                            if identical {
                                 report.identical += 1;
                             }
                             // Once the file is refused, the remaining lines are only checked.

@@ -30,6 +30,10 @@ pub enum Command {
     Judge(Box<JudgeRequest>),
     /// Stop a job within one token or one prefill chunk; the worker is then idle.
     Cancel(JobId),
+    /// The reviewer watches this job now. A worker decoding several cases at once
+    /// ([`ModelInfo::sequences`] > 1) puts its tokens first and lets other cases' prompts in
+    /// only in small pieces while it runs; a one-at-a-time worker has nothing to reorder.
+    Prioritize(JobId),
     Shutdown,
 }
 
@@ -61,6 +65,9 @@ pub struct ModelInfo {
     /// The chat template in use: "gguf" (from the file) or a named fallback.
     pub template: String,
     pub threads: u32,
+    /// Jobs the worker judges at once (sequences of one llama.cpp batch); 0 or 1: one
+    /// after another. The workbench prefetches the next case beside the open one when > 1.
+    pub sequences: u32,
     /// Who judges, besides the model file: what every judgment of this worker records
     /// (boxed: events carry a `ModelInfo` and stay small).
     pub stamp: Box<JudgeStamp>,

@@ -4,7 +4,7 @@
 //! Everything here runs on one thread (the worker's, or the bench's): the context borrows
 //! the model and neither may cross threads.
 
-use super::api::{JudgeConfig, JudgeMode, JudgeRequest, JudgeStamp, ModelInfo};
+use super::api::{JobId, JudgeConfig, JudgeMode, JudgeRequest, JudgeStamp, ModelInfo};
 use super::config;
 use super::parse::{Parsed, Segment, StreamParser, Utf8Stream};
 use super::profile::{Profile, RenderedPrompt};
@@ -28,6 +28,17 @@ use std::time::Instant;
 /// then goes in one or two full-size graph evaluations instead of 256 + a small, less
 /// efficient tail. A cancel still lands within one chunk (about 1–2 s on 2 cores).
 pub const PREFILL_CHUNK: usize = 512;
+
+/// Most prompt tokens of a background case that share one batch with a watched case in
+/// flight ([`Priority::chunk`]), so its stream goes on while the other case is prefilled.
+/// Measured in docs/benchmarks.md ("Workbench prefetch on a second sequence").
+pub const BACKGROUND_CHUNK: usize = 32;
+
+/// Whether a background case waits while the watched one generates ([`Priority::hold`]).
+/// It does not: the point of a second sequence is to judge it meanwhile. Holding it keeps
+/// the watched stream's rate but then the second sequence saves nothing on 2 cores
+/// (measured in docs/benchmarks.md).
+pub const HOLD_BACKGROUND: bool = false;
 
 /// llama.cpp's backend can be initialised once per process; every worker shares it.
 pub fn backend() -> Result<&'static LlamaBackend, String> {
@@ -145,6 +156,7 @@ impl LoadedModel {
             n_ctx: config.n_ctx.min(model.n_ctx_train().max(512)),
             template: template_name,
             threads: config.threads,
+            sequences: config.parallel.max(1),
             stamp: Box::new(JudgeStamp {
                 template_version: profile.template_version(),
                 backend: BACKEND.to_string(),
@@ -596,6 +608,22 @@ impl<'m> Engine<'m> {
         on: &mut dyn FnMut(&JudgeRequest, Progress) -> Flow,
         done: &mut dyn FnMut(JudgeRequest, Result<RunOutcome, RunError>),
     ) -> Result<(), String> {
+        self.run_many_with(opts, None, next, on, done)
+    }
+
+    /// [`Engine::run_many`] with one case put first: `priority` names the job someone is
+    /// watching (asked before every batch). Its next token and prompt go into each batch
+    /// first, and while it is in flight any other case's prompt goes in at most `chunk`
+    /// tokens per batch, so a case joining in the background does not freeze the watched
+    /// case's stream for a whole prefill batch (512 tokens: about 1.5 s on 2 cores).
+    pub fn run_many_with(
+        &mut self,
+        opts: &RunOptions,
+        priority: Option<Priority<'_>>,
+        next: &mut dyn FnMut() -> Option<JudgeRequest>,
+        on: &mut dyn FnMut(&JudgeRequest, Progress) -> Flow,
+        done: &mut dyn FnMut(JudgeRequest, Result<RunOutcome, RunError>),
+    ) -> Result<(), String> {
         let n_prefix = self.lm.prefix_tokens.len();
         let mut slots: Vec<Option<Slot<'m>>> = (0..self.slots).map(|_| None).collect();
         loop {
@@ -643,6 +671,7 @@ impl<'m> Engine<'m> {
                             state: SlotState::Prefill { tokens, done: 0 },
                             case: None,
                             idx: -1,
+                            held: false,
                         });
                     }
                 }
@@ -650,11 +679,29 @@ impl<'m> Engine<'m> {
             if slots.iter().all(Option::is_none) {
                 return Ok(());
             }
+            // The watched case, if it is in flight here.
+            let first = priority.as_ref().and_then(|p| {
+                let job = (p.foreground)()?;
+                slots
+                    .iter()
+                    .position(|s| s.as_ref().is_some_and(|s| s.req.job == job))
+            });
+            let limit = priority.as_ref().map_or(usize::MAX, |p| p.chunk.max(1));
+            // With `hold`, the other cases wait while the watched one generates.
+            let hold = priority.as_ref().is_some_and(|p| p.hold)
+                && first.is_some_and(|f| slots[f].as_ref().is_some_and(|s| s.case.is_some()));
             // One batch: every generating case's next token first, then prompt tokens.
             self.batch.clear();
             let mut room = self.n_batch;
-            for slot in slots.iter_mut().flatten() {
+            for (i, slot) in slots.iter_mut().enumerate() {
+                let Some(slot) = slot.as_mut() else {
+                    continue;
+                };
                 slot.idx = -1;
+                slot.held = hold && first != Some(i) && matches!(slot.state, SlotState::Token(_));
+                if slot.held {
+                    continue;
+                }
                 if let SlotState::Token(t) = slot.state {
                     let case = slot.case.as_mut().expect("a generating slot has its case");
                     self.batch
@@ -664,7 +711,15 @@ impl<'m> Engine<'m> {
                     room -= 1;
                 }
             }
-            for slot in slots.iter_mut().flatten() {
+            // The watched case's prompt first; the others' in small pieces while it is in flight.
+            let order = first
+                .into_iter()
+                .chain((0..slots.len()).filter(|i| Some(*i) != first));
+            for i in order {
+                let Some(slot) = slots[i].as_mut() else {
+                    continue;
+                };
+                let held_back = first.is_some_and(|f| f != i);
                 let (tokens, from, pos0) = match &slot.state {
                     SlotState::Prefill { tokens, done } => (tokens, *done, n_prefix),
                     SlotState::Tail { tokens, done } => {
@@ -673,7 +728,10 @@ impl<'m> Engine<'m> {
                     }
                     SlotState::Token(_) => continue,
                 };
-                let take = (tokens.len() - from).min(room);
+                let mut take = (tokens.len() - from).min(room);
+                if held_back && matches!(slot.state, SlotState::Prefill { .. }) {
+                    take = take.min(limit);
+                }
                 if take == 0 {
                     continue;
                 }
@@ -710,7 +768,7 @@ impl<'m> Engine<'m> {
             }
             // Read each case whose logits this batch produced.
             for slot_ref in slots.iter_mut() {
-                let Some(slot) = slot_ref.as_mut() else {
+                let Some(slot) = slot_ref.as_mut().filter(|s| !s.held) else {
                     continue;
                 };
                 let result = self.advance(slot, opts, on);
@@ -804,6 +862,18 @@ impl<'m> Engine<'m> {
     }
 }
 
+/// Which case [`Engine::run_many_with`] puts first, and how much of another case's prompt
+/// may share a batch with it.
+pub struct Priority<'a> {
+    /// The job being watched now, if any (it may change between batches).
+    pub foreground: &'a dyn Fn() -> Option<JobId>,
+    /// Most prompt tokens of any other case per batch while the watched case is in flight.
+    pub chunk: usize,
+    /// Other cases generate only while the watched case does not (their prompts still go
+    /// in, `chunk` tokens per batch).
+    pub hold: bool,
+}
+
 /// One sequence of [`Engine::run_many`].
 struct Slot<'m> {
     req: JudgeRequest,
@@ -814,6 +884,8 @@ struct Slot<'m> {
     case: Option<CaseRun<'m>>,
     /// Where this case's logits are in the batch just decoded (-1: none).
     idx: i32,
+    /// Left out of the batch just decoded (waiting for the watched case).
+    held: bool,
 }
 
 enum SlotState {

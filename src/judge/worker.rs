@@ -2,7 +2,10 @@
 //! commands; everything it reports is an [`Event`] tagged with its job.
 
 use super::api::{Command, Event, JobId, JudgeConfig, JudgeMode, JudgeRequest, ModelInfo};
-use super::engine::{Engine, Flow, LoadedModel, Progress, RunError, RunOptions};
+use super::engine::{
+    BACKGROUND_CHUNK, Engine, Flow, HOLD_BACKGROUND, LoadedModel, Priority, Progress, RunError,
+    RunOptions,
+};
 use crate::domain::{Case, NewJudgment};
 use anyhow::{Result, anyhow, bail};
 use std::collections::VecDeque;
@@ -103,6 +106,8 @@ pub(crate) struct Inbox<'a> {
     shutdown: bool,
     /// Running jobs asked to stop (several run at once in batched judging).
     stop: std::collections::HashSet<JobId>,
+    /// The job the reviewer watches ([`Command::Prioritize`]).
+    foreground: Option<JobId>,
 }
 
 impl Inbox<'_> {
@@ -112,6 +117,7 @@ impl Inbox<'_> {
             queue: VecDeque::new(),
             shutdown: false,
             stop: Default::default(),
+            foreground: None,
         }
     }
 
@@ -179,10 +185,46 @@ impl Inbox<'_> {
                 }
                 false
             }
+            Command::Prioritize(job) => {
+                self.foreground = Some(job);
+                false
+            }
             Command::Shutdown => {
                 self.shutdown = true;
                 true
             }
+        }
+    }
+}
+
+/// The event a job's progress becomes (nothing for a tick).
+fn progress_event(job: JobId, p: &Progress) -> Option<Event> {
+    match p {
+        Progress::Prefill { done, total } => Some(Event::Prefill {
+            job,
+            done: *done,
+            total: *total,
+        }),
+        Progress::Token(seg) => Some(Event::Token {
+            job,
+            section: seg.section,
+            text: seg.text.clone(),
+        }),
+        Progress::Tick => None,
+    }
+}
+
+/// The event that reports how a job ended.
+fn outcome_event(job: JobId, r: Result<NewJudgment, RunError>) -> Event {
+    match r {
+        Ok(judgment) => Event::Done {
+            job,
+            judgment: Box::new(judgment),
+        },
+        Err(RunError::Stopped) => Event::Cancelled { job },
+        Err(RunError::Failed(error)) => {
+            tracing::warn!("judge job {} failed: {error}", job.0);
+            Event::Failed { job, error }
         }
     }
 }
@@ -246,14 +288,8 @@ fn serve_many(
         };
         let mut on = |req: &JudgeRequest, p: Progress| -> Flow {
             let job = req.job;
-            match p {
-                Progress::Prefill { done, total } => emit(Event::Prefill { job, done, total }),
-                Progress::Token(seg) => emit(Event::Token {
-                    job,
-                    section: seg.section,
-                    text: seg.text.clone(),
-                }),
-                Progress::Tick => {}
+            if let Some(e) = progress_event(job, &p) {
+                emit(e);
             }
             let ib = inbox.borrow();
             if ib.shutdown || ib.stop.contains(&job) {
@@ -265,19 +301,15 @@ fn serve_many(
         let mut done = |req: JudgeRequest, r: Result<super::engine::RunOutcome, RunError>| {
             let job = req.job;
             inbox.borrow_mut().stop.remove(&job);
-            match r {
-                Ok(out) => emit(Event::Done {
-                    job,
-                    judgment: Box::new(out.judgment),
-                }),
-                Err(RunError::Stopped) => emit(Event::Cancelled { job }),
-                Err(RunError::Failed(error)) => {
-                    tracing::warn!("judge job {} failed: {error}", job.0);
-                    emit(Event::Failed { job, error })
-                }
-            }
+            emit(outcome_event(job, r.map(|out| out.judgment)));
         };
-        if let Err(e) = engine.run_many(opts, &mut next, &mut on, &mut done) {
+        let foreground = || inbox.borrow().foreground;
+        let priority = Priority {
+            foreground: &foreground,
+            chunk: BACKGROUND_CHUNK,
+            hold: HOLD_BACKGROUND,
+        };
+        if let Err(e) = engine.run_many_with(opts, Some(priority), &mut next, &mut on, &mut done) {
             tracing::error!("batched judging stopped: {e}");
         }
     }
@@ -308,14 +340,8 @@ pub(crate) fn serve_jobs(rx: &Receiver<Command>, emit: &dyn Fn(Event), run: &mut
         let job = req.job;
         emit(Event::Started { job });
         let mut on = |p: Progress| -> Flow {
-            match p {
-                Progress::Prefill { done, total } => emit(Event::Prefill { job, done, total }),
-                Progress::Token(seg) => emit(Event::Token {
-                    job,
-                    section: seg.section,
-                    text: seg.text.clone(),
-                }),
-                Progress::Tick => {}
+            if let Some(e) = progress_event(job, &p) {
+                emit(e);
             }
             if inbox.poll(job, emit) {
                 Flow::Stop
@@ -323,17 +349,7 @@ pub(crate) fn serve_jobs(rx: &Receiver<Command>, emit: &dyn Fn(Event), run: &mut
                 Flow::Continue
             }
         };
-        match run(&req, &mut on) {
-            Ok(judgment) => emit(Event::Done {
-                job,
-                judgment: Box::new(judgment),
-            }),
-            Err(RunError::Stopped) => emit(Event::Cancelled { job }),
-            Err(RunError::Failed(error)) => {
-                tracing::warn!("judge job {} failed: {error}", job.0);
-                emit(Event::Failed { job, error })
-            }
-        }
+        emit(outcome_event(job, run(&req, &mut on)));
     }
 }
 
@@ -347,7 +363,7 @@ pub(crate) fn serve_unavailable(rx: &Receiver<Command>, emit: &dyn Fn(Event), ms
                 job: req.job,
                 error: format!("the judge is not available: {msg}"),
             }),
-            Command::Cancel(_) => {}
+            Command::Cancel(_) | Command::Prioritize(_) => {}
             Command::Shutdown => return,
         }
     }
@@ -512,6 +528,11 @@ mod tests {
         // Cancelling an unknown job changes nothing.
         tx.send(Command::Cancel(JobId(99))).unwrap();
         assert!(!inbox.poll(running, &emit));
+        assert_eq!(seen.borrow().len(), 1);
+        // Naming the watched job stops nothing; the batched loop reads it before each batch.
+        tx.send(Command::Prioritize(JobId(3))).unwrap();
+        assert!(!inbox.poll(running, &emit));
+        assert_eq!(inbox.foreground, Some(JobId(3)));
         assert_eq!(seen.borrow().len(), 1);
         // Cancelling the running job stops it; the queue stays.
         tx.send(Command::Cancel(running)).unwrap();

@@ -105,8 +105,16 @@ impl EncodedCase {
             category,
             difficulty,
         } = case;
+        // Sized once from the text it will hold (JSON adds the keys and escapes), instead
+        // of growing by doubling from 128 bytes: two to three reallocations a case less.
+        let text: usize = prompt
+            .iter()
+            .map(|m| m.role.len() + m.content.len() + 32)
+            .sum();
+        let mut prompt_json = Vec::with_capacity(text + text / 16 + 2);
+        serde_json::to_writer(&mut prompt_json, &prompt)?;
         Ok(EncodedCase {
-            prompt_json: serde_json::to_string(&prompt)?,
+            prompt_json: String::from_utf8(prompt_json)?,
             meta_json: serde_json::to_string(&meta)?,
             source,
             source_id,

@@ -112,8 +112,17 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     let size = terminal.size()?;
     app.size = (size.width, size.height);
 
+    let sequences = args
+        .prefetch_sequences
+        .or(wb.prefetch_sequences)
+        .unwrap_or(crate::config::DEFAULT_PREFETCH_SEQUENCES);
     let judge = match judge::backend_from_select(&args.model, SEED, true) {
-        Ok(backend) => {
+        Ok(mut backend) => {
+            // The in-process judge decodes the next wanted case beside the open one; a
+            // server is asked one request at a time (the worker says which in Ready).
+            if let judge::Backend::Local(c) = &mut backend {
+                c.parallel = sequences;
+            }
             let tx = tx.clone();
             Some(JudgeHandle::spawn_backend(
                 backend,
@@ -484,6 +493,12 @@ impl Edge<'_> {
             Effect::Cancel(job) => {
                 if let Some(judge) = self.judge {
                     judge.send(Command::Cancel(job));
+                }
+                None
+            }
+            Effect::Prioritize(job) => {
+                if let Some(judge) = self.judge {
+                    judge.send(Command::Prioritize(job));
                 }
                 None
             }

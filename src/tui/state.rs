@@ -212,6 +212,8 @@ pub enum Effect {
         swapped: bool,
     },
     Cancel(JobId),
+    /// Tell a worker that judges several cases at once which job the reviewer watches.
+    Prioritize(JobId),
     StoreJudgment(Box<NewJudgment>),
     /// Store a judgment that was given a library rubric, recording its id and version.
     StoreLinkedJudgment {
@@ -579,7 +581,14 @@ pub struct App {
     pub cursor: usize,
     pub case: Option<CaseView>,
     pub model: ModelState,
+    /// The job the reviewer sees stream when it is on the open case (else the most wanted one).
     pub job: Option<Job>,
+    /// A second job beside it, when the worker judges two cases at once: the open case's
+    /// swapped order (both orders) or the next case. It streams into its own pane, shown
+    /// when the reviewer opens its case.
+    pub background: Option<Job>,
+    /// The job last named to the worker with [`Effect::Prioritize`].
+    pub prioritized: Option<JobId>,
     pub next_job: u64,
     /// Cases whose automatic judging the reviewer cancelled with `c`.
     pub no_auto: Vec<i64>,
@@ -645,6 +654,8 @@ impl App {
             case: None,
             model: ModelState::Loading(0.0),
             job: None,
+            background: None,
+            prioritized: None,
             next_job: 1,
             no_auto: Vec::new(),
             pending: Default::default(),
@@ -704,6 +715,8 @@ impl App {
             blind_reasoning: Some(self.blind_reasoning),
             // Saved only once changed here: `--both-orders` is for one session.
             both_orders: self.both_orders_changed.then_some(self.both_orders),
+            // Set in the file or on the command line only.
+            prefetch_sequences: None,
         }
     }
 
@@ -766,6 +779,19 @@ impl App {
     pub fn visible_job(&self) -> Option<&Job> {
         let id = self.case.as_ref()?.case.id;
         self.job.as_ref().filter(|j| j.case_id == id)
+    }
+
+    /// The jobs in flight: the first one, then the background one.
+    pub fn jobs(&self) -> impl Iterator<Item = &Job> {
+        self.job.iter().chain(self.background.iter())
+    }
+
+    /// How many jobs the worker runs at once (its sequences; 1 when it says nothing).
+    pub fn judge_slots(&self) -> usize {
+        match &self.model {
+            ModelState::Ready(info) => info.sequences.max(1) as usize,
+            _ => 1,
+        }
     }
 
     pub fn model_ready(&self) -> bool {

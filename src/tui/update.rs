@@ -231,7 +231,7 @@ fn on_tick(app: &mut App) {
 }
 
 fn quit(app: &mut App, fx: &mut Vec<Effect>) {
-    if let Some(job) = app.job.take() {
+    for job in app.job.take().into_iter().chain(app.background.take()) {
         fx.push(Effect::Cancel(job.id));
     }
     app.quit = true;
@@ -941,7 +941,7 @@ fn stream_heading(section: Section) -> Option<&'static str> {
 fn toggle_reasoning(app: &mut App) {
     app.reasoning_expanded = !app.reasoning_expanded;
     let expanded = app.reasoning_expanded;
-    if let Some(j) = app.job.as_mut() {
+    for j in app.job.iter_mut().chain(app.background.iter_mut()) {
         rebuild_stream_pane(j, expanded);
     }
     refresh_judge_doc(app);
@@ -1040,6 +1040,9 @@ fn scroll(app: &mut App, focus: Focus, rows: isize, fx: &mut Vec<Effect>) {
 // ---------------------------------------------------------------------------------
 // The judge
 
+/// Start a job the reviewer asked for (or the open case's own): it becomes the first job.
+/// The job it displaces goes on in the background when the worker judges two cases at
+/// once and the background is free and judges something else; otherwise it is cancelled.
 pub(super) fn new_job(
     app: &mut App,
     case_id: i64,
@@ -1047,9 +1050,35 @@ pub(super) fn new_job(
     swapped: bool,
     fx: &mut Vec<Effect>,
 ) {
-    if let Some(old) = app.job.take() {
-        fx.push(Effect::Cancel(old.id));
+    // The same case in the same order is judged again from the start: the old run goes.
+    if let Some(b) = app
+        .background
+        .take_if(|b| b.case_id == case_id && b.swapped == swapped)
+    {
+        fx.push(Effect::Cancel(b.id));
     }
+    if let Some(old) = app.job.take() {
+        if app.judge_slots() > 1
+            && app.background.is_none()
+            && !(old.case_id == case_id && old.swapped == swapped)
+        {
+            app.background = Some(old);
+        } else {
+            fx.push(Effect::Cancel(old.id));
+        }
+    }
+    let job = start_job(app, case_id, mode, swapped, fx);
+    app.job = Some(job);
+}
+
+/// Ask the worker for a judgment; the job comes back for the caller to keep in a slot.
+fn start_job(
+    app: &mut App,
+    case_id: i64,
+    mode: JudgeMode,
+    swapped: bool,
+    fx: &mut Vec<Effect>,
+) -> Job {
     let id = JobId(app.next_job);
     app.next_job += 1;
     let mut pane = Pane::new(Doc::new());
@@ -1064,7 +1093,9 @@ pub(super) fn new_job(
         mode: mode.clone(),
         swapped,
     });
-    app.job = Some(Job {
+    app.failed_clear(case_id);
+    app.dirty = true;
+    Job {
         id,
         case_id,
         swapped,
@@ -1079,9 +1110,7 @@ pub(super) fn new_job(
         pane,
         rubric: None,
         batch: false,
-    });
-    app.failed_clear(case_id);
-    app.dirty = true;
+    }
 }
 
 impl App {
@@ -1117,58 +1146,145 @@ impl App {
 
 /// Decide what the worker should be doing: judge the open case if it has no judgment,
 /// else the next one in the queue while the reviewer reads; cancel work nobody needs.
+///
+/// A worker that judges two cases at once (its model info says how many) gets a second,
+/// background job beside the first: the open case's swapped order when both orders are
+/// on, else the next case. With one, this is the one-job-at-a-time rule: a running job is
+/// kept while it is wanted, and the next wanted one starts when it ends.
 fn schedule(app: &mut App, fx: &mut Vec<Effect>) {
+    let slots = app.judge_slots();
     let current = app.current_id();
     let next = app.next_id();
-    if let Some(job) = &app.job {
-        let keep = job.batch
-            || Some(job.case_id) == current
-            || (Some(job.case_id) == next
-                && !current.is_some_and(|c| app.model_ready() && app.wants_auto(c)));
-        if !keep {
-            let id = job.id;
-            app.job = None;
-            fx.push(Effect::Cancel(id));
-        } else {
-            return;
+    let current_wants = current.is_some_and(|c| app.model_ready() && app.wants_auto(c));
+    // Nobody needs a job on a case that is neither open nor next (nor a library batch's); a
+    // prefetch of the next case gives way to the open case when only one job runs at once.
+    let needed = |j: &Job| {
+        j.batch
+            || Some(j.case_id) == current
+            || (Some(j.case_id) == next && (slots > 1 || !current_wants))
+    };
+    for job in [
+        app.job.take_if(|j| !needed(j)),
+        app.background.take_if(|j| !needed(j)),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        fx.push(Effect::Cancel(job.id));
+    }
+    order_jobs(app);
+    if app.model_ready() {
+        while app.jobs().count() < slots {
+            let Some((case_id, swapped)) = wanted(app) else {
+                break;
+            };
+            let job = start_job(app, case_id, JudgeMode::Full, swapped, fx);
+            match app.job {
+                None => app.job = Some(job),
+                Some(_) => app.background = Some(job),
+            }
+            order_jobs(app);
+        }
+        // The library's batch runs when the reviewer's own cases need nothing.
+        if app.job.is_none() {
+            super::library::schedule_batch(app, fx);
         }
     }
-    if !app.model_ready() {
-        return;
+    // A worker with several sequences puts the first job's tokens first.
+    if slots > 1
+        && let Some(id) = app.job.as_ref().map(|j| j.id)
+        && app.prioritized != Some(id)
+    {
+        app.prioritized = Some(id);
+        fx.push(Effect::Prioritize(id));
     }
-    if let Some(case_id) = current.filter(|&c| app.wants_auto(c)) {
-        new_job(app, case_id, JudgeMode::Full, false, fx);
-        return;
+}
+
+/// The first slot holds the job on the open case (its own order before the swapped one):
+/// the one whose stream the judge pane shows. A background job on the case the reviewer
+/// has just opened moves there and streams on from where it is.
+fn order_jobs(app: &mut App) {
+    if app.job.is_none() {
+        app.job = app.background.take();
     }
-    // Both orders: once the open case's judgment is stored, its swapped order comes next,
-    // before the next case is prefetched.
+    let current = app.current_id();
+    let rank = |j: &Job| match (Some(j.case_id) == current, j.swapped) {
+        (true, false) => 0,
+        (true, true) => 1,
+        _ => 2,
+    };
+    if let (Some(f), Some(b)) = (&app.job, &app.background)
+        && rank(b) < rank(f)
+    {
+        std::mem::swap(&mut app.job, &mut app.background);
+    }
+}
+
+/// The most wanted judgment no job is producing yet: the open case's, its swapped order
+/// (both orders; once its own judgment is stored or running), then the next case's.
+fn wanted(app: &App) -> Option<(i64, bool)> {
+    let running = |case_id: i64, swapped: bool| {
+        app.jobs()
+            .any(|j| j.case_id == case_id && j.swapped == swapped)
+    };
+    let current = app.current_id();
+    if let Some(c) = current.filter(|&c| app.wants_auto(c) && !running(c, false)) {
+        return Some((c, false));
+    }
     if app.both_orders
         && let Some(c) = app.case.as_ref()
-        && c.judgment.is_some()
+        && Some(c.case.id) == current
+        && (c.judgment.is_some()
+            || app
+                .jobs()
+                .any(|j| j.case_id == c.case.id && !j.swapped && j.mode == JudgeMode::Full))
         && c.swap.is_none()
         && c.failed.is_none()
         && !app.no_auto.contains(&c.case.id)
+        && !running(c.case.id, true)
     {
-        let id = c.case.id;
-        new_job(app, id, JudgeMode::Full, true, fx);
-        return;
+        return Some((c.case.id, true));
     }
-    if let Some(case_id) = next.filter(|&n| app.wants_auto(n)) {
-        new_job(app, case_id, JudgeMode::Full, false, fx);
-        return;
+    app.next_id()
+        .filter(|&n| app.wants_auto(n) && !running(n, false))
+        .map(|n| (n, false))
+}
+
+/// Which of the two job slots an event is about.
+#[derive(Clone, Copy)]
+enum Slot {
+    First,
+    Background,
+}
+
+fn slot_mut(app: &mut App, slot: Slot) -> Option<&mut Job> {
+    match slot {
+        Slot::First => app.job.as_mut(),
+        Slot::Background => app.background.as_mut(),
     }
-    // The library's batch runs when the reviewer's own cases need nothing.
-    super::library::schedule_batch(app, fx);
+}
+
+fn slot_take(app: &mut App, slot: Slot) -> Option<Job> {
+    match slot {
+        Slot::First => app.job.take(),
+        Slot::Background => app.background.take(),
+    }
 }
 
 fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
-    if let Some(id) = ev.job()
-        && app.job.as_ref().map(|j| j.id) != Some(id)
-    {
+    let slot = match ev.job() {
+        None => Slot::First,
+        Some(id) if app.job.as_ref().is_some_and(|j| j.id == id) => Slot::First,
+        Some(id) if app.background.as_ref().is_some_and(|j| j.id == id) => Slot::Background,
         // A cancelled or superseded job: its late events mean nothing now.
-        return;
-    }
-    let visible = app.visible_job().is_some();
+        Some(_) => return,
+    };
+    // Only the job streaming on screen redraws; a background one just keeps its text.
+    let visible = match (slot, ev.job()) {
+        (Slot::First, Some(id)) => app.visible_job().is_some_and(|j| j.id == id),
+        (Slot::First, None) => app.visible_job().is_some(),
+        (Slot::Background, _) => false,
+    };
     match ev {
         Event::Loading { progress } => {
             app.model = ModelState::Loading(progress);
@@ -1184,17 +1300,18 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
         Event::Unavailable(msg) => {
             app.model = ModelState::Unavailable(msg);
             app.job = None;
+            app.background = None;
             app.dirty = true;
         }
         Event::Started { .. } => {
             let now = app.now;
-            if let Some(j) = app.job.as_mut() {
+            if let Some(j) = slot_mut(app, slot) {
                 j.started = Some(now);
             }
             app.dirty |= visible;
         }
         Event::Prefill { done, total, .. } => {
-            if let Some(j) = app.job.as_mut() {
+            if let Some(j) = slot_mut(app, slot) {
                 j.prefill = Some((done, total));
             }
             app.dirty |= visible;
@@ -1202,7 +1319,7 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
         Event::Token { section, text, .. } => {
             let now = app.now;
             let expanded = app.reasoning_expanded;
-            if let Some(j) = app.job.as_mut() {
+            if let Some(j) = slot_mut(app, slot) {
                 j.tokens += 1;
                 j.first_token.get_or_insert(now);
                 let new_section = j.section != Some(section);
@@ -1238,7 +1355,7 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
             app.dirty |= visible;
         }
         Event::Done { judgment, .. } => {
-            let job = app.job.take().expect("job matched above");
+            let job = slot_take(app, slot).expect("job matched above");
             if !job.swapped
                 && let Some(q) = queue_item(app, job.case_id)
             {
@@ -1264,7 +1381,7 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
             app.dirty = true;
         }
         Event::Failed { error, .. } => {
-            let job = app.job.take().expect("job matched above");
+            let job = slot_take(app, slot).expect("job matched above");
             let shown = sanitize::visible_line(&error);
             if let Some(c) = app.case.as_mut().filter(|c| c.case.id == job.case_id) {
                 c.failed = Some(shown.clone());
@@ -1279,31 +1396,48 @@ fn on_judge(app: &mut App, ev: Event, fx: &mut Vec<Effect>) {
             app.dirty = true;
         }
         Event::Cancelled { .. } => {
-            app.job = None;
+            slot_take(app, slot);
             app.dirty = true;
         }
     }
 }
 
 fn on_stored(app: &mut App, j: Judgment) {
+    let own_running = app.jobs().any(|r| r.case_id == j.j.case_id && !r.swapped);
     let Some(c) = app.case.as_mut().filter(|c| c.case.id == j.j.case_id) else {
         return;
     };
     if j.j.swapped {
-        let msg = match (c.judgment.as_ref().and_then(|o| o.j.verdict), j.j.verdict) {
-            (Some(o), Some(s)) if o == s => format!("swap check: consistent ({o} both ways)"),
-            (Some(o), Some(s)) => {
-                format!("swap check: position bias: {o} as shown, {s} with A and B exchanged")
-            }
-            _ => "swap check done (no verdict to compare)".to_string(),
+        let msg = if c.judgment.is_none() && own_running {
+            // Both orders on two sequences: the swapped one can end first.
+            "swap check: A and B exchanged is judged; it is compared when this order's judgment ends"
+                .to_string()
+        } else {
+            swap_message(c.judgment.as_ref(), &j)
         };
         c.swap = Some(j);
         app.info(msg);
     } else {
+        let swap_first = c.judgment.is_none() && c.swap.is_some();
         c.judgment = Some(j);
+        if swap_first && let Some(c) = app.case.as_ref() {
+            let msg = swap_message(c.judgment.as_ref(), c.swap.as_ref().expect("checked"));
+            app.info(msg);
+        }
         refresh_judge_doc(app);
     }
     app.dirty = true;
+}
+
+/// What the swap check found: the verdict as shown against the one with A and B exchanged.
+fn swap_message(own: Option<&Judgment>, swapped: &Judgment) -> String {
+    match (own.and_then(|o| o.j.verdict), swapped.j.verdict) {
+        (Some(o), Some(s)) if o == s => format!("swap check: consistent ({o} both ways)"),
+        (Some(o), Some(s)) => {
+            format!("swap check: position bias: {o} as shown, {s} with A and B exchanged")
+        }
+        _ => "swap check done (no verdict to compare)".to_string(),
+    }
 }
 
 fn judge_now(app: &mut App, fx: &mut Vec<Effect>) {
@@ -1340,7 +1474,7 @@ fn swap_check(app: &mut App, fx: &mut Vec<Effect>) {
         return;
     }
     let id = app.case.as_ref().expect("case open").case.id;
-    if app.job.as_ref().is_some_and(|j| j.case_id == id) {
+    if app.jobs().any(|j| j.case_id == id) {
         app.warn("wait until the running judgment of this case ends, then swap-check it");
         return;
     }

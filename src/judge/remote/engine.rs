@@ -123,6 +123,8 @@ impl RemoteEngine {
             file_name: server.model.clone(),
             architecture: server.flavor.name().to_string(),
             template: "server".to_string(),
+            // One request at a time (the workbench does not prefetch beside the open case).
+            sequences: 1,
             stamp: Box::new(JudgeStamp {
                 template_version: opts.profile.template_version(),
                 backend: BACKEND.to_string(),

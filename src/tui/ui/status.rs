@@ -61,11 +61,19 @@ pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             let name = visible_line(&info.file_name);
             let name = name.strip_suffix(".gguf").unwrap_or(&name);
             spans.push(Span::raw(short(name, if wide { 48 } else { 22 })).bold());
-            let state = match app.job.as_ref() {
+            let mut state = match app.job.as_ref() {
                 Some(j) if j.started.is_some() => format!(" judging #{}", j.case_id),
                 Some(j) => format!(" queued #{}", j.case_id),
                 None => " idle".to_string(),
             };
+            // The second sequence's job (the next case, or this one's swapped order).
+            if let Some(b) = &app.background {
+                state.push_str(&format!(
+                    " +#{}{}",
+                    b.case_id,
+                    if b.swapped { " swapped" } else { "" }
+                ));
+            }
             spans.push(Span::raw(state).fg(Color::Green));
         }
         ModelState::Unavailable(_) => spans.push(Span::raw("no model").fg(Color::Red).bold()),
