@@ -9,23 +9,11 @@
 use rusqlite::Connection;
 mod tmux_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use tmux_support::Tmux;
+use tmux_support::{Tmux, model_path};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rubricate");
-
-fn model_path() -> PathBuf {
-    let path = std::env::var_os("RUBRICATE_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| rubricate::paths::default_model().expect("a home directory"));
-    assert!(
-        path.is_file(),
-        "the end-to-end test needs the model at {}: run scripts/fetch-model.sh or set RUBRICATE_MODEL",
-        path.display()
-    );
-    path
-}
 
 /// The final (not streaming) model verdict on screen, if any.
 fn verdict_on_screen(screen: &str) -> Option<String> {

@@ -7,22 +7,9 @@
 mod tmux_support;
 
 use rusqlite::Connection;
-use std::path::PathBuf;
-use tmux_support::Tmux;
+use tmux_support::{Tmux, model_path};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rubricate");
-
-fn model_path() -> PathBuf {
-    let path = std::env::var_os("RUBRICATE_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| rubricate::paths::default_model().expect("a home directory"));
-    assert!(
-        path.is_file(),
-        "the end-to-end test needs the model at {}: run scripts/fetch-model.sh or set RUBRICATE_MODEL",
-        path.display()
-    );
-    path
-}
 
 fn position(screen: &str) -> Option<String> {
     let status = screen.lines().next()?;

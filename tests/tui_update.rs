@@ -24,15 +24,6 @@ fn judges(fx: &[Effect]) -> Vec<(u64, i64, JudgeMode, bool)> {
         .collect()
 }
 
-fn cancels(fx: &[Effect]) -> Vec<u64> {
-    fx.iter()
-        .filter_map(|e| match e {
-            Effect::Cancel(j) => Some(j.0),
-            _ => None,
-        })
-        .collect()
-}
-
 fn loads(fx: &[Effect]) -> Vec<i64> {
     fx.iter()
         .filter_map(|e| match e {

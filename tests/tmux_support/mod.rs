@@ -5,6 +5,19 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The model the end-to-end tests run (RUBRICATE_MODEL or the default), insisting it is there.
+pub fn model_path() -> PathBuf {
+    let path = std::env::var_os("RUBRICATE_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| rubricate::paths::default_model().expect("a home directory"));
+    assert!(
+        path.is_file(),
+        "the end-to-end test needs the model at {}: run scripts/fetch-model.sh or set RUBRICATE_MODEL",
+        path.display()
+    );
+    path
+}
+
 /// Generous: a judgment takes seconds on two cores, and CI machines are slow.
 pub const DEADLINE: Duration = Duration::from_secs(180);
 

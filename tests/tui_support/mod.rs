@@ -212,3 +212,13 @@ pub fn render(app: &mut App, w: u16, h: u16) -> String {
     }
     out
 }
+
+/// The jobs the effects cancel, in order.
+pub fn cancels(fx: &[Effect]) -> Vec<u64> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Cancel(j) => Some(j.0),
+            _ => None,
+        })
+        .collect()
+}
