@@ -18,19 +18,13 @@ fn ready_with(sequences: u32) -> Msg {
     }))
 }
 
+/// The jobs started, all full judgments: (job, case, swapped).
 fn judges(fx: &[Effect]) -> Vec<(u64, i64, bool)> {
-    fx.iter()
-        .filter_map(|e| match e {
-            Effect::Judge {
-                job,
-                case_id,
-                mode,
-                swapped,
-            } => {
-                assert_eq!(*mode, JudgeMode::Full);
-                Some((job.0, *case_id, *swapped))
-            }
-            _ => None,
+    tui_support::judges(fx)
+        .into_iter()
+        .map(|(job, case_id, mode, swapped)| {
+            assert_eq!(mode, JudgeMode::Full);
+            (job, case_id, swapped)
         })
         .collect()
 }

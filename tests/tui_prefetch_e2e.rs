@@ -7,17 +7,9 @@
 mod tmux_support;
 
 use rusqlite::Connection;
-use tmux_support::{Tmux, model_path};
+use tmux_support::{Tmux, model_path, position};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rubricate");
-
-fn position(screen: &str) -> Option<String> {
-    let status = screen.lines().next()?;
-    status
-        .split_whitespace()
-        .find(|w| w.contains('/') && w.chars().next().is_some_and(|c| c.is_ascii_digit()))
-        .map(str::to_string)
-}
 
 #[test]
 fn the_next_case_streams_beside_the_open_one_in_tmux() {

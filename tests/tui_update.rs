@@ -10,20 +10,6 @@ use rubricate::tui::state::{Effect, Mode, ModelState, Msg, QueueItem, RubricLink
 use rubricate::tui::update::update;
 use tui_support::*;
 
-fn judges(fx: &[Effect]) -> Vec<(u64, i64, JudgeMode, bool)> {
-    fx.iter()
-        .filter_map(|e| match e {
-            Effect::Judge {
-                job,
-                case_id,
-                mode,
-                swapped,
-            } => Some((job.0, *case_id, mode.clone(), *swapped)),
-            _ => None,
-        })
-        .collect()
-}
-
 fn loads(fx: &[Effect]) -> Vec<i64> {
     fx.iter()
         .filter_map(|e| match e {

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tmux_support::Tmux;
+use tmux_support::{Tmux, position};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rubricate");
 
@@ -65,14 +65,6 @@ fn case_on_screen(screen: &str) -> Option<i64> {
         .next()?
         .parse()
         .ok()
-}
-
-fn position(screen: &str) -> Option<String> {
-    let status = screen.lines().next()?;
-    status
-        .split_whitespace()
-        .find(|w| w.contains('/') && w.chars().next().is_some_and(|c| c.is_ascii_digit()))
-        .map(str::to_string)
 }
 
 /// The verdict in force for a case and reviewer, folded from the rows as the app does.

@@ -18,6 +18,15 @@ pub fn model_path() -> PathBuf {
     path
 }
 
+/// The queue position on the status line ("3/34"), if shown.
+pub fn position(screen: &str) -> Option<String> {
+    let status = screen.lines().next()?;
+    status
+        .split_whitespace()
+        .find(|w| w.contains('/') && w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .map(str::to_string)
+}
+
 /// Generous: a judgment takes seconds on two cores, and CI machines are slow.
 pub const DEADLINE: Duration = Duration::from_secs(180);
 

@@ -222,3 +222,18 @@ pub fn cancels(fx: &[Effect]) -> Vec<u64> {
         })
         .collect()
 }
+
+/// The judge jobs the effects start: (job, case, mode, swapped), in order.
+pub fn judges(fx: &[Effect]) -> Vec<(u64, i64, rubricate::judge::JudgeMode, bool)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Judge {
+                job,
+                case_id,
+                mode,
+                swapped,
+            } => Some((job.0, *case_id, mode.clone(), *swapped)),
+            _ => None,
+        })
+        .collect()
+}
